@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every setting a fairlabel process reads from its environment. Defaults reach the Postgres and Redis
+ * of a developer machine; there are no defaults for secrets (there are none here yet: API keys live
+ * hashed in Postgres, webhook secrets are generated per endpoint).
+ */
+export const configSchema = z
+  .object({
+    DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/fairlabel'),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /** Every Redis key (BullMQ queues, rate limits, pub/sub channels) starts with this, so several stacks or test files share one Redis. */
+    REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default('fairlabel'),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    LOG_LEVEL: z.enum(logLevels).default('info'),
+    /** Largest JSON body outside streaming imports, in bytes. */
+    BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    /** Requests per key (or per IP when unauthenticated) per RATE_LIMIT_WINDOW_MS. */
+    RATE_LIMIT_MAX: z.coerce.number().int().positive().default(1200),
+    RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+    PG_POOL_MAX: z.coerce.number().int().positive().default(20),
+    /** Outbox relay polls this often even without a NOTIFY, so a missed notification delays, never loses, an event. */
+    OUTBOX_POLL_MS: z.coerce.number().int().positive().default(1000),
+    /** How long in-flight requests and jobs get to finish on SIGTERM before the process exits anyway. */
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+  })
+  .refine((c) => !c.DATABASE_URL.startsWith('postgres') || /^postgres(ql)?:\/\//.test(c.DATABASE_URL), {
+    path: ['DATABASE_URL'],
+    message: 'must be a postgres:// URL',
+  })
+  .refine((c) => /^rediss?:\/\//.test(c.REDIS_URL), { path: ['REDIS_URL'], message: 'must be a redis:// or rediss:// URL' });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`invalid configuration: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" so `PORT= pnpm start` falls back to the default instead of failing on "".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
+  }
+  return parsed.data;
+}
+
+/** For process entry points: load the config or print what is wrong and exit non-zero. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) console.error(`fairlabel: environment variable ${issue.variable} is invalid: ${issue.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

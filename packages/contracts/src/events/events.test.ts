@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { eventSchemas, queueNames, queuesFor, subscriptions, type EventName } from './index.js';
+
+describe('event registry', () => {
+  it('every subscription names a known event', () => {
+    for (const q of queueNames) for (const e of subscriptions[q]) expect(Object.keys(eventSchemas)).toContain(e);
+  });
+
+  it('routes an event to each queue that subscribes to it', () => {
+    expect(queuesFor('task.decided').sort()).toEqual(['settlement', 'task-dispatch']);
+    expect(queuesFor('assignment.submitted')).toContain('qa-sampling');
+  });
+
+  it('validates payloads', () => {
+    const schema = eventSchemas['assignment.submitted' as EventName];
+    expect(schema.safeParse({ assignment_id: 1 }).success).toBe(false);
+  });
+});

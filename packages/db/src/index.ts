@@ -1,0 +1,6 @@
+export * from './pool.js';
+export * from './migrator.js';
+export type { Database } from './schema.js';
+export type * from './tables/core.js';
+export type * from './tables/work.js';
+export { sql } from 'kysely';

@@ -1,0 +1,55 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Db } from './pool.js';
+
+export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/**
+ * Loads every `*.ts` file of migrations/ (named by a sortable timestamp). The import happens in our
+ * own code rather than kysely's FileMigrationProvider so that the TypeScript loader in use (tsx in
+ * processes, vite in tests) resolves the .ts files.
+ */
+const folderProvider: MigrationProvider = {
+  async getMigrations() {
+    const migrations: Record<string, Migration> = {};
+    for (const file of (await fs.readdir(migrationsFolder)).sort()) {
+      if (!/^\d{8}T\d{4}_[a-z0-9_-]+\.ts$/.test(file)) continue;
+      const mod = (await import(pathToFileURL(path.join(migrationsFolder, file)).href)) as Migration;
+      migrations[file.replace(/\.ts$/, '')] = { up: mod.up, ...(mod.down ? { down: mod.down } : {}) };
+    }
+    return migrations;
+  },
+};
+
+export function createMigrator(db: Db): Migrator {
+  return new Migrator({ db, provider: folderProvider });
+}
+
+function check(result: MigrationResultSet): string[] {
+  if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => `${r.direction} ${r.migrationName}`);
+}
+
+/** Applies every pending migration; returns what ran. Concurrent callers are serialised by kysely's lock table. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  return check(await createMigrator(db).migrateToLatest());
+}
+
+/** Reverts the last applied migration. */
+export async function migrateDownOne(db: Db): Promise<string[]> {
+  return check(await createMigrator(db).migrateDown());
+}
+
+/** A stable fingerprint of the migration files, so the test template is rebuilt only when they change. */
+export async function migrationsFingerprint(): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha256');
+  for (const file of (await fs.readdir(migrationsFolder)).sort()) {
+    hash.update(file);
+    hash.update(await fs.readFile(path.join(migrationsFolder, file)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { sql } from '@fairlabel/db';
+import { createMetrics, type Metrics } from '@fairlabel/observability';
+import type { Deps } from '@fairlabel/runtime';
+import { errorBodySchema } from '@fairlabel/contracts';
+import { installAuth } from './auth.js';
+import { ApiError } from './errors.js';
+import { installErrorHandling } from './error-handler.js';
+
+export type AppInstance = FastifyInstance;
+
+export interface RoutePlugin {
+  /** Mounted under /v1. */
+  plugin: FastifyPluginAsync;
+  name: string;
+}
+
+export interface HttpAppOptions {
+  deps: Deps;
+  routes: RoutePlugin[];
+  metrics?: Metrics;
+  /** Extra plugins mounted at the root, outside /v1 (e.g. the Bull Board UI). */
+  rootPlugins?: FastifyPluginAsync[];
+  title?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Builds the HTTP surface: one auth layer, one error shape, one OpenAPI document, rate limits, health
+ * and metrics, and each service's route plugin under /v1. The gateway process and the route tests of
+ * every service build their app here, so both exercise the same stack.
+ */
+export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
+  const { deps } = opts;
+  const metrics = opts.metrics ?? createMetrics('gateway');
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // A caller's X-Request-Id is kept (so a request can be followed across systems); otherwise one is made.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'reqId',
+    connectionTimeout: 60_000,
+    requestTimeout: 120_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('deps', deps);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  installErrorHandling(app);
+  installAuth(app);
+  // The docs UI and the OpenAPI document are public, so a newcomer can read the API before holding a key.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) {
+      route.config = { ...(route.config ?? {}), auth: 'public' };
+      route.schema = { ...(route.schema ?? {}), hide: true };
+    }
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.config.RATE_LIMIT_MAX,
+    timeWindow: deps.config.RATE_LIMIT_WINDOW_MS,
+    redis: deps.redis,
+    nameSpace: `${deps.prefix}:ratelimit:`,
+    // Per API key (its public prefix) when authenticated, so one tenant cannot exhaust another's budget.
+    keyGenerator: (request) => (request.auth ? `key:${request.auth.keyPrefix}` : `ip:${request.ip}`),
+    allowList: (request) => request.routeOptions.config?.auth === 'public' && (request.url === '/healthz' || request.url === '/readyz'),
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded`, [], {
+        'retry-after': String(Math.ceil(context.ttl / 1000)),
+      }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: opts.title ?? 'fairlabel API',
+        version: '1.0.0',
+        description:
+          'Open backend for data annotation: clients submit jobs, vendors pull tasks for their workers, QA scores the work, settlement pays every accepted annotation once. ' +
+          'Errors always have the shape `{ "error": { "code", "message", "details" } }`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer fl_...`' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true }, staticCSP: true });
+
+  registerOpsRoutes(app, metrics);
+  for (const plugin of opts.rootPlugins ?? []) await app.register(plugin);
+  for (const route of opts.routes) await app.register(route.plugin, { prefix: '/v1' });
+  return app;
+}
+
+/** Health, readiness and metrics: unauthenticated, outside /v1, for load balancers and Prometheus. */
+function registerOpsRoutes(app: FastifyInstance, metrics: Metrics) {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const { deps } = app;
+  typed.get(
+    '/healthz',
+    {
+      config: { auth: 'public' },
+      schema: { operationId: 'healthz', tags: ['ops'], summary: 'The process is up', security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  const readiness = z.object({ status: z.enum(['ready', 'not_ready']), postgres: z.boolean(), redis: z.boolean() });
+  typed.get(
+    '/readyz',
+    {
+      config: { auth: 'public' },
+      schema: {
+        operationId: 'readyz',
+        tags: ['ops'],
+        summary: 'Postgres and Redis are reachable',
+        security: [],
+        response: { 200: readiness, 503: readiness },
+      },
+    },
+    async (_request, reply) => {
+      const within = <T>(p: Promise<T>) =>
+        Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]).catch(() => false);
+      const [postgres, redis] = await Promise.all([within(sql`SELECT 1`.execute(deps.db)), within(deps.redis.ping())]);
+      const ok = postgres && redis;
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', postgres, redis });
+    },
+  );
+  app.get(
+    '/metrics',
+    { config: { auth: 'public' }, schema: { operationId: 'metrics', tags: ['ops'], summary: 'Prometheus metrics', security: [] } },
+    async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}
+
+export { errorBodySchema };

@@ -1,0 +1,10 @@
+import './types.js';
+export * from './types.js';
+export * from './errors.js';
+export * from './api-keys.js';
+export * from './auth.js';
+export * from './pagination.js';
+export * from './audit.js';
+export * from './idempotency.js';
+export * from './app.js';
+export type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';

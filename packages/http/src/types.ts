@@ -1,0 +1,30 @@
+import type { ApiKeyRole } from '@fairlabel/contracts';
+import type { OrganizationKind } from '@fairlabel/db';
+import type { Deps } from '@fairlabel/runtime';
+
+export interface AuthContext {
+  keyId: string;
+  keyPrefix: string;
+  role: ApiKeyRole;
+  /** The caller's tenant; every query a route makes is scoped to it in SQL. */
+  organizationId: string;
+  organizationKind: OrganizationKind;
+  /** Set for worker keys only: the worker the key acts for (the organization is its vendor). */
+  workerId: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: Deps;
+  }
+  interface FastifyRequest {
+    /** Null only on public routes; every other route has rejected the request before its handler runs. */
+    auth: AuthContext | null;
+  }
+  interface FastifyContextConfig {
+    /** `public`: no key needed (health, docs). Default: a valid key is required. */
+    auth?: 'public';
+    /** Roles allowed on this route; others get 403. Omitted: any authenticated role. */
+    roles?: readonly ApiKeyRole[];
+  }
+}

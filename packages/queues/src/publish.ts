@@ -1,0 +1,40 @@
+import { eventSchemas, queuesFor, type EventName, type EventPayload } from '@fairlabel/contracts';
+import { sql, type Db } from '@fairlabel/db';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '@fairlabel/db';
+
+export const OUTBOX_CHANNEL = 'fairlabel_outbox';
+
+export class NoSubscriberError extends Error {
+  constructor(event: string) {
+    super(`event ${event} has no subscribing queue; add it to a queue's subscriptions in packages/contracts/src/events`);
+  }
+}
+
+/**
+ * Publishes an event the only way events are published: as outbox rows written in the caller's
+ * transaction, so the event exists if and only if the state change committed. The relay moves the
+ * rows to BullMQ. NOTIFY inside a transaction is delivered at commit, so the relay wakes exactly then.
+ */
+export async function publish<E extends EventName>(
+  trx: Transaction<Database> | Kysely<Database>,
+  event: E,
+  payload: EventPayload<E>,
+): Promise<number[]> {
+  if (!trx.isTransaction) {
+    // An outbox write outside a transaction would make the event independent of the state change it reports.
+    throw new Error('publish() must be called inside the transaction that makes the state change');
+  }
+  const parsed = eventSchemas[event].parse(payload) as Record<string, unknown>;
+  const queues = queuesFor(event);
+  if (queues.length === 0) throw new NoSubscriberError(event);
+  const rows = await trx
+    .insertInto('outbox')
+    .values(queues.map((queue) => ({ event, queue, payload: JSON.stringify(parsed) })))
+    .returning('id')
+    .execute();
+  await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
+  return rows.map((r) => r.id);
+}
+
+export type { Db };

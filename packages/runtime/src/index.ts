@@ -1,0 +1,4 @@
+export * from './deps.js';
+export * from './infrastructure.js';
+export * from './process.js';
+export * from './service-main.js';

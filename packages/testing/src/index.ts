@@ -1,0 +1,3 @@
+export * from './env.js';
+export * from './factories.js';
+export * from './app.js';

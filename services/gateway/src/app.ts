@@ -1,0 +1,21 @@
+import { buildHttpApp, type AppInstance, type RoutePlugin } from '@fairlabel/http';
+import type { Metrics } from '@fairlabel/observability';
+import type { Deps } from '@fairlabel/runtime';
+import { qaSamplingRoutes } from '@fairlabel/qa-sampling';
+import { settlementRoutes } from '@fairlabel/settlement';
+import { taskDispatchRoutes } from '@fairlabel/task-dispatch';
+import { workerAssignmentRoutes } from '@fairlabel/worker-assignment';
+import { organizationRoutes } from './organizations.routes.js';
+
+/** Every route plugin of the public API. The gateway is the composition root: it imports only these. */
+export const allRoutes: RoutePlugin[] = [
+  { name: 'organizations', plugin: organizationRoutes },
+  taskDispatchRoutes,
+  workerAssignmentRoutes,
+  qaSamplingRoutes,
+  settlementRoutes,
+];
+
+export async function buildGateway(deps: Deps, metrics?: Metrics): Promise<AppInstance> {
+  return buildHttpApp({ deps, routes: allRoutes, ...(metrics ? { metrics } : {}) });
+}
