@@ -25,7 +25,8 @@ const folderProvider: MigrationProvider = {
 };
 
 export function createMigrator(db: Db): Migrator {
-  return new Migrator({ db, provider: folderProvider });
+  // Services add migrations in parallel branches; an older-named one landing after a newer one is fine.
+  return new Migrator({ db, provider: folderProvider, allowUnorderedMigrations: true });
 }
 
 function check(result: MigrationResultSet): string[] {

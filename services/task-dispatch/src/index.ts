@@ -1,7 +1,16 @@
 import type { RoutePlugin } from '@fairlabel/http';
+import { jobRoutes } from './jobs.routes.js';
+import { importRoutes } from './import.routes.js';
+import { resultsRoutes } from './results.routes.js';
+import { webhookRoutes } from './webhooks.routes.js';
 
 /** The HTTP routes of task-dispatch, mounted by the gateway under /v1. */
 export const taskDispatchRoutes: RoutePlugin = {
   name: 'task-dispatch',
-  plugin: async () => {},
+  plugin: async (app) => {
+    await app.register(jobRoutes);
+    await app.register(importRoutes);
+    await app.register(resultsRoutes);
+    await app.register(webhookRoutes);
+  },
 };

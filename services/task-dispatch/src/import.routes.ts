@@ -1,0 +1,3 @@
+import type { FastifyPluginAsyncZod } from '@fairlabel/http';
+
+export const importRoutes: FastifyPluginAsyncZod = async () => {};

@@ -1,0 +1,5 @@
+import type { Deps, ServiceProcess } from '@fairlabel/runtime';
+
+export async function startWebhookWorkers(_deps: Deps): Promise<ServiceProcess & { workers: NonNullable<ServiceProcess['workers']> }> {
+  return { workers: [] };
+}

@@ -1,0 +1,3 @@
+import type { FastifyPluginAsyncZod } from '@fairlabel/http';
+
+export const assignmentRoutes: FastifyPluginAsyncZod = async () => {};
