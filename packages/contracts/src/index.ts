@@ -1,4 +1,5 @@
 export * from './errors.js';
 export * from './common.js';
 export * from './organizations.js';
+export * from './label-config.js';
 export * from './events/index.js';
