@@ -1,8 +1,9 @@
 import type { CoreTables } from './tables/core.js';
 import type { WorkTables } from './tables/work.js';
+import type { WebhookTables } from './tables/webhooks.js';
 
 /**
  * The one Database interface of the shared schema. Each area keeps its tables in its own file under
  * tables/ and is added here, so services that land in parallel do not edit the same lines.
  */
-export interface Database extends CoreTables, WorkTables {}
+export interface Database extends CoreTables, WorkTables, WebhookTables {}

@@ -77,8 +77,12 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
 
   installErrorHandling(app);
   installAuth(app);
+  // The route table, for the check that the OpenAPI document lists every route.
+  const routeTable: { method: string; url: string }[] = [];
+  app.decorate('routeTable', routeTable);
   // The docs UI and the OpenAPI document are public, so a newcomer can read the API before holding a key.
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       route.config = { ...(route.config ?? {}), auth: 'public' };
       route.schema = { ...(route.schema ?? {}), hide: true };

@@ -16,6 +16,8 @@ export interface AuthContext {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: Deps;
+    /** Every route registered, as fastify saw it (method, URL with :params). */
+    routeTable: { method: string; url: string }[];
   }
   interface FastifyRequest {
     /** Null only on public routes; every other route has rejected the request before its handler runs. */

@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely';
+// Timestamps are stored at millisecond precision (timestamptz(3)) so they round-trip exactly through
+// JavaScript Dates: keyset-pagination cursors built from a Date then match the stored value.
 
 // Organizations, API keys, the transactional outbox, idempotency keys and the audit log.
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -7,7 +9,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
       kind text NOT NULL CHECK (kind IN ('client', 'vendor', 'platform')),
-      created_at timestamptz NOT NULL DEFAULT now()
+      created_at timestamptz(3) NOT NULL DEFAULT now()
     );
     -- There is one platform organization: the operator of this installation.
     CREATE UNIQUE INDEX organizations_one_platform ON organizations (kind) WHERE kind = 'platform';
@@ -20,9 +22,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       name text NOT NULL DEFAULT '',
       prefix text NOT NULL UNIQUE,
       key_hash bytea NOT NULL CHECK (length(key_hash) = 32),
-      created_at timestamptz NOT NULL DEFAULT now(),
-      revoked_at timestamptz,
-      last_used_at timestamptz,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      revoked_at timestamptz(3),
+      last_used_at timestamptz(3),
       -- A worker key acts for exactly one worker; no other role carries one.
       CHECK ((role = 'worker') = (worker_id IS NOT NULL))
     );
@@ -33,8 +35,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       event text NOT NULL,
       queue text NOT NULL,
       payload jsonb NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      sent_at timestamptz,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      sent_at timestamptz(3),
       attempts integer NOT NULL DEFAULT 0,
       last_error text
     );
@@ -49,8 +51,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       request_hash text NOT NULL,
       status_code integer,
       response_body jsonb,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      completed_at timestamptz,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      completed_at timestamptz(3),
       PRIMARY KEY (organization_id, key)
     );
 
@@ -63,7 +65,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       resource_type text NOT NULL,
       resource_id text NOT NULL,
       details jsonb NOT NULL DEFAULT '{}',
-      created_at timestamptz NOT NULL DEFAULT now()
+      created_at timestamptz(3) NOT NULL DEFAULT now()
     );
     CREATE INDEX audit_log_resource ON audit_log (organization_id, resource_type, resource_id, created_at);
   `.execute(db);

@@ -16,8 +16,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
       accommodations jsonb NOT NULL DEFAULT '{}',
       daily_active_limit_seconds integer CHECK (daily_active_limit_seconds > 0),
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now(),
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      updated_at timestamptz(3) NOT NULL DEFAULT now(),
       UNIQUE (vendor_id, external_ref),
       -- Lets tables that carry both ids prove the worker belongs to that vendor.
       UNIQUE (id, vendor_id)
@@ -31,8 +31,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       skill text NOT NULL CHECK (skill ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'),
       level smallint NOT NULL CHECK (level BETWEEN 1 AND 5),
       source text NOT NULL CHECK (source IN ('vendor', 'qa', 'ops')),
-      suspended_at timestamptz,
-      updated_at timestamptz NOT NULL DEFAULT now(),
+      suspended_at timestamptz(3),
+      updated_at timestamptz(3) NOT NULL DEFAULT now(),
       PRIMARY KEY (worker_id, skill)
     );
 
@@ -45,7 +45,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       source text NOT NULL CHECK (source IN ('vendor', 'qa', 'ops')),
       reason text NOT NULL,
       actor_key_id uuid REFERENCES api_keys(id),
-      created_at timestamptz NOT NULL DEFAULT now()
+      created_at timestamptz(3) NOT NULL DEFAULT now()
     );
     CREATE INDEX skill_level_events_worker ON skill_level_events (worker_id, created_at);
 
@@ -65,17 +65,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       vendor_allowlist uuid[],
       vendor_share_caps jsonb NOT NULL DEFAULT '{}',
       priority integer NOT NULL DEFAULT 0,
-      deadline timestamptz,
+      deadline timestamptz(3),
       lease_seconds integer NOT NULL DEFAULT 600 CHECK (lease_seconds BETWEEN 30 AND 86400),
       qa_policy jsonb NOT NULL DEFAULT '{}',
       contains_pii boolean NOT NULL DEFAULT false,
       allowed_regions text[],
       status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'paused', 'completed', 'cancelled')),
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now(),
-      activated_at timestamptz,
-      completed_at timestamptz,
-      cancelled_at timestamptz
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      updated_at timestamptz(3) NOT NULL DEFAULT now(),
+      activated_at timestamptz(3),
+      completed_at timestamptz(3),
+      cancelled_at timestamptz(3)
     );
     CREATE INDEX jobs_client ON jobs (client_id, created_at, id);
     CREATE INDEX jobs_active ON jobs (priority DESC, deadline, created_at) WHERE status = 'active';
@@ -94,8 +94,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       required_annotations smallint NOT NULL CHECK (required_annotations BETWEEN 0 AND 50),
       result jsonb,
       agreement real,
-      decided_at timestamptz,
-      created_at timestamptz NOT NULL DEFAULT now(),
+      decided_at timestamptz(3),
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
       UNIQUE (job_id, external_id)
     );
     CREATE INDEX tasks_job ON tasks (job_id, id);
@@ -107,15 +107,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       worker_id uuid NOT NULL,
       vendor_id uuid NOT NULL,
       status text NOT NULL DEFAULT 'leased' CHECK (status IN ('leased', 'submitted', 'accepted', 'rejected', 'expired', 'released')),
-      leased_at timestamptz NOT NULL DEFAULT now(),
-      lease_expires_at timestamptz NOT NULL,
-      last_heartbeat_at timestamptz,
-      submitted_at timestamptz,
+      leased_at timestamptz(3) NOT NULL DEFAULT now(),
+      lease_expires_at timestamptz(3) NOT NULL,
+      last_heartbeat_at timestamptz(3),
+      submitted_at timestamptz(3),
       answer jsonb,
       time_spent_ms integer CHECK (time_spent_ms >= 0),
       release_reason text,
-      decided_at timestamptz,
-      created_at timestamptz NOT NULL DEFAULT now(),
+      decided_at timestamptz(3),
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
       -- Nobody annotates the same item twice.
       UNIQUE (task_id, worker_id),
       FOREIGN KEY (worker_id, vendor_id) REFERENCES workers(id, vendor_id)
