@@ -8,6 +8,9 @@ export default defineConfig({
     // Files run in parallel: each has its own database and Redis key prefix.
     pool: 'forks',
     fileParallelism: true,
+    // The JSON report is what .ci/run turns into its closing `N passed, N failed` line.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-report.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
