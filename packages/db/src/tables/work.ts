@@ -1,5 +1,8 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Json, Timestamp } from './core.js';
+
+/** jsonb with a column default: kysely's Generated<> cannot wrap Json<> (it would nest two ColumnTypes). */
+type JsonWithDefault<T> = ColumnType<T, T | string | undefined, T | string>;
 
 /**
  * The domain tables every service reads: workers and skills (written by worker-assignment), jobs and
@@ -28,7 +31,7 @@ export interface WorkersTable {
   area: Area;
   timezone: Generated<string>;
   status: Generated<WorkerStatus>;
-  accommodations: Generated<Json<WorkerAccommodations>>;
+  accommodations: JsonWithDefault<WorkerAccommodations>;
   daily_active_limit_seconds: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -78,11 +81,11 @@ export interface JobsTable {
   /** null: any vendor may work the job. */
   vendor_allowlist: string[] | null;
   /** vendor id -> largest share (0..1] of the job's assignments that vendor may hold. */
-  vendor_share_caps: Generated<Json<Record<string, number>>>;
+  vendor_share_caps: JsonWithDefault<Record<string, number>>;
   priority: Generated<number>;
   deadline: Timestamp | null;
   lease_seconds: Generated<number>;
-  qa_policy: Generated<Json<Record<string, unknown>>>;
+  qa_policy: JsonWithDefault<Record<string, unknown>>;
   contains_pii: Generated<boolean>;
   /** Country codes (ISO 3166-1 alpha-2) whose workers may see the data; null: anywhere. */
   allowed_regions: string[] | null;
