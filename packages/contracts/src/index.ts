@@ -2,4 +2,5 @@ export * from './errors.js';
 export * from './common.js';
 export * from './organizations.js';
 export * from './label-config.js';
+export * from './jobs.js';
 export * from './events/index.js';

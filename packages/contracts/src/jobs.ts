@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { countryCodeSchema, currencySchema, minorUnitsSchema, pageOf, pageQuerySchema, timestampSchema } from './common.js';
+import { taskTypeSchema } from './label-config.js';
+
+export const jobStatusSchema = z.enum(['draft', 'active', 'paused', 'completed', 'cancelled']);
+export type JobStatusName = z.infer<typeof jobStatusSchema>;
+
+const requiredSkillSchema = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lowercase letters, digits, `_.-`, up to 64 characters');
+
+export const qaPolicySchema = z
+  .strictObject({
+    gold_ratio: z.number().min(0).max(1).default(0).describe('Share of items a worker sees that are gold checks.'),
+    review_sample_rate: z.number().min(0).max(1).default(0).describe('Share of submissions sent to review by a higher-level worker.'),
+    consensus_method: z.enum(['majority', 'accuracy_weighted', 'dawid_skene']).default('majority'),
+    accuracy_floor: z.number().min(0).max(1).default(0).describe('Workers whose gold accuracy falls below this are suspended from the skill.'),
+    min_agreement: z.number().min(0).max(1).optional().describe('Below this agreement QA adds overlap to the item.'),
+    auto_accept_confidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Predictions at or above this confidence are accepted with one human verification.'),
+  })
+  .meta({ id: 'QaPolicy' });
+
+const jobFields = {
+  name: z.string().trim().min(1).max(200),
+  task_type: taskTypeSchema,
+  label_config: z
+    .record(z.string(), z.unknown())
+    .describe('Depends on task_type; see the LabelConfig schemas. Invalid configs are a 422 `invalid_label_config` naming the field.'),
+  instructions: z.string().max(50_000),
+  required_skill: requiredSkillSchema.nullable(),
+  min_level: z.number().int().min(1).max(5),
+  overlap: z.number().int().min(1).max(9).describe('Annotations per item.'),
+  pay_per_annotation: minorUnitsSchema.describe('Paid to the worker per accepted annotation, in minor units of `currency`.'),
+  client_price_per_item: minorUnitsSchema.describe('Charged to the client per decided item, in minor units of `currency`.'),
+  currency: currencySchema,
+  vendor_allowlist: z.array(z.uuid()).max(1000).nullable().describe('null: any vendor may work the job.'),
+  vendor_share_caps: z
+    .record(z.uuid(), z.number().gt(0).max(1))
+    .describe('vendor id -> the largest share (0..1] of the job\'s assignments that vendor may hold.'),
+  priority: z.number().int().min(-1_000_000).max(1_000_000),
+  deadline: z.iso.datetime({ offset: true }).nullable(),
+  lease_seconds: z.number().int().min(30).max(86_400),
+  qa_policy: qaPolicySchema,
+  contains_pii: z.boolean(),
+  allowed_regions: z.array(countryCodeSchema).min(1).max(300).nullable().describe('Countries whose workers may see the data; null: anywhere.'),
+};
+
+export const createJobBody = z
+  .strictObject({
+    ...jobFields,
+    instructions: jobFields.instructions.default(''),
+    required_skill: jobFields.required_skill.default(null),
+    min_level: jobFields.min_level.default(1),
+    overlap: jobFields.overlap.default(1),
+    vendor_allowlist: jobFields.vendor_allowlist.default(null),
+    vendor_share_caps: jobFields.vendor_share_caps.default({}),
+    priority: jobFields.priority.default(0),
+    deadline: jobFields.deadline.default(null),
+    lease_seconds: jobFields.lease_seconds.default(600),
+    qa_policy: qaPolicySchema.default({ gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0 }),
+    contains_pii: jobFields.contains_pii.default(false),
+    allowed_regions: jobFields.allowed_regions.default(null),
+  })
+  .meta({ id: 'CreateJob' });
+export type CreateJobBody = z.infer<typeof createJobBody>;
+
+/**
+ * Fields that define what the work is and what it costs; they change only while the job is a draft,
+ * because answers already given (and money already posted) were given under the old values.
+ */
+export const draftOnlyJobFields = ['task_type', 'label_config', 'overlap', 'pay_per_annotation', 'client_price_per_item', 'currency', 'contains_pii'] as const;
+
+export const updateJobBody = z
+  .strictObject(Object.fromEntries(Object.entries(jobFields).map(([k, v]) => [k, v.optional()])) as {
+    [K in keyof typeof jobFields]: z.ZodOptional<(typeof jobFields)[K]>;
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field to change' })
+  .meta({ id: 'UpdateJob' });
+export type UpdateJobBody = z.infer<typeof updateJobBody>;
+
+export const jobSchema = z
+  .object({
+    id: z.uuid(),
+    client_id: z.uuid(),
+    ...jobFields,
+    deadline: timestampSchema.nullable(),
+    qa_policy: z.record(z.string(), z.unknown()),
+    status: jobStatusSchema,
+    created_at: timestampSchema,
+    updated_at: timestampSchema,
+    activated_at: timestampSchema.nullable(),
+    completed_at: timestampSchema.nullable(),
+    cancelled_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'Job' });
+
+export const jobPageSchema = pageOf(jobSchema).meta({ id: 'JobPage' });
+export const listJobsQuery = pageQuerySchema.extend({ status: jobStatusSchema.optional() });
+
+
+export const jobProgressSchema = z
+  .object({
+    job_id: z.uuid(),
+    status: jobStatusSchema,
+    tasks: z.object({ total: z.number().int(), open: z.number().int(), decided: z.number().int(), cancelled: z.number().int() }),
+    assignments: z.object({
+      leased: z.number().int(),
+      submitted: z.number().int().describe('Submitted and awaiting a QA decision.'),
+      accepted: z.number().int(),
+      rejected: z.number().int(),
+    }),
+    agreement: z.number().nullable().describe('Mean agreement of the decided items; null before the first decision.'),
+    cost: z.object({
+      currency: currencySchema,
+      client_charges: z.number().int().describe('Decided items x client price per item, in minor units.'),
+      worker_pay: z.number().int().describe('Accepted annotations x pay per annotation (before level multipliers), in minor units.'),
+    }),
+    rate_per_hour: z.number().nullable().describe('Items decided per hour over the last hour (or the last 1,000 decisions, whichever span is longer).'),
+    eta: timestampSchema.nullable().describe('When the open items will be decided at the recent rate; null without a recent rate or when nothing is open.'),
+  })
+  .meta({ id: 'JobProgress' });
+
+// ---- task import ----
+
+export const importFormatSchema = z.enum(['json', 'ndjson', 'csv', 'labelstudio']);
+export const importQuery = z.strictObject({
+  on_error: z.enum(['reject', 'skip']).default('reject').describe('reject: import nothing when any item is bad. skip: import the good items.'),
+  format: importFormatSchema.optional().describe('Defaults from Content-Type; `labelstudio` is also recognised from the items\' shape.'),
+});
+
+/** One item of a JSON, NDJSON or Label-Studio-converted import. */
+export const importItemSchema = z
+  .strictObject({
+    external_id: z.string().min(1).max(200).optional(),
+    data: z.record(z.string(), z.unknown()).optional().describe('The item shown to workers (alias: `payload`).'),
+    payload: z.record(z.string(), z.unknown()).optional(),
+    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+    prediction: z
+      .strictObject({
+        answer: z.unknown().describe('In the job\'s answer shape; validated against its label config.'),
+        confidence: z.number().min(0).max(1).optional(),
+        model_version: z.string().max(200).optional(),
+      })
+      .optional(),
+    gold: z.unknown().optional().describe('The known right answer, in the job\'s answer shape.'),
+  })
+  .meta({ id: 'ImportItem' });
+
+export const importErrorSchema = z.object({
+  line: z.number().int().describe('NDJSON and CSV: the line in the body (1-based; the CSV header is line 1). JSON arrays: the item\'s position (1-based).'),
+  external_id: z.string().optional(),
+  message: z.string(),
+});
+
+export const importResultSchema = z
+  .object({
+    job_id: z.uuid(),
+    format: importFormatSchema,
+    received: z.number().int().describe('Items read from the body.'),
+    created: z.number().int(),
+    duplicates: z.number().int().describe('Items whose external_id the job already had (or that repeated one earlier in the body).'),
+    rejected: z.number().int().describe('Bad items: all of them when on_error=reject and any is bad, otherwise just the bad ones.'),
+    errors: z.array(importErrorSchema).describe('The first 100 bad items.'),
+    errors_truncated: z.boolean(),
+  })
+  .meta({ id: 'ImportResult' });
+export type ImportResult = z.infer<typeof importResultSchema>;

@@ -1,0 +1,197 @@
+import { sql, type Db } from '@fairlabel/db';
+import type { Database, JobStatus, JobsTable } from '@fairlabel/db';
+import {
+  draftOnlyJobFields,
+  safeParseLabelConfig,
+  type CreateJobBody,
+  type TaskTypeName,
+  type UpdateJobBody,
+} from '@fairlabel/contracts';
+import { conflict, decodeCursor, notFound, pageResult, unprocessable } from '@fairlabel/http';
+import { publish } from '@fairlabel/queues';
+import type { Selectable, Transaction, Updateable } from 'kysely';
+
+export type JobRow = Selectable<JobsTable>;
+export type JobAction = 'activate' | 'pause' | 'resume' | 'cancel';
+
+/** Which states each client action may start from, and where it leads. Completion is not a client action: the consumer does it. */
+export const jobTransitions: Record<JobAction, { from: readonly JobStatus[]; to: JobStatus }> = {
+  activate: { from: ['draft'], to: 'active' },
+  pause: { from: ['active'], to: 'paused' },
+  resume: { from: ['paused'], to: 'active' },
+  cancel: { from: ['draft', 'active', 'paused'], to: 'cancelled' },
+};
+
+/** The config stored for a job: parsed with defaults filled in, or a 422 naming each wrong field. */
+export function validLabelConfig(taskType: TaskTypeName, config: unknown): Record<string, unknown> {
+  const result = safeParseLabelConfig(taskType, config);
+  if (!result.success) {
+    throw unprocessable(
+      'invalid_label_config',
+      `label_config is not a valid ${taskType} config: ${result.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      result.issues.map((i) => ({ path: ['body', 'label_config', i.path].filter(Boolean).join('.'), message: i.message })),
+    );
+  }
+  return result.config as Record<string, unknown>;
+}
+
+function checkShareCaps(allowlist: string[] | null, caps: Record<string, number>) {
+  if (!allowlist) return;
+  const allowed = new Set(allowlist);
+  const stray = Object.keys(caps).filter((v) => !allowed.has(v));
+  if (stray.length) {
+    throw unprocessable(
+      'invalid_share_caps',
+      'vendor_share_caps names vendors that are not on vendor_allowlist',
+      stray.map((v) => ({ path: `body.vendor_share_caps.${v}`, message: 'not on vendor_allowlist' })),
+    );
+  }
+}
+
+export async function createJob(db: Db, clientId: string, body: CreateJobBody): Promise<JobRow> {
+  const labelConfig = validLabelConfig(body.task_type, body.label_config);
+  checkShareCaps(body.vendor_allowlist, body.vendor_share_caps);
+  return db
+    .insertInto('jobs')
+    .values({
+      ...body,
+      client_id: clientId,
+      label_config: JSON.stringify(labelConfig),
+      vendor_share_caps: JSON.stringify(body.vendor_share_caps),
+      qa_policy: JSON.stringify(body.qa_policy),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A job of this client, or undefined: another client's job is indistinguishable from none. */
+export async function findJob(db: Db | Transaction<Database>, clientId: string, jobId: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', jobId).where('client_id', '=', clientId).executeTakeFirst();
+}
+
+export async function getJob(db: Db, clientId: string, jobId: string): Promise<JobRow> {
+  const job = await findJob(db, clientId, jobId);
+  if (!job) throw notFound('job');
+  return job;
+}
+
+export async function listJobs(db: Db, clientId: string, q: { cursor?: string | undefined; limit: number; status?: JobStatus | undefined }) {
+  let query = db.selectFrom('jobs').selectAll().where('client_id', '=', clientId).orderBy('created_at').orderBy('id').limit(q.limit + 1);
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.cursor) {
+    const [at, id] = decodeCursor(q.cursor, 2) as [string, string];
+    query = query.where((eb) => eb.or([eb('created_at', '>', new Date(at)), eb.and([eb('created_at', '=', new Date(at)), eb('id', '>', id)])]));
+  }
+  return pageResult(await query.execute(), q.limit, (r) => [r.created_at, r.id]);
+}
+
+function invalidTransition(action: string, current: JobStatus) {
+  return conflict('invalid_transition', `cannot ${action} a job that is ${current}`, [{ path: 'status', message: `current status: ${current}`, current_status: current }]);
+}
+
+/** Locks the client's job row for the rest of the transaction (404 when it is not theirs). */
+async function lockJob(trx: Transaction<Database>, clientId: string, jobId: string): Promise<JobRow> {
+  const job = await trx.selectFrom('jobs').selectAll().where('id', '=', jobId).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+  if (!job) throw notFound('job');
+  return job;
+}
+
+export async function updateJob(db: Db, clientId: string, jobId: string, body: UpdateJobBody): Promise<JobRow> {
+  return db.transaction().execute(async (trx) => {
+    const job = await lockJob(trx, clientId, jobId);
+    if (job.status !== 'draft' && job.status !== 'paused') {
+      throw conflict('invalid_transition', `a job can be changed while draft or paused; this job is ${job.status}`, [
+        { path: 'status', message: `current status: ${job.status}`, current_status: job.status },
+      ]);
+    }
+    if (job.status === 'paused') {
+      const locked = draftOnlyJobFields.filter((f) => f in body);
+      if (locked.length) {
+        throw conflict(
+          'field_locked',
+          `${locked.join(', ')} can only change while the job is a draft: work was already done under the current values`,
+          locked.map((f) => ({ path: `body.${f}`, message: 'draft only' })),
+        );
+      }
+    }
+    const taskType = body.task_type ?? job.task_type;
+    const { label_config, vendor_share_caps, qa_policy, ...plain } = body;
+    const json: Pick<Updateable<JobsTable>, 'label_config' | 'vendor_share_caps' | 'qa_policy'> = {};
+    if (body.task_type !== undefined || label_config !== undefined) {
+      json.label_config = JSON.stringify(validLabelConfig(taskType, label_config ?? job.label_config));
+    }
+    const allowlist = body.vendor_allowlist !== undefined ? body.vendor_allowlist : job.vendor_allowlist;
+    checkShareCaps(allowlist, vendor_share_caps ?? job.vendor_share_caps);
+    if (vendor_share_caps !== undefined) json.vendor_share_caps = JSON.stringify(vendor_share_caps);
+    if (qa_policy !== undefined) json.qa_policy = JSON.stringify(qa_policy);
+    const changes = { ...plain, ...json, updated_at: sql<Date>`now()` };
+    return trx.updateTable('jobs').set(changes).where('id', '=', job.id).returningAll().executeTakeFirstOrThrow();
+  });
+}
+
+/**
+ * Moves a job along its lifecycle. The row lock serialises it with imports (which hold a share lock)
+ * and with completion, so "activate needs a task" and "cancel closes the open tasks" see a stable job.
+ */
+export async function transitionJob(db: Db, clientId: string, jobId: string, action: JobAction): Promise<JobRow> {
+  const rule = jobTransitions[action];
+  return db.transaction().execute(async (trx) => {
+    const job = await lockJob(trx, clientId, jobId);
+    if (!rule.from.includes(job.status)) throw invalidTransition(action, job.status);
+    if (action === 'activate') {
+      // An active job without items would sit in every claim's candidate list doing nothing, and
+      // would never complete (completion is triggered by a task decision).
+      const open = await trx.selectFrom('tasks').select('id').where('job_id', '=', job.id).where('status', '=', 'open').limit(1).executeTakeFirst();
+      if (!open) throw conflict('job_has_no_tasks', 'import at least one task before activating the job', [{ path: 'tasks', message: 'no open tasks' }]);
+    }
+    const stamp = sql<Date>`now()`;
+    const updated = await trx
+      .updateTable('jobs')
+      .set({
+        status: rule.to,
+        updated_at: stamp,
+        ...(action === 'activate' ? { activated_at: stamp } : {}),
+        ...(action === 'cancel' ? { cancelled_at: stamp } : {}),
+      })
+      .where('id', '=', job.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (action === 'activate') await publish(trx, 'job.activated', { job_id: job.id, client_id: clientId });
+    if (action === 'resume') {
+      // The last decisions may have arrived while the job was paused (completion skips paused jobs).
+      if (await completeLockedJobIfDone(trx, job.id, clientId)) {
+        return trx.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
+      }
+    }
+    if (action === 'cancel') {
+      await trx.updateTable('tasks').set({ status: 'cancelled' }).where('job_id', '=', job.id).where('status', '=', 'open').execute();
+      await publish(trx, 'job.cancelled', { job_id: job.id, client_id: clientId });
+    }
+    return updated;
+  });
+}
+
+/**
+ * Completes an active job whose tasks are all decided, once: the status check under the row lock
+ * makes a redelivered or concurrent task.decided a no-op. Returns whether this call completed it.
+ */
+export async function completeJobIfDone(db: Db, jobId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const job = await trx.selectFrom('jobs').select(['id', 'client_id', 'status']).where('id', '=', jobId).forUpdate().executeTakeFirst();
+    if (!job || job.status !== 'active') return false;
+    return completeLockedJobIfDone(trx, job.id, job.client_id);
+  });
+}
+
+/** The caller holds the job's row lock and has seen it active. */
+async function completeLockedJobIfDone(trx: Transaction<Database>, jobId: string, clientId: string): Promise<boolean> {
+  const open = await trx.selectFrom('tasks').select('id').where('job_id', '=', jobId).where('status', '=', 'open').limit(1).executeTakeFirst();
+  if (open) return false;
+  await trx
+    .updateTable('jobs')
+    .set({ status: 'completed', completed_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .where('id', '=', jobId)
+    .execute();
+  await publish(trx, 'job.completed', { job_id: jobId, client_id: clientId });
+  return true;
+}
