@@ -7,7 +7,7 @@ describe('event registry', () => {
   });
 
   it('routes an event to each queue that subscribes to it', () => {
-    expect(queuesFor('task.decided').sort()).toEqual(['settlement', 'task-dispatch']);
+    expect(queuesFor('task.decided').sort()).toEqual(['settlement', 'task-dispatch', 'webhooks']);
     expect(queuesFor('assignment.submitted')).toContain('qa-sampling');
   });
 

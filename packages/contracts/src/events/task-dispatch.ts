@@ -13,4 +13,13 @@ export const taskDispatchEvents = {
 /** Events the `task-dispatch` queue consumes. */
 export const taskDispatchSubscribes: string[] = ['task.decided'];
 /** Events the `webhooks` queue consumes (turned into deliveries to registered endpoints). */
-export const webhooksSubscribes: string[] = ['job.activated', 'job.completed', 'job.cancelled', 'tasks.imported'];
+export const webhooksSubscribes: string[] = [
+  'job.activated',
+  'job.completed',
+  'job.cancelled',
+  'tasks.imported',
+  'task.decided',
+  'assignment.submitted',
+  'assignment.expired',
+  'assignment.released',
+];
