@@ -3,6 +3,8 @@ export * from './common.js';
 export * from './organizations.js';
 export * from './label-config.js';
 export * from './jobs.js';
+export * from './workers.js';
+export * from './assignments.js';
 export * from './events/index.js';
 export * from './webhooks.js';
 export * from './results.js';

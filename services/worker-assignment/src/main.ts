@@ -1,5 +1,11 @@
 import { runServiceProcess } from '@fairlabel/runtime';
+import { startLeaseExpiry } from './lease-expiry.scheduler.js';
+import { createWorkerAssignmentConsumer } from './worker-assignment.consumer.js';
 
-// The worker-assignment process: its queue consumers and schedulers (none yet: its issue has not landed; events
-// for its queue wait in Redis until it consumes them).
-await runServiceProcess('worker-assignment', async () => ({ workers: [] }));
+// The worker-assignment process: the lease-expiry scheduler and the consumer that wakes long-polling
+// claimers when slots open.
+await runServiceProcess('worker-assignment', async (deps) => {
+  const expiry = await startLeaseExpiry(deps);
+  const consumer = createWorkerAssignmentConsumer(deps, deps.redis.duplicate({ maxRetriesPerRequest: null }));
+  return { workers: [expiry.worker, consumer], stop: () => expiry.stop() };
+});

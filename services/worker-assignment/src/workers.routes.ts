@@ -1,3 +1,127 @@
-import type { FastifyPluginAsyncZod } from '@fairlabel/http';
+import { z } from 'zod';
+import {
+  createWorkerBody,
+  errorBodySchema,
+  idParamsSchema,
+  issuedApiKeySchema,
+  listWorkersQuery,
+  pageOf,
+  setSkillBody,
+  skillParamsSchema,
+  updateWorkerBody,
+  workerSchema,
+  workerSkillSchema,
+  workerWithSkillsSchema,
+} from '@fairlabel/contracts';
+import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
+import { createWorker, findWorker, issueWorkerKey, listWorkers, setSkill, skillsOf, toWorker, updateWorker } from './workers.service.js';
 
-export const workerRoutes: FastifyPluginAsyncZod = async () => {};
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 422: errorBodySchema };
+const tags = ['workers'];
+
+export const workerRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { db } = app.deps;
+
+  app.post(
+    '/workers',
+    {
+      config: { roles: ['vendor'] },
+      schema: {
+        operationId: 'createWorker',
+        tags,
+        summary: 'Add a worker to your vendor organization',
+        body: createWorkerBody,
+        response: { 201: workerSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createWorker(db, caller.organizationId, request.body) }));
+    },
+  );
+
+  app.get(
+    '/workers',
+    {
+      config: { roles: ['vendor', 'ops', 'admin'] },
+      schema: {
+        operationId: 'listWorkers',
+        tags,
+        summary: 'Your workers (platform staff: any vendor’s)',
+        querystring: listWorkersQuery,
+        response: { 200: pageOf(workerSchema), ...errors },
+      },
+    },
+    async (request) => listWorkers(db, callerOf(request), request.query),
+  );
+
+  app.get(
+    '/workers/:id',
+    {
+      config: { roles: ['vendor', 'ops', 'admin'] },
+      schema: {
+        operationId: 'getWorker',
+        tags,
+        summary: 'One of your workers, with skills',
+        params: idParamsSchema,
+        response: { 200: workerWithSkillsSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const worker = await findWorker(db, callerOf(request), request.params.id);
+      return { ...toWorker(worker), skills: await skillsOf(db, worker.id) };
+    },
+  );
+
+  app.patch(
+    '/workers/:id',
+    {
+      config: { roles: ['vendor'] },
+      schema: {
+        operationId: 'updateWorker',
+        tags,
+        summary: 'Change a worker: region, time zone, status, accommodations, daily active-time limit',
+        params: idParamsSchema,
+        body: updateWorkerBody,
+        response: { 200: workerSchema, ...errors },
+      },
+    },
+    async (request) => updateWorker(db, callerOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/workers/:id/api-keys',
+    {
+      config: { roles: ['vendor', 'admin'] },
+      schema: {
+        operationId: 'createWorkerApiKey',
+        tags,
+        summary: 'Issue a worker key (the secret is in this response only)',
+        params: idParamsSchema,
+        body: z.strictObject({ name: z.string().trim().max(200).default('') }).default({ name: '' }),
+        response: { 201: issuedApiKeySchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await issueWorkerKey(db, caller, request.params.id, request.body.name) }));
+    },
+  );
+
+  app.put(
+    '/workers/:id/skills/:skill',
+    {
+      config: { roles: ['vendor', 'ops', 'admin'] },
+      schema: {
+        operationId: 'setWorkerSkill',
+        tags,
+        summary: 'Set a skill level (vendors: 1–2; platform ops/admin: certify 1–5 with a reason)',
+        description: 'Every change is recorded in the skill history with who made it and why.',
+        params: skillParamsSchema,
+        body: setSkillBody,
+        response: { 200: workerSkillSchema, ...errors },
+      },
+    },
+    async (request) => setSkill(db, callerOf(request), request.params.id, request.params.skill, request.body.level, request.body.reason),
+  );
+};

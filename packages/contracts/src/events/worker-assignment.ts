@@ -15,5 +15,9 @@ export const workerAssignmentEvents = {
   'assignment.released': z.object({ ...assignmentRef, reason: z.string() }),
 };
 
-/** Events the `worker-assignment` queue consumes. */
-export const workerAssignmentSubscribes: string[] = [];
+/**
+ * Events the `worker-assignment` queue consumes: each means new or freed slots, so the consumer wakes
+ * the workers long-polling for a claim. (Expiry and release also wake them directly after commit; the
+ * event is the durable path when that message is lost.)
+ */
+export const workerAssignmentSubscribes: string[] = ['job.activated', 'tasks.imported', 'assignment.expired', 'assignment.released'];

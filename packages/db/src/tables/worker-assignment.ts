@@ -1,0 +1,41 @@
+import type { Timestamp } from './core.js';
+
+/**
+ * Claim bookkeeping written by worker-assignment (and kept in step by triggers on tasks and
+ * assignments; see migration 20261127T1300_worker_assignment).
+ */
+
+export interface TaskSlotsTable {
+  task_id: number;
+  job_id: string;
+  /** The task's priority, copied so the open-slot index orders a job's work by it. */
+  priority: number;
+  /** Annotations the task can still take: required minus leased, submitted and accepted; 0 once decided. */
+  open_slots: number;
+}
+
+export interface JobSlotTotalsTable {
+  job_id: string;
+  /** Sum of the job's tasks' required annotations: the denominator of vendor share caps. */
+  total_slots: number;
+}
+
+export interface JobVendorUsageTable {
+  job_id: string;
+  vendor_id: string;
+  /** The vendor's leased, submitted and accepted assignments on the job; kept only for capped vendors. */
+  held: number;
+}
+
+declare module './work.js' {
+  interface AssignmentsTable {
+    /** When the assignment stopped using the worker's time (submitted, released, expired). */
+    ended_at: Timestamp | null;
+  }
+}
+
+export interface WorkerAssignmentTables {
+  task_slots: TaskSlotsTable;
+  job_slot_totals: JobSlotTotalsTable;
+  job_vendor_usage: JobVendorUsageTable;
+}

@@ -1,0 +1,110 @@
+import { sql, type Db } from '@fairlabel/db';
+import { conflict, notFound } from '@fairlabel/http';
+import { publish } from '@fairlabel/queues';
+import type { Clock } from '@fairlabel/runtime';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@fairlabel/observability';
+import { announceSlots } from './wakeups.js';
+
+export interface LeaseDeps {
+  db: Db;
+  redis: Redis;
+  prefix: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+const leaseColumns = ['id', 'task_id', 'job_id', 'status', 'leased_at', 'lease_expires_at', 'last_heartbeat_at'] as const;
+
+/** Why a lease operation found no live lease of this worker: someone else's (404) or no longer live (409). */
+async function explainNotLive(db: Db, assignmentId: number, workerId: string, now: Date): Promise<never> {
+  const a = await db
+    .selectFrom('assignments')
+    .select(['status', 'lease_expires_at'])
+    .where('id', '=', assignmentId)
+    .where('worker_id', '=', workerId)
+    .executeTakeFirst();
+  if (!a) throw notFound('assignment');
+  if (a.status === 'expired' || (a.status === 'leased' && a.lease_expires_at <= now)) {
+    throw conflict('lease_expired', `the lease expired at ${a.lease_expires_at.toISOString()}; claim a new task`);
+  }
+  throw conflict('lease_not_active', `the assignment is ${a.status}, not leased`);
+}
+
+/** Extends the holder's live lease by the job's lease time × the worker's lease factor, from now. */
+export async function heartbeat(deps: LeaseDeps, assignmentId: number, workerId: string) {
+  const now = deps.clock.now();
+  const row = await sql<{ id: number; task_id: number; job_id: string; status: 'leased'; leased_at: Date; lease_expires_at: Date; last_heartbeat_at: Date | null }>`
+    UPDATE assignments a SET
+      last_heartbeat_at = ${now}::timestamptz,
+      lease_expires_at = ${now}::timestamptz + make_interval(secs => ceil(j.lease_seconds * greatest(coalesce((w.accommodations ->> 'lease_factor')::float8, 1), 1)))
+    FROM jobs j, workers w
+    WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
+      AND j.id = a.job_id AND w.id = a.worker_id
+    RETURNING ${sql.join(leaseColumns.map((c) => sql.ref(`a.${c}`)))}
+  `.execute(deps.db);
+  return row.rows[0] ?? explainNotLive(deps.db, assignmentId, workerId, now);
+}
+
+/** Gives a live lease back with a reason; the slot is open again at once and waiting claimers are woken. */
+export async function release(deps: LeaseDeps, assignmentId: number, workerId: string, reason: string, note?: string) {
+  const now = deps.clock.now();
+  const released = await deps.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('assignments')
+      .set({ status: 'released', release_reason: note ? `${reason}: ${note}` : reason, ended_at: now })
+      .where('id', '=', assignmentId)
+      .where('worker_id', '=', workerId)
+      .where('status', '=', 'leased')
+      .returning([...leaseColumns, 'vendor_id', 'worker_id'])
+      .executeTakeFirst();
+    if (!row) return null;
+    await publish(trx, 'assignment.released', {
+      assignment_id: row.id,
+      task_id: row.task_id,
+      job_id: row.job_id,
+      worker_id: row.worker_id,
+      vendor_id: row.vendor_id,
+      reason,
+    });
+    return row;
+  });
+  if (!released) return explainNotLive(deps.db, assignmentId, workerId, now);
+  await announceSlots(deps.redis, deps.prefix, released.job_id, deps.logger);
+  return released;
+}
+
+const EXPIRY_BATCH = 500;
+
+/**
+ * Expires every lease past its expiry, in batches, each batch one transaction that marks the rows
+ * expired and writes their `assignment.expired` events. SKIP LOCKED plus the status condition make
+ * concurrent runs (several replicas, an overlapping tick) expire each lease exactly once.
+ */
+export async function expireStaleLeases(deps: LeaseDeps): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const now = deps.clock.now();
+    const expired = await deps.db.transaction().execute(async (trx) => {
+      const rows = await sql<{ id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string }>`
+        WITH stale AS (
+          SELECT id FROM assignments
+          WHERE status = 'leased' AND lease_expires_at <= ${now}::timestamptz
+          ORDER BY lease_expires_at
+          LIMIT ${EXPIRY_BATCH}
+          FOR UPDATE SKIP LOCKED
+        )
+        UPDATE assignments a SET status = 'expired', ended_at = a.lease_expires_at
+        FROM stale WHERE a.id = stale.id AND a.status = 'leased'
+        RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id
+      `.execute(trx);
+      for (const r of rows.rows) {
+        await publish(trx, 'assignment.expired', { assignment_id: r.id, task_id: r.task_id, job_id: r.job_id, worker_id: r.worker_id, vendor_id: r.vendor_id });
+      }
+      return rows.rows;
+    });
+    total += expired.length;
+    for (const jobId of new Set(expired.map((r) => r.job_id))) await announceSlots(deps.redis, deps.prefix, jobId, deps.logger);
+    if (expired.length < EXPIRY_BATCH) return total;
+  }
+}
