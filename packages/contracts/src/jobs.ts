@@ -118,7 +118,7 @@ export const jobProgressSchema = z
       client_charges: z.number().int().describe('Decided items x client price per item, in minor units.'),
       worker_pay: z.number().int().describe('Accepted annotations x pay per annotation (before level multipliers), in minor units.'),
     }),
-    rate_per_hour: z.number().nullable().describe('Items decided per hour over the last hour (or the last 1,000 decisions, whichever span is longer).'),
+    rate_per_hour: z.number().nullable().describe('Items decided per hour, measured over the last 1,000 decisions (from the oldest of them until now).'),
     eta: timestampSchema.nullable().describe('When the open items will be decided at the recent rate; null without a recent rate or when nothing is open.'),
   })
   .meta({ id: 'JobProgress' });
