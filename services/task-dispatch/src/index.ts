@@ -1,6 +1,7 @@
 import type { RoutePlugin } from '@fairlabel/http';
 import { jobRoutes } from './jobs.routes.js';
 import { importRoutes } from './import.routes.js';
+import { progressRoutes } from './progress.routes.js';
 import { resultsRoutes } from './results.routes.js';
 import { webhookRoutes } from './webhooks.routes.js';
 
@@ -10,6 +11,7 @@ export const taskDispatchRoutes: RoutePlugin = {
   plugin: async (app) => {
     await app.register(jobRoutes);
     await app.register(importRoutes);
+    await app.register(progressRoutes);
     await app.register(resultsRoutes);
     await app.register(webhookRoutes);
   },
