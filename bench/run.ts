@@ -1,0 +1,24 @@
+// `pnpm bench [name...]`: runs the benchmarks under bench/ one after another (all by default). Each
+// prints its own figures next to the baseline it measures in the same run; sizes come from each
+// script's BENCH_* environment variables.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const all = ['import', 'claim'];
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
+let failed = 0;
+for (const name of chosen) {
+  const file = path.join(here, `${name}.ts`);
+  if (!existsSync(file)) {
+    console.error(`bench: no benchmark named ${name} (have: ${all.join(', ')})`);
+    failed++;
+    continue;
+  }
+  console.log(`\n=== bench/${name}.ts`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit', env: process.env });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
