@@ -1,0 +1,448 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import type { EventName, EventPayload } from '@fairlabel/contracts';
+import type { AppInstance } from '@fairlabel/http';
+import { Queue } from 'bullmq';
+import { OutboxRelay, outboxJobId, publish } from '@fairlabel/queues';
+import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import { webhookRoutes } from '../src/webhooks.routes.js';
+import { startWebhookWorkers } from '../src/webhooks.consumer.js';
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+let env: TestEnv;
+let app: AppInstance;
+let relay: OutboxRelay;
+let hooks: Awaited<ReturnType<typeof startWebhookWorkers>>;
+let receiver: Server;
+let eventQueue: Queue;
+let baseUrl: string;
+const received: Received[] = [];
+/** Per receiver path: the HTTP status to answer the n-th request (0-based) with. Default 200. */
+const behaviour = new Map<string, (n: number) => number>();
+
+const ATTEMPTS = 4;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildTestApp(env, [{ name: 'webhooks', plugin: webhookRoutes }]);
+  relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
+  await relay.start();
+  eventQueue = new Queue('webhooks', { connection: env.redis, prefix: env.prefix });
+  // The same schedule shape as production (exponential, one job per delivery), with millisecond delays.
+  hooks = await startWebhookWorkers(env, { schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0 });
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      const n = received.filter((r) => r.path === path).length;
+      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const status = behaviour.get(path)?.(n) ?? 200;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `nope ${n}`);
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await Promise.all(hooks.workers.map((w) => w.close()));
+  await hooks.stop?.();
+  await relay.stop();
+  await eventQueue.close();
+  await app.close();
+  await new Promise((resolve) => receiver.close(resolve));
+  await env.close();
+});
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
+/** Publishes an event through the outbox; returns its row on the `webhooks` queue. */
+async function emit<E extends EventName>(event: E, payload: EventPayload<E>): Promise<number> {
+  const ids = await env.db.transaction().execute((trx) => publish(trx, event, payload));
+  const row = await env.db.selectFrom('outbox').select('id').where('id', 'in', ids).where('queue', '=', 'webhooks').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Waits until the webhooks consumer has handled the event of this outbox row. */
+async function handled(outboxId: number) {
+  await waitFor(`event ${outboxId} handled`, async () => (await eventQueue.getJob(outboxJobId(outboxId)))?.isCompleted());
+}
+
+let pathSeq = 0;
+async function registerEndpoint(actor: Actor, eventTypes: string[], path = `/hook-${++pathSeq}`) {
+  const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: actor.auth, payload: { url: `${baseUrl}${path}`, event_types: eventTypes } });
+  expect(res.statusCode, res.body).toBe(201);
+  const body = res.json() as { id: string; secret: string };
+  return { id: body.id, secret: body.secret, path };
+}
+
+const receivedAt = (path: string) => received.filter((r) => r.path === path);
+const headersOf = (r: Received) => ({
+  'webhook-id': String(r.headers['webhook-id']),
+  'webhook-timestamp': String(r.headers['webhook-timestamp']),
+  'webhook-signature': String(r.headers['webhook-signature']),
+});
+
+async function deliveriesOf(actor: Actor, endpointId: string) {
+  const res = await app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries`, headers: actor.auth });
+  expect(res.statusCode, res.body).toBe(200);
+  return (res.json() as { data: { id: string; status: string; message_id: string; attempt_count: number; event_type: string; payload: unknown; attempts: { trigger: string; status_code: number | null; error: string | null; response_body: string | null; duration_ms: number; attempted_at: string }[] }[] }).data;
+}
+
+/** A client with a job of `n` tasks, the first of them decided by QA. */
+async function decidedTask(n = 3) {
+  const client = await newClient(env.db);
+  const job = await newJob(env.db, client.organizationId, { status: 'active' });
+  const tasks = await newTasks(env.db, job.id, n);
+  const task = tasks[0]!;
+  await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: 'cat' }), agreement: 0.75, decided_at: new Date() }).where('id', '=', task.id).execute();
+  const event = { task_id: task.id, job_id: job.id, client_id: client.organizationId, agreement: 0.75, accepted_assignment_ids: [], rejected_assignment_ids: [] };
+  return { client, job, tasks, task, event };
+}
+
+describe('webhook endpoints API', () => {
+  it('registers an endpoint, shows its secret once, lists and deletes it', async () => {
+    const client = await newClient(env.db);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks',
+      headers: client.auth,
+      payload: { url: `${baseUrl}/listed`, event_types: ['job.completed', 'task.decided'], description: 'prod' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const body = created.json();
+    expect(body).toMatchObject({ url: `${baseUrl}/listed`, event_types: ['job.completed', 'task.decided'], description: 'prod', previous_secret_expires_at: null });
+    expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/=]{44}$/);
+
+    const one = await app.inject({ method: 'GET', url: `/v1/webhooks/${body.id}`, headers: client.auth });
+    expect(one.statusCode).toBe(200);
+    expect(one.json().secret).toBeUndefined();
+    const list = await app.inject({ method: 'GET', url: '/v1/webhooks', headers: client.auth });
+    expect(list.json().data.map((e: { id: string }) => e.id)).toEqual([body.id]);
+    expect(list.json().data[0].secret).toBeUndefined();
+
+    const del = await app.inject({ method: 'DELETE', url: `/v1/webhooks/${body.id}`, headers: client.auth });
+    expect(del.statusCode).toBe(204);
+    expect((await app.inject({ method: 'GET', url: `/v1/webhooks/${body.id}`, headers: client.auth })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/webhooks/${body.id}`, headers: client.auth })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/webhooks', headers: client.auth })).json().data).toEqual([]);
+  });
+
+  it('refuses URLs that are not http(s), and event types the organization cannot have, with 4xx in the one error shape', async () => {
+    const client = await newClient(env.db);
+    for (const url of ['ftp://example.com/hook', 'javascript:alert(1)', 'file:///etc/passwd', 'not a url', '']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url, event_types: ['job.completed'] } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error.code).toBe('validation_failed');
+      expect(res.json().error.details[0].path).toBe('body.url');
+    }
+    const unknownType = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${baseUrl}/x`, event_types: ['job.exploded'] } });
+    expect(unknownType.statusCode).toBe(400);
+    const none = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${baseUrl}/x`, event_types: [] } });
+    expect(none.statusCode).toBe(400);
+
+    const clientAssignments = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${baseUrl}/x`, event_types: ['assignment.submitted'] } });
+    expect(clientAssignments.statusCode).toBe(422);
+    expect(clientAssignments.json().error.code).toBe('event_type_not_allowed');
+    const vendor = await newVendor(env.db);
+    const vendorTasks = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: vendor.auth, payload: { url: `${baseUrl}/x`, event_types: ['task.decided'] } });
+    expect(vendorTasks.statusCode).toBe(422);
+  });
+
+  it('answers 403 to worker, ops and admin keys', async () => {
+    const vendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    const ops = await newPlatformKey(env.db, 'ops');
+    const admin = await newPlatformKey(env.db, 'admin');
+    for (const actor of [worker, ops, admin]) {
+      const list = await app.inject({ method: 'GET', url: '/v1/webhooks', headers: actor.auth });
+      expect(list.statusCode).toBe(403);
+      expect(list.json().error.code).toBe('forbidden');
+      const create = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: actor.auth, payload: { url: `${baseUrl}/x`, event_types: ['job.completed'] } });
+      expect(create.statusCode).toBe(403);
+    }
+  });
+
+  it("keeps tenants apart: another client's endpoint and deliveries are 404, its events never reach mine", async () => {
+    const a = await decidedTask();
+    const b = await newClient(env.db);
+    const hookA = await registerEndpoint(a.client, ['task.decided']);
+    const hookB = await registerEndpoint(b, ['task.decided']);
+    await emit('task.decided', a.event);
+    const [delivery] = await waitFor('delivery to A', async () => {
+      const d = await deliveriesOf(a.client, hookA.id);
+      return d[0]?.status === 'succeeded' ? d : undefined;
+    });
+    for (const [method, url] of [
+      ['GET', `/v1/webhooks/${hookA.id}`],
+      ['DELETE', `/v1/webhooks/${hookA.id}`],
+      ['GET', `/v1/webhooks/${hookA.id}/deliveries`],
+      ['POST', `/v1/webhooks/${hookA.id}/rotate-secret`],
+      ['POST', `/v1/webhooks/${hookA.id}/deliveries/${delivery!.id}/redeliver`],
+      // B's own endpoint with A's delivery id.
+      ['POST', `/v1/webhooks/${hookB.id}/deliveries/${delivery!.id}/redeliver`],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: b.auth, ...(method === 'POST' ? { payload: {} } : {}) });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+      expect(res.json().error.code).toBe('not_found');
+    }
+    expect(await deliveriesOf(b, hookB.id)).toEqual([]);
+    expect(receivedAt(hookB.path)).toEqual([]);
+  });
+});
+
+describe('webhook delivery to a real HTTP receiver', () => {
+  it('signs per Standard Webhooks: verifies with the standardwebhooks library, a tampered body or timestamp does not', async () => {
+    const { client, job, task, event } = await decidedTask();
+    const hook = await registerEndpoint(client, ['task.decided']);
+    await emit('task.decided', event);
+    const [msg] = await waitFor('the delivery', async () => (receivedAt(hook.path).length ? receivedAt(hook.path) : undefined));
+    const headers = headersOf(msg!);
+    expect(msg!.headers['content-type']).toBe('application/json');
+    expect(headers['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
+    expect(Math.abs(Number(headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(30);
+
+    const verified = new Webhook(hook.secret).verify(msg!.body, headers) as { type: string; timestamp: string; data: Record<string, unknown> };
+    expect(verified.type).toBe('task.decided');
+    expect(verified.data).toEqual({ job_id: job.id, task_id: task.id, external_id: 'item-0', agreement: 0.75 });
+    expect(new Date(verified.timestamp).toString()).not.toBe('Invalid Date');
+
+    const tampered = msg!.body.replace('"agreement":0.75', '"agreement":0.99');
+    expect(tampered).not.toBe(msg!.body);
+    expect(() => new Webhook(hook.secret).verify(tampered, headers)).toThrow(/No matching signature/);
+    const shifted = { ...headers, 'webhook-timestamp': String(Number(headers['webhook-timestamp']) - 1) };
+    expect(() => new Webhook(hook.secret).verify(msg!.body, shifted)).toThrow(/No matching signature/);
+    const otherSecret = (await registerEndpoint(client, ['job.completed'])).secret;
+    expect(() => new Webhook(otherSecret).verify(msg!.body, headers)).toThrow();
+
+    const [delivery] = await waitFor('recorded success', async () => {
+      const d = await deliveriesOf(client, hook.id);
+      return d[0]?.status === 'succeeded' ? d : undefined;
+    });
+    expect(delivery).toMatchObject({ event_type: 'task.decided', message_id: headers['webhook-id'], attempt_count: 1 });
+    expect(delivery!.payload).toEqual(verified);
+    expect(delivery!.attempts).toHaveLength(1);
+    expect(delivery!.attempts[0]).toMatchObject({ trigger: 'automatic', status_code: 200, error: null, response_body: 'ok' });
+  });
+
+  it('a message signed more than 5 minutes ago does not verify', async () => {
+    const { client, event } = await decidedTask();
+    const hook = await registerEndpoint(client, ['task.decided']);
+    // The delivery worker signs with the service clock; run it 6 minutes behind the receiver's.
+    env.clock.advance(-6 * 60_000);
+    try {
+      await emit('task.decided', event);
+      const [msg] = await waitFor('the delivery', async () => (receivedAt(hook.path).length ? receivedAt(hook.path) : undefined));
+      const headers = headersOf(msg!);
+      expect(Date.now() / 1000 - Number(headers['webhook-timestamp'])).toBeGreaterThan(5 * 60);
+      expect(() => new Webhook(hook.secret).verify(msg!.body, headers)).toThrow(/too old/);
+    } finally {
+      env.clock.advance(6 * 60_000);
+    }
+  });
+
+  it('retries with backoff: a receiver that fails twice gets the event once it succeeds, with the same webhook-id', async () => {
+    const { client, event } = await decidedTask();
+    const hook = await registerEndpoint(client, ['task.decided']);
+    behaviour.set(hook.path, (n) => (n < 2 ? 500 : 200));
+    await emit('task.decided', event);
+    const [delivery] = await waitFor('success after retries', async () => {
+      const d = await deliveriesOf(client, hook.id);
+      return d[0]?.status === 'succeeded' ? d : undefined;
+    });
+    const msgs = receivedAt(hook.path);
+    expect(msgs).toHaveLength(3);
+    expect(new Set(msgs.map((m) => m.headers['webhook-id']))).toEqual(new Set([delivery!.message_id]));
+    expect(new Set(msgs.map((m) => m.body)).size).toBe(1);
+    expect(() => new Webhook(hook.secret).verify(msgs[2]!.body, headersOf(msgs[2]!))).not.toThrow();
+    expect(delivery!.attempts.map((a) => a.status_code)).toEqual([500, 500, 200]);
+    expect(delivery!.attempts.map((a) => a.error)).toEqual(['receiver answered HTTP 500', 'receiver answered HTTP 500', null]);
+    expect(delivery!.attempts[0]!.response_body).toBe('nope 0');
+    expect(delivery!.attempt_count).toBe(3);
+    // Exponential: the second wait is at least the doubled first one (40 ms, then 80 ms).
+    const times = delivery!.attempts.map((a) => new Date(a.attempted_at).getTime());
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(40);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(80);
+  });
+
+  it('a receiver that never succeeds shows every attempt, ends failed, and can be redelivered by hand', async () => {
+    const { client, event } = await decidedTask();
+    const hook = await registerEndpoint(client, ['task.decided']);
+    behaviour.set(hook.path, () => 503);
+    await emit('task.decided', event);
+    const [failed] = await waitFor('the delivery to fail', async () => {
+      const d = await deliveriesOf(client, hook.id);
+      return d[0]?.status === 'failed' ? d : undefined;
+    });
+    expect(failed!.attempt_count).toBe(ATTEMPTS);
+    expect(failed!.attempts).toHaveLength(ATTEMPTS);
+    for (const a of failed!.attempts) {
+      expect(a).toMatchObject({ trigger: 'automatic', status_code: 503, error: 'receiver answered HTTP 503' });
+      expect(a.duration_ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(receivedAt(hook.path)).toHaveLength(ATTEMPTS);
+
+    // The receiver is fixed; the client sends the message again by hand.
+    behaviour.set(hook.path, () => 200);
+    const redeliver = await app.inject({ method: 'POST', url: `/v1/webhooks/${hook.id}/deliveries/${failed!.id}/redeliver`, headers: client.auth });
+    expect(redeliver.statusCode, redeliver.body).toBe(202);
+    const [done] = await waitFor('the manual redelivery', async () => {
+      const d = await deliveriesOf(client, hook.id);
+      return d[0]?.status === 'succeeded' ? d : undefined;
+    });
+    expect(done!.attempts).toHaveLength(ATTEMPTS + 1);
+    expect(done!.attempts[ATTEMPTS]).toMatchObject({ trigger: 'manual', status_code: 200 });
+    const msgs = receivedAt(hook.path);
+    expect(msgs).toHaveLength(ATTEMPTS + 1);
+    expect(msgs[ATTEMPTS]!.headers['webhook-id']).toBe(failed!.message_id);
+    expect(() => new Webhook(hook.secret).verify(msgs[ATTEMPTS]!.body, headersOf(msgs[ATTEMPTS]!))).not.toThrow();
+  });
+
+  it('records timeouts and refused connections as attempts without a status code', async () => {
+    const { client, event } = await decidedTask();
+    // A port nothing listens on: bind one, note it, close it.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const deadPort = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `http://127.0.0.1:${deadPort}/gone`, event_types: ['task.decided'] } });
+    const hook = res.json() as { id: string };
+    await emit('task.decided', event);
+    const [failed] = await waitFor('the delivery to fail', async () => {
+      const d = await deliveriesOf(client, hook.id);
+      return d[0]?.status === 'failed' ? d : undefined;
+    });
+    expect(failed!.attempts).toHaveLength(ATTEMPTS);
+    for (const a of failed!.attempts) expect(a).toMatchObject({ status_code: null, error: 'ECONNREFUSED' });
+  });
+
+  it('delivers a redelivered event once per endpoint', async () => {
+    const { client, event } = await decidedTask();
+    const first = await registerEndpoint(client, ['task.decided']);
+    const second = await registerEndpoint(client, ['task.decided', 'job.completed']);
+    const unrelated = await registerEndpoint(client, ['job.completed']);
+    // Two outbox rows for the same decision: the event queue sees it twice.
+    const copies = [await emit('task.decided', event), await emit('task.decided', event)];
+    for (const id of copies) await handled(id);
+    await waitFor('both deliveries', async () => {
+      const rows = await env.db.selectFrom('webhook_deliveries').select('status').where('source_key', '=', `task.decided:${event.task_id}`).execute();
+      return rows.length === 2 && rows.every((r) => r.status === 'succeeded');
+    });
+    expect(receivedAt(first.path)).toHaveLength(1);
+    expect(receivedAt(second.path)).toHaveLength(1);
+    expect(receivedAt(unrelated.path)).toHaveLength(0);
+    expect(receivedAt(first.path)[0]!.headers['webhook-id']).not.toBe(receivedAt(second.path)[0]!.headers['webhook-id']);
+    const rows = await env.db.selectFrom('webhook_deliveries').select('id').where('source_key', '=', `task.decided:${event.task_id}`).execute();
+    expect(rows).toHaveLength(2);
+  });
+
+  it('sends job.progress at each 10% step reached and job.completed with counts', async () => {
+    const client = await newClient(env.db);
+    const job = await newJob(env.db, client.organizationId, { status: 'active' });
+    const tasks = await newTasks(env.db, job.id, 10);
+    const hook = await registerEndpoint(client, ['job.progress', 'job.completed']);
+    const decide = async (i: number) => {
+      await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: 'dog' }), agreement: 1, decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
+      await emit('task.decided', { task_id: tasks[i]!.id, job_id: job.id, client_id: client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] });
+    };
+    await decide(0);
+    await waitFor('10%', async () => receivedAt(hook.path).length === 1);
+    // Four more decisions land before their events are handled: one message for the step reached.
+    for (const i of [1, 2, 3, 4]) await env.db.updateTable('tasks').set({ status: 'decided', decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
+    await decide(4);
+    await waitFor('50%', async () => receivedAt(hook.path).length === 2);
+    const bodies = receivedAt(hook.path).map((m) => JSON.parse(m.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((b) => b.type)).toEqual(['job.progress', 'job.progress']);
+    expect(bodies[0]!.data).toEqual({ job_id: job.id, tasks_total: 10, tasks_decided: 1, percent: 10 });
+    expect(bodies[1]!.data).toEqual({ job_id: job.id, tasks_total: 10, tasks_decided: 5, percent: 50 });
+    // The same step again (another task.decided event of a task already counted) sends nothing new.
+    await handled(await emit('task.decided', { task_id: tasks[3]!.id, job_id: job.id, client_id: client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] }));
+
+    for (const t of tasks.slice(5)) await env.db.updateTable('tasks').set({ status: 'decided', decided_at: new Date() }).where('id', '=', t.id).execute();
+    await env.db.updateTable('jobs').set({ status: 'completed', completed_at: new Date() }).where('id', '=', job.id).execute();
+    await emit('job.completed', { job_id: job.id, client_id: client.organizationId });
+    const completed = await waitFor('job.completed', async () => receivedAt(hook.path).find((m) => JSON.parse(m.body).type === 'job.completed'));
+    expect(JSON.parse(completed.body).data).toEqual({ job_id: job.id, tasks_total: 10, tasks_decided: 10 });
+    expect(receivedAt(hook.path).filter((m) => JSON.parse(m.body).type === 'job.progress')).toHaveLength(2);
+    expect(() => new Webhook(hook.secret).verify(completed.body, headersOf(completed))).not.toThrow();
+  });
+
+  it("delivers a vendor's own workers' assignment events to the vendor only", async () => {
+    const vendor = await newVendor(env.db);
+    const otherVendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    const { job, task } = await decidedTask();
+    const hook = await registerEndpoint(vendor, ['assignment.submitted', 'assignment.released']);
+    const otherHook = await registerEndpoint(otherVendor, ['assignment.submitted', 'assignment.released']);
+    const ref = { assignment_id: 9001, task_id: task.id, job_id: job.id, worker_id: worker.workerId, vendor_id: vendor.organizationId };
+    const events = [
+      await emit('assignment.submitted', ref),
+      await emit('assignment.expired', ref),
+      await emit('assignment.released', { ...ref, assignment_id: 9002, reason: 'worker_skipped' }),
+    ];
+    for (const id of events) await handled(id);
+    await waitFor('two vendor deliveries', async () => receivedAt(hook.path).length === 2);
+    const bodies = receivedAt(hook.path).map((m) => new Webhook(hook.secret).verify(m.body, headersOf(m)) as { type: string; data: unknown });
+    expect(bodies.map((b) => b.type).sort()).toEqual(['assignment.released', 'assignment.submitted']);
+    expect(bodies.find((b) => b.type === 'assignment.submitted')!.data).toEqual({ assignment_id: 9001, task_id: task.id, job_id: job.id, worker_id: worker.workerId });
+    expect(bodies.find((b) => b.type === 'assignment.released')!.data).toMatchObject({ assignment_id: 9002, reason: 'worker_skipped' });
+    expect(receivedAt(otherHook.path)).toEqual([]);
+  });
+
+  it('rotates the secret: during the grace period both secrets verify, without one only the new one', async () => {
+    const { client, tasks, job } = await decidedTask(3);
+    const hook = await registerEndpoint(client, ['task.decided']);
+    const rotate = async (grace: number) => {
+      const res = await app.inject({ method: 'POST', url: `/v1/webhooks/${hook.id}/rotate-secret`, headers: client.auth, payload: { grace_period_seconds: grace } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { secret: string; previous_secret_expires_at: string | null };
+    };
+    const send = async (i: number) => {
+      await env.db.updateTable('tasks').set({ status: 'decided', decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
+      await emit('task.decided', { task_id: tasks[i]!.id, job_id: job.id, client_id: client.organizationId, agreement: null, accepted_assignment_ids: [], rejected_assignment_ids: [] });
+      const msg = await waitFor(`message ${i}`, async () => receivedAt(hook.path).find((m) => JSON.parse(m.body).data.task_id === tasks[i]!.id));
+      return msg;
+    };
+
+    const second = await rotate(3600);
+    expect(second.secret).not.toBe(hook.secret);
+    expect(new Date(second.previous_secret_expires_at!).getTime()).toBeGreaterThan(Date.now() + 3500_000);
+    const during = await send(1);
+    expect(headersOf(during)['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(() => new Webhook(hook.secret).verify(during.body, headersOf(during))).not.toThrow();
+    expect(() => new Webhook(second.secret).verify(during.body, headersOf(during))).not.toThrow();
+
+    const third = await rotate(0);
+    expect(third.previous_secret_expires_at).toBeNull();
+    const after = await send(2);
+    expect(headersOf(after)['webhook-signature'].split(' ')).toHaveLength(1);
+    expect(() => new Webhook(third.secret).verify(after.body, headersOf(after))).not.toThrow();
+    expect(() => new Webhook(second.secret).verify(after.body, headersOf(after))).toThrow();
+  });
+
+  it('stops delivering to a deleted endpoint', async () => {
+    const { client, event } = await decidedTask();
+    const hook = await registerEndpoint(client, ['task.decided']);
+    const kept = await registerEndpoint(client, ['task.decided']);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/webhooks/${hook.id}`, headers: client.auth })).statusCode).toBe(204);
+    await handled(await emit('task.decided', event));
+    await waitFor('the kept endpoint', async () => receivedAt(kept.path).length === 1);
+    expect(receivedAt(hook.path)).toEqual([]);
+  });
+});
