@@ -123,20 +123,24 @@ async function candidateJobs(trx: Transaction<Database>, worker: ClaimingWorker,
  * of the same vendor on the same job check and take in turn; triggers keep it current afterwards.
  */
 async function underShareCap(trx: Transaction<Database>, jobId: string, vendorId: string, cap: number): Promise<boolean> {
-  await sql`
-    INSERT INTO job_vendor_usage (job_id, vendor_id, held)
-    SELECT ${jobId}::uuid, ${vendorId}::uuid, count(*) FROM assignments
-    WHERE job_id = ${jobId}::uuid AND vendor_id = ${vendorId}::uuid AND status IN ('leased', 'submitted', 'accepted')
-    ON CONFLICT DO NOTHING
-  `.execute(trx);
-  const row = await sql<{ held: number; total: number }>`
-    SELECT u.held, coalesce(t.total_slots, 0) AS total
-    FROM job_vendor_usage u LEFT JOIN job_slot_totals t ON t.job_id = u.job_id
-    WHERE u.job_id = ${jobId}::uuid AND u.vendor_id = ${vendorId}::uuid
-    FOR UPDATE OF u
-  `.execute(trx);
-  const { held, total } = row.rows[0]!;
-  return held + 1 <= Math.floor(cap * total + 1e-9);
+  const lockUsage = () =>
+    sql<{ held: number; total: number }>`
+      SELECT u.held, coalesce(t.total_slots, 0) AS total
+      FROM job_vendor_usage u LEFT JOIN job_slot_totals t ON t.job_id = u.job_id
+      WHERE u.job_id = ${jobId}::uuid AND u.vendor_id = ${vendorId}::uuid
+      FOR UPDATE OF u
+    `.execute(trx);
+  let usage = (await lockUsage()).rows[0];
+  if (!usage) {
+    await sql`
+      INSERT INTO job_vendor_usage (job_id, vendor_id, held)
+      SELECT ${jobId}::uuid, ${vendorId}::uuid, count(*) FROM assignments
+      WHERE job_id = ${jobId}::uuid AND vendor_id = ${vendorId}::uuid AND status IN ('leased', 'submitted', 'accepted')
+      ON CONFLICT DO NOTHING
+    `.execute(trx);
+    usage = (await lockUsage()).rows[0]!;
+  }
+  return usage.held + 1 <= Math.floor(cap * usage.total + 1e-9);
 }
 
 /** Locks the first claimable open slot of one job, skipping rows other claims hold. */

@@ -19,8 +19,8 @@ afterAll(async () => {
 });
 beforeEach(() => pauseAllJobs(env));
 
-const post = (url: string, who: { auth: { authorization: string } }, payload?: unknown) =>
-  app.inject({ method: 'POST', url, headers: who.auth, ...(payload === undefined ? {} : { payload }) });
+const post = (url: string, who: { auth: { authorization: string } }, payload?: Record<string, unknown>) =>
+  payload === undefined ? app.inject({ method: 'POST', url, headers: who.auth }) : app.inject({ method: 'POST', url, headers: who.auth, payload });
 
 describe('leases', () => {
   it('extends a lease on heartbeat by the job lease time times the worker lease factor', async () => {
@@ -104,10 +104,10 @@ describe('leases', () => {
     // Earlier tests' leases would expire in the same ticks; take them out of the count.
     await env.db.updateTable('assignments').set({ status: 'released' }).where('status', '=', 'leased').execute();
     await activeJob(env, 40, { lease_seconds: 30 });
-    const workers = [];
+    const workers: Awaited<ReturnType<typeof newWorker>>[] = [];
     const { vendor } = await vendorWithWorker(env);
     for (let i = 0; i < 40; i++) workers.push(await newWorker(env.db, vendor.organizationId));
-    const claimed = [];
+    const claimed: number[] = [];
     for (const w of workers) claimed.push((await claim(app, w)).json().id);
     env.clock.advance(31_000);
 

@@ -76,7 +76,7 @@ describe('workers', () => {
     const vendor = await newVendor(env.db);
     const ops = await newPlatformKey(env.db, 'ops');
     const w = (await createWorker(vendor)).json();
-    const put = (who: Actor, body: unknown) => app.inject({ method: 'PUT', url: `/v1/workers/${w.id}/skills/ner`, headers: who.auth, payload: body });
+    const put = (who: Actor, body: Record<string, unknown>) => app.inject({ method: 'PUT', url: `/v1/workers/${w.id}/skills/ner`, headers: who.auth, payload: body });
 
     expect((await put(vendor, { level: 2 })).json()).toMatchObject({ skill: 'ner', level: 2, source: 'vendor' });
     expect((await put(vendor, { level: 3 })).statusCode).toBe(403);
