@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely';
 import type { Redis } from 'ioredis';
 import type { Clock } from '@fairlabel/runtime';
 import type { Logger } from '@fairlabel/observability';
+import { hintedJobOrder } from './job-order.js';
 import { fairShareAllows, markStarved, starvedVendors } from './fair-share.js';
 import { payQuote } from './pay.js';
 import { announceSlots, type SlotWakeups } from './wakeups.js';
@@ -30,6 +31,8 @@ export interface ClaimingWorker {
 
 /** How many best-first candidate jobs one query returns; more are fetched only if all of these fail. */
 const CANDIDATE_JOBS = 8;
+/** How far down the hinted job order a claim probes before searching every active job. */
+const HINTED_JOBS = 32;
 /** Retry-After for a 204: soon, because slots free up all the time. */
 export const NO_WORK_RETRY_AFTER_SECONDS = 5;
 /** A long poll re-checks at least this often, so a lost wake-up costs latency, not the claim. */
@@ -92,7 +95,7 @@ interface CandidateJob {
  * memory; per surviving job one probe of the partial index `task_slots_open` finds the first task
  * with an open slot that this worker has not done. No locks are taken here.
  */
-async function candidateJobs(trx: Transaction<Database>, worker: ClaimingWorker, excluded: string[]): Promise<CandidateJob[]> {
+async function candidateJobs(trx: Transaction<Database>, worker: ClaimingWorker, excluded: string[], only: string[] | null): Promise<CandidateJob[]> {
   const province = worker.region_province ? `${worker.region_country}-${worker.region_province}` : worker.region_country;
   const rows = await sql<CandidateJob>`
     SELECT j.id AS job_id, (j.vendor_share_caps ->> ${worker.vendor_id}::text)::float8 AS share_cap
@@ -111,6 +114,7 @@ async function candidateJobs(trx: Transaction<Database>, worker: ClaimingWorker,
       AND (j.allowed_regions IS NULL OR ${worker.region_country} = ANY (j.allowed_regions) OR ${province} = ANY (j.allowed_regions))
       AND (j.required_skill IS NULL OR (ws.level >= j.min_level AND ws.suspended_at IS NULL))
       AND j.id <> ALL (${excluded}::uuid[])
+      ${only ? sql`AND j.id = ANY (${only}::uuid[])` : sql``}
     ORDER BY j.priority DESC, best.priority DESC, j.deadline ASC NULLS LAST, best.task_id
     LIMIT ${CANDIDATE_JOBS}
   `.execute(trx);
@@ -183,13 +187,21 @@ export async function claimOnce(deps: ClaimDeps, worker: ClaimingWorker): Promis
   const now = deps.clock.now();
   const starved = await starvedVendors(deps.redis, deps.prefix, now);
   const competitors = starved.filter((v) => v !== worker.vendor_id);
+  const hinted = await hintedJobOrder(deps.db);
   let heldBackForOthers: string | null = null;
 
   const claimed = await deps.db.transaction().execute(async (trx) => {
     const excluded: string[] = [];
-    for (;;) {
-      const candidates = await candidateJobs(trx, worker, excluded);
-      if (candidates.length === 0) return null;
+    // First the jobs the hint ranks best, a few at a time; then, if they yield nothing, every job.
+    const chunks = [];
+    for (let i = 0; i < HINTED_JOBS && i < hinted.length; i += CANDIDATE_JOBS) chunks.push(hinted.slice(i, i + CANDIDATE_JOBS));
+    for (let round = 0; ; round++) {
+      const only = round < chunks.length ? chunks[round]! : null;
+      const candidates = await candidateJobs(trx, worker, excluded, only);
+      if (candidates.length === 0) {
+        if (only) continue;
+        return null;
+      }
       for (const candidate of candidates) {
         excluded.push(candidate.job_id);
         if (competitors.length > 0 && !(await fairShareAllows(trx, candidate.job_id, worker.vendor_id, competitors, now))) {
