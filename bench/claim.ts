@@ -1,0 +1,286 @@
+// bench/claim: the worker claim through the real gateway over HTTP, against three baselines measured
+// in the same run on the same Postgres and Redis:
+//   (a) the raw SQL floor — bare pg clients: UPDATE … (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) + a completion UPDATE;
+//   (b) pg-boss fetch + complete with 32 fetchers at batch size 50 (and 1);
+//   (c) a hello-world fastify route under the same HTTP load.
+// The bar (issue 4): cycles/s >= pg-boss batch-50 jobs/s and >= 0.5 x the raw SQL floor; p99 claim <= 50 ms.
+// Sizes come from BENCH_* variables (bench/claim/options.ts); defaults are the issue's figures.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { summarizeCpuProfile } from './claim/cpu-profile.js';
+import { runClosedLoop, type Cycle, type LoadResult } from './claim/http-load.js';
+import { readOptions } from './claim/options.js';
+import { runPgBoss, type PgBossResult } from './claim/pg-boss.js';
+import { cpuMeter, loadAverage, startNodeServer, type CpuSplit, type Served } from './claim/processes.js';
+import { profileClaims } from './claim/profile.js';
+import { runRawSql, setUpRawQueue, type RawSqlResult } from './claim/raw-sql.js';
+import { createScratchDatabase, dropDatabase, seed, type SeededWorker } from './claim/seed.js';
+import { fmtMs, fmtRate, table } from './claim/stats.js';
+
+const opts = readOptions();
+const servers: Served[] = [];
+const cpuText = (c: CpuSplit) =>
+  `cpu (cores busy): server processes ${c.servers.toFixed(2)}, postgres ${c.postgres.toFixed(2)}, load driver ${c.driver.toFixed(2)}, whole machine ${c.machine.toFixed(2)} of ${os.cpus().length}`;
+const phase = (name: string) => console.log(`\n--- ${name} (load average ${loadAverage()})`);
+
+/** What a simulated worker does: claim, then submit a valid label for it. */
+function claimCycle(workers: SeededWorker[]): Cycle {
+  const reported = new Set<string>();
+  const fail = async (what: string, status: number, body: { text(): Promise<string> }) => {
+    const code = `${what}_${status}`;
+    const text = await body.text();
+    if (!reported.has(code)) {
+      reported.add(code);
+      console.log(`  first ${code}: ${text.slice(0, 300)}`);
+    }
+    return code;
+  };
+  return async ({ pool, loop, recordClaim, recordOther }) => {
+    const authorization = `Bearer ${workers[loop % workers.length]!.key}`;
+    const t0 = performance.now();
+    const res = await pool.request({ method: 'POST', path: '/v1/assignments/next', headers: { authorization } });
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return 'idle';
+    }
+    if (res.statusCode !== 200) return fail('claim', res.statusCode, res.body);
+    const assignment = (await res.body.json()) as { id: number; label_config: { labels: string[] } };
+    recordClaim(performance.now() - t0);
+    const labels = assignment.label_config.labels;
+    const t1 = performance.now();
+    const sub = await pool.request({
+      method: 'POST',
+      path: `/v1/assignments/${assignment.id}/submit`,
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ answer: { label: labels[Math.floor(Math.random() * labels.length)] }, time_spent_ms: 5000 + Math.floor(Math.random() * 10_000) }),
+    });
+    if (sub.statusCode !== 200) return fail('submit', sub.statusCode, sub.body);
+    await sub.body.dump();
+    recordOther(performance.now() - t1);
+    return 'ok';
+  };
+}
+
+/** The same two requests per cycle (an empty POST, then a small JSON POST) against the hello route. */
+const helloCycle: Cycle = async ({ pool, recordClaim, recordOther }) => {
+  const t0 = performance.now();
+  const a = await pool.request({ method: 'POST', path: '/hello' });
+  await a.body.dump();
+  recordClaim(performance.now() - t0);
+  const t1 = performance.now();
+  const b = await pool.request({
+    method: 'POST',
+    path: '/hello',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ answer: { label: 'cat' }, time_spent_ms: 5000 }),
+  });
+  await b.body.dump();
+  recordOther(performance.now() - t1);
+  return a.statusCode === 200 && b.statusCode === 200 ? 'ok' : `hello_${a.statusCode}_${b.statusCode}`;
+};
+
+async function startServers(script: string, env: Record<string, string>, readyPath: string, count: number, nodeArgs: string[] = []): Promise<Served[]> {
+  const started = await Promise.all(Array.from({ length: count }, () => startNodeServer(script, env, readyPath, nodeArgs)));
+  servers.push(...started);
+  return started;
+}
+
+async function stopServers(list: Served[]): Promise<void> {
+  await Promise.all(list.map((s) => s.stop()));
+  for (const s of list) servers.splice(servers.indexOf(s), 1);
+}
+
+async function measureHttp(
+  list: Served[],
+  cycle: Cycle,
+  loops: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<{ load: LoadResult; cpu: CpuSplit; window: { start: number; end: number } }> {
+  const meter = cpuMeter(() => list.map((s) => s.child.pid!), opts.database);
+  let cpu: CpuSplit | null = null;
+  const window = { start: 0, end: 0 };
+  const load = await runClosedLoop({
+    origins: list.map((s) => `http://127.0.0.1:${s.port}`),
+    loops,
+    warmupSeconds,
+    seconds,
+    cycle,
+    onMeasureStart: () => {
+      window.start = performance.now();
+      meter.start();
+    },
+    onMeasureEnd: () => {
+      window.end = performance.now();
+      cpu = meter.stop();
+    },
+  });
+  return { load, cpu: cpu!, window };
+}
+
+function printLoad(name: string, r: LoadResult, cpu: CpuSplit) {
+  console.log(
+    `  ${name}: ${fmtRate(r.cyclesPerSecond)} cycles/s (${r.cycles} cycles in ${r.seconds.toFixed(1)} s); ` +
+      `first request p50/p95/p99/max ${fmtMs(r.claim?.p50)}/${fmtMs(r.claim?.p95)}/${fmtMs(r.claim?.p99)}/${fmtMs(r.claim?.max)} ms; ` +
+      `second request p50/p99 ${fmtMs(r.other?.p50)}/${fmtMs(r.other?.p99)} ms; idle ${r.idle}; errors ${JSON.stringify(r.errors)}`,
+  );
+  console.log(`  ${cpuText(cpu)}`);
+}
+
+async function connectionHeadroom(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ free: number }>(
+      `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - count(*)::int AS free FROM pg_stat_activity`,
+    );
+    return r.rows[0]!.free;
+  } finally {
+    await c.end();
+  }
+}
+
+async function deleteRedisKeys(): Promise<number> {
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${opts.redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+async function main() {
+  console.log(
+    `bench/claim: ${opts.tasks.toLocaleString('en-US')} tasks across ${opts.jobs} active job(s), overlap ${opts.overlap}, ${opts.workers} workers, ` +
+      `${opts.seconds} s measured after ${opts.warmupSeconds} s warm-up per system; ${opts.gateways} gateway process(es) with PG_POOL_MAX=${opts.gatewayPoolMax}; ` +
+      `baselines on ${opts.baselineRows.toLocaleString('en-US')} rows/jobs`,
+  );
+  console.log(`machine: ${os.cpus().length} cores, node ${process.version}; database ${opts.database}; Redis prefix ${opts.redisPrefix}`);
+
+  phase('seeding');
+  const url = await createScratchDatabase(opts);
+  const seeded = await seed(opts, url);
+  console.log(`  seeded in ${seeded.seedSeconds.toFixed(1)} s: ${seeded.tableSizes.map((t) => `${t.table} ${t.rows.toLocaleString('en-US')} rows ${t.size}`).join(', ')}`);
+
+  const gatewayEnv = {
+    DATABASE_URL: url,
+    REDIS_URL: opts.redisUrl,
+    REDIS_PREFIX: opts.redisPrefix,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_MAX: '1000000000',
+    PG_POOL_MAX: String(opts.gatewayPoolMax),
+  };
+  phase(`claim through ${opts.gateways} gateway process(es): one worker alone (unloaded latency)`);
+  const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? mkdtempSync(path.join(os.tmpdir(), 'bench-claim-cpuprof-')) : null;
+  const gateways = await startServers('services/gateway/src/main.ts', gatewayEnv, '/readyz', opts.gateways, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const alone = await measureHttp(gateways.slice(0, 1), claimCycle(seeded.workers), 1, Math.min(5, opts.seconds), 1);
+  printLoad('1 worker', alone.load, alone.cpu);
+
+  phase(`claim through ${opts.gateways} gateway process(es): ${opts.workers} workers`);
+  const claim = await measureHttp(gateways, claimCycle(seeded.workers), opts.workers, opts.seconds, opts.warmupSeconds);
+  printLoad(`${opts.workers} workers`, claim.load, claim.cpu);
+  await stopServers(gateways);
+  if (profileDir) {
+    const exited = performance.now();
+    console.log(summarizeCpuProfile(profileDir, exited - claim.window.start, exited - claim.window.end).replace(/^/gm, '  '));
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+
+  phase('claim profile (in-process, sequential) and EXPLAIN of the claim queries');
+  const profile = await profileClaims(url, opts.redisUrl, opts.redisPrefix, seeded.workers, seeded.vendorId, 200);
+  console.log(`  claim wall p50/p99 ${fmtMs(profile.claimWall?.p50)}/${fmtMs(profile.claimWall?.p99)} ms, submit wall p50/p99 ${fmtMs(profile.submitWall?.p50)}/${fmtMs(profile.submitWall?.p99)} ms`);
+  console.log(profile.statements.replace(/^/gm, '  '));
+  for (const e of profile.explains) {
+    console.log(`\n  EXPLAIN (ANALYZE, BUFFERS) — ${e.name}\n${e.sql.replace(/^\s*/gm, '    ')}\n`);
+    console.log(e.plan.replace(/^/gm, '    '));
+  }
+
+  phase(`baseline (c): hello-world fastify route, ${opts.gateways} process(es), ${opts.workers} loops`);
+  const helloServers = await startServers('bench/claim/hello-server.ts', {}, '/readyz', opts.gateways);
+  const hello = await measureHttp(helloServers, helloCycle, opts.workers, opts.seconds, opts.warmupSeconds);
+  printLoad('hello', hello.load, hello.cpu);
+  await stopServers(helloServers);
+
+  const sqlClients = Math.max(1, Math.min(opts.workers, (await connectionHeadroom(url)) - opts.connectionReserve));
+  phase(`baseline (a): raw SQL floor, ${sqlClients} pg clients on ${opts.baselineRows.toLocaleString('en-US')} rows`);
+  if (sqlClients < opts.workers) {
+    console.log(`  only ${sqlClients} connections are free (max_connections minus current use minus ${opts.connectionReserve} left for others), not ${opts.workers}`);
+  }
+  await setUpRawQueue(url, opts.baselineRows);
+  const rawMeter = cpuMeter(() => [], opts.database);
+  let rawCpu: CpuSplit | null = null;
+  const raw: RawSqlResult = await runRawSql(url, sqlClients, opts.warmupSeconds, opts.seconds, {
+    onMeasureStart: () => rawMeter.start(),
+    onMeasureEnd: () => (rawCpu = rawMeter.stop()),
+  });
+  console.log(
+    `  ${fmtRate(raw.cyclesPerSecond)} cycles/s (${raw.cycles} in ${raw.seconds.toFixed(1)} s${raw.exhaustedAfter !== null ? ', table drained' : ''}); ` +
+      `claim p50/p95/p99 ${fmtMs(raw.claim?.p50)}/${fmtMs(raw.claim?.p95)}/${fmtMs(raw.claim?.p99)} ms`,
+  );
+  console.log(`  ${cpuText(rawCpu!)}`);
+
+  const boss: PgBossResult[] = [];
+  for (const batchSize of [opts.pgBossBatch, 1]) {
+    phase(`baseline (b): pg-boss 10.4.2, ${opts.pgBossFetchers} fetchers, batch size ${batchSize}, ${opts.baselineRows.toLocaleString('en-US')} jobs`);
+    const r = await runPgBoss(url, { jobs: opts.baselineRows, fetchers: opts.pgBossFetchers, batchSize, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds });
+    console.log(`  ${fmtRate(r.jobsPerSecond)} jobs/s (${r.jobs} jobs in ${r.seconds.toFixed(1)} s${r.drained ? ', queue drained' : ''})`);
+    boss.push(r);
+  }
+
+  const c = claim.load;
+  const boss50 = boss[0]!;
+  const boss1 = boss[1]!;
+  const helloRate = hello.load.cyclesPerSecond;
+  console.log(`\n=== results (load average at the end ${loadAverage()})\n`);
+  console.log(
+    table(
+      ['system', 'cycles/s', 'claim p50 ms', 'p95 ms', 'p99 ms', 'note'],
+      [
+        [`fairlabel claim+submit, HTTP, ${opts.gateways} gateway(s)`, fmtRate(c.cyclesPerSecond), fmtMs(c.claim?.p50), fmtMs(c.claim?.p95), fmtMs(c.claim?.p99), `${opts.workers} workers`],
+        ['fairlabel claim+submit, HTTP, 1 worker alone', fmtRate(alone.load.cyclesPerSecond), fmtMs(alone.load.claim?.p50), fmtMs(alone.load.claim?.p95), fmtMs(alone.load.claim?.p99), 'unloaded latency'],
+        ['(a) raw SQL floor', fmtRate(raw.cyclesPerSecond), fmtMs(raw.claim?.p50), fmtMs(raw.claim?.p95), fmtMs(raw.claim?.p99), `${raw.clients} pg clients`],
+        [`(b) pg-boss batch ${boss50.batchSize}`, fmtRate(boss50.jobsPerSecond), '', '', '', `${boss50.fetchers} fetchers, jobs/s`],
+        ['(b) pg-boss batch 1', fmtRate(boss1.jobsPerSecond), '', '', '', `${boss1.fetchers} fetchers, jobs/s`],
+        ['(c) hello-world fastify, 2 req/cycle', fmtRate(helloRate), fmtMs(hello.load.claim?.p50), fmtMs(hello.load.claim?.p95), fmtMs(hello.load.claim?.p99), `${opts.workers} loops`],
+      ],
+    ),
+  );
+  const bars: [string, string, boolean][] = [
+    [`cycles/s >= pg-boss batch-${boss50.batchSize} jobs/s`, `${(c.cyclesPerSecond / boss50.jobsPerSecond).toFixed(2)}x`, c.cyclesPerSecond >= boss50.jobsPerSecond],
+    ['cycles/s >= 0.5 x raw SQL floor', `${(c.cyclesPerSecond / raw.cyclesPerSecond).toFixed(2)}x`, c.cyclesPerSecond >= 0.5 * raw.cyclesPerSecond],
+    ['p99 claim <= 50 ms', `${fmtMs(c.claim?.p99)} ms`, (c.claim?.p99 ?? Infinity) <= 50],
+  ];
+  const info: [string, string][] = [
+    ['cycles/s vs pg-boss batch 1', `${(c.cyclesPerSecond / boss1.jobsPerSecond).toFixed(2)}x`],
+    ['cycles/s vs hello-world fastify cycles/s', `${(c.cyclesPerSecond / helloRate).toFixed(3)}x`],
+    ['claim p99 vs raw SQL claim p99', `${((c.claim?.p99 ?? NaN) / (raw.claim?.p99 ?? NaN)).toFixed(1)}x`],
+    ['claim p50 vs hello-world p50 (HTTP floor)', `${((c.claim?.p50 ?? NaN) / (hello.load.claim?.p50 ?? NaN)).toFixed(1)}x`],
+  ];
+  console.log('\n' + table(['bar', 'ratio / value', 'result'], [...bars.map(([n, v, ok]) => [n, v, ok ? 'PASS' : 'FAIL']), ...info.map(([n, v]) => [n, v, 'info'])]));
+  console.log(`\nclaim run ${cpuText(claim.cpu)}`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  console.error('bench/claim failed:', err);
+  exitCode = 1;
+} finally {
+  await Promise.all(servers.map((s) => s.stop()));
+  if (opts.keepDatabase) console.log(`kept database ${opts.database} (BENCH_KEEP_DATABASE=1)`);
+  else await dropDatabase(opts).catch((err) => console.error('could not drop the scratch database', err));
+  const keys = await deleteRedisKeys().catch(() => -1);
+  console.log(`cleaned up: ${opts.keepDatabase ? 'database kept' : `dropped ${opts.database}`}, deleted ${keys} Redis keys under ${opts.redisPrefix}`);
+}
+process.exit(exitCode);

@@ -1,0 +1,62 @@
+// Sizes and knobs of bench/claim.ts, read from the environment. The defaults are the figures the
+// issue asks for; a quick run (under a minute) is e.g.
+//   BENCH_TASKS=20000 BENCH_SECONDS=5 BENCH_BASELINE_ROWS=20000 pnpm bench:claim
+import { randomBytes } from 'node:crypto';
+
+function intFromEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export interface BenchOptions {
+  /** Tasks in the tasks table, spread evenly over `jobs` active jobs. */
+  tasks: number;
+  jobs: number;
+  overlap: number;
+  /** Concurrent simulated workers (HTTP loops), and the pg clients of the raw SQL floor. */
+  workers: number;
+  /** Measured seconds per system; each is preceded by `warmupSeconds` that are not counted. */
+  seconds: number;
+  warmupSeconds: number;
+  /** Gateway processes under test (each its own Node process and port; workers are spread over them). */
+  gateways: number;
+  /** PG_POOL_MAX of each gateway process. */
+  gatewayPoolMax: number;
+  /** Rows of the raw SQL floor's plain table, and jobs of the pg-boss baseline. */
+  baselineRows: number;
+  pgBossFetchers: number;
+  pgBossBatch: number;
+  /** Postgres connections the bench leaves free for other users of the server. */
+  connectionReserve: number;
+  adminUrl: string;
+  redisUrl: string;
+  database: string;
+  redisPrefix: string;
+  keepDatabase: boolean;
+}
+
+export function readOptions(): BenchOptions {
+  const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  return {
+    tasks: intFromEnv('BENCH_TASKS', 100_000),
+    jobs: intFromEnv('BENCH_JOBS', 1),
+    overlap: intFromEnv('BENCH_OVERLAP', 3),
+    workers: intFromEnv('BENCH_WORKERS', 200),
+    seconds: intFromEnv('BENCH_SECONDS', 30),
+    warmupSeconds: intFromEnv('BENCH_WARMUP_SECONDS', 3, 0),
+    gateways: intFromEnv('BENCH_GATEWAYS', 1),
+    gatewayPoolMax: intFromEnv('BENCH_GATEWAY_POOL', 20),
+    baselineRows: intFromEnv('BENCH_BASELINE_ROWS', 100_000),
+    pgBossFetchers: intFromEnv('BENCH_PGBOSS_FETCHERS', 32),
+    pgBossBatch: intFromEnv('BENCH_PGBOSS_BATCH', 50),
+    connectionReserve: intFromEnv('BENCH_PG_RESERVE', 20, 0),
+    adminUrl: base,
+    redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    database: process.env.BENCH_DATABASE ?? 'fairlabel_bench_claim',
+    redisPrefix: `flbench:${randomBytes(4).toString('hex')}`,
+    keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
+  };
+}

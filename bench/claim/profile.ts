@@ -1,0 +1,111 @@
+// Where a claim's time goes: the real claim and submit functions of worker-assignment run in this
+// process against the benchmark database, one at a time, with every SQL statement they issue logged
+// with its duration; then the claim's two task_slots queries, exactly as issued (text and
+// parameters), are run under EXPLAIN (ANALYZE, BUFFERS).
+import pg from 'pg';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import { Redis } from 'ioredis';
+import { createPool, type Database } from '@fairlabel/db';
+import { createLogger } from '@fairlabel/observability';
+import { claimNext } from '../../services/worker-assignment/src/claim.service.js';
+import { submit } from '../../services/worker-assignment/src/submit.service.js';
+import { SlotWakeups } from '../../services/worker-assignment/src/wakeups.js';
+import { LABELS, type SeededWorker } from './seed.js';
+import { fmtMs, summarize, table } from './stats.js';
+
+interface LoggedQuery {
+  sql: string;
+  parameters: readonly unknown[];
+  ms: number;
+}
+
+/** Names a statement of the claim or submit path by what it does. */
+const statementNames: [RegExp, string][] = [
+  [/CROSS JOIN LATERAL/, 'claim: candidate jobs + best open slot per job'],
+  [/FOR UPDATE OF s SKIP LOCKED/, 'claim: lock open slot (SKIP LOCKED)'],
+  [/INSERT INTO assignments/, 'claim: insert assignment (+ slot trigger)'],
+  [/from "workers"/, 'claim: load worker'],
+  [/daily|date_trunc/, 'claim: daily active-time limit'],
+  [/job_vendor_usage/, 'claim: vendor share cap'],
+  [/from "tasks" as "t" inner join "jobs"/, 'claim: describe assignment'],
+  [/percentile_cont/, 'claim: median time per task (pay quote)'],
+  [/^select .* from "assignments" as "a"/, 'submit: read + lock assignment'],
+  [/^update "assignments"/, 'submit: update assignment (+ slot trigger)'],
+  [/outbox/, 'submit: outbox event'],
+];
+
+const nameOf = (sql: string) => statementNames.find(([re]) => re.test(sql))?.[1] ?? sql.replace(/\s+/g, ' ').slice(0, 60);
+
+export interface ProfileResult {
+  claims: number;
+  claimWall: ReturnType<typeof summarize>;
+  submitWall: ReturnType<typeof summarize>;
+  statements: string;
+  explains: { name: string; sql: string; plan: string }[];
+}
+
+export async function profileClaims(url: string, redisUrl: string, prefix: string, workers: SeededWorker[], vendorId: string, claims: number): Promise<ProfileResult> {
+  let log: LoggedQuery[] = [];
+  const pool = createPool(url, 4);
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event: LogEvent) => {
+      if (event.level === 'query') log.push({ sql: event.query.sql, parameters: event.query.parameters, ms: event.queryDurationMillis });
+    },
+  });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const logger = createLogger({ level: 'warn', name: 'bench-profile' });
+  const deps = { db, redis, prefix, clock: { now: () => new Date() }, logger };
+  const wakeups = new SlotWakeups(redis, prefix, logger);
+  const perStatement = new Map<string, number[]>();
+  const claimWall: number[] = [];
+  const submitWall: number[] = [];
+  let lastClaimLog: LoggedQuery[] = [];
+  try {
+    for (let i = 0; i < claims; i++) {
+      const worker = workers[i % workers.length]!;
+      log = [];
+      const t0 = performance.now();
+      const claimed = await claimNext(deps, wakeups, worker.id, vendorId, 0);
+      claimWall.push(performance.now() - t0);
+      if (!claimed) throw new Error('profile: no task left to claim');
+      lastClaimLog = log;
+      const t1 = performance.now();
+      await submit(deps, claimed.id, worker.id, { label: LABELS[i % LABELS.length] }, 1000);
+      submitWall.push(performance.now() - t1);
+      for (const q of log) {
+        const name = nameOf(q.sql);
+        perStatement.set(name, [...(perStatement.get(name) ?? []), q.ms]);
+      }
+    }
+    const rows = [...perStatement.entries()].map(([name, ms]) => {
+      const s = summarize(ms)!;
+      return [name, String((ms.length / claims).toFixed(2)), fmtMs(ms.reduce((a, b) => a + b, 0) / ms.length), fmtMs(s.p50), fmtMs(s.p99)];
+    });
+    const statements = table(['statement (in-process, one claim + submit at a time)', 'per cycle', 'mean ms', 'p50 ms', 'p99 ms'], rows);
+
+    const explains: ProfileResult['explains'] = [];
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const explained = new Set<string>();
+      for (const q of lastClaimLog) {
+        const name = nameOf(q.sql);
+        // The first probe of each kind: later rounds of the same claim only run when earlier ones found nothing.
+        if (!/candidate jobs|lock open slot/.test(name) || explained.has(name)) continue;
+        explained.add(name);
+        await client.query('BEGIN');
+        const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.parameters as unknown[]);
+        await client.query('ROLLBACK');
+        explains.push({ name, sql: q.sql.trim(), plan: plan.rows.map((r) => r['QUERY PLAN']).join('\n') });
+      }
+    } finally {
+      await client.end();
+    }
+    return { claims, claimWall: summarize(claimWall), submitWall: summarize(submitWall), statements, explains };
+  } finally {
+    await wakeups.close();
+    await db.destroy();
+    redis.disconnect();
+  }
+}
