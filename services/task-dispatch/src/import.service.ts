@@ -110,7 +110,8 @@ async function* jsonArrayItems(body: Readable): AsyncGenerator<RawItem> {
     }
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || body.destroyed) throw err;
-    throw new MalformedBody(`the body is not a JSON array of items, or is cut short, after item ${position}: ${(err as Error).message}`, position + 1);
+    // Items are read ahead of this loop, so the count is where reading got to, not where the error is.
+    throw new MalformedBody(`the body is not a JSON array of items, or is cut short (read ${position} items): ${(err as Error).message}`, position + 1);
   }
 }
 
@@ -332,6 +333,8 @@ class CopyWriter {
     const chunk = this.parts.join('');
     this.parts = [];
     this.size = 0;
+    // A failed COPY never drains; waiting for it would hang the import.
+    if (this.stream.errored || this.stream.destroyed) throw this.stream.errored ?? new Error('COPY stream closed');
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
 
@@ -373,7 +376,9 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
   let broken = false;
   // A Kysely bound to this one connection, so publish() writes its outbox row in the same transaction as the COPY.
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: { connect: async () => Object.assign(Object.create(client) as pg.PoolClient, { release: () => {} }), end: async () => {} } }),
+    dialect: new PostgresDialect({
+      pool: { connect: async () => ({ query: client.query.bind(client), release: () => {} }) as unknown as pg.PoolClient, end: async () => {} },
+    }),
   });
   try {
     return await db.transaction().execute(async (trx) => {
@@ -390,6 +395,9 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
       const copy = client.query(
         copyFrom('COPY import_stage (external_id, payload, priority, prediction, prediction_confidence, prediction_model, gold) FROM STDIN'),
       );
+      // COPY fails asynchronously (e.g. when aborted below); the writer and finished() surface the
+      // error to the import, this listener only keeps it from crashing the process meanwhile.
+      copy.on('error', () => {});
       const writer = new CopyWriter(copy);
       const outcome = await stageItems(req, job.task_type, job.label_config, writer).catch(async (err) => {
         copy.destroy();

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, createTestEnv, newClient, newJob, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import type { AppInstance } from '@fairlabel/http';
+import type { JobStatus } from '@fairlabel/db';
+import { jobAndImportRoutes, ndjson } from './helpers.js';
+
+let env: TestEnv;
+let app: AppInstance;
+let client: Actor;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildTestApp(env, [jobAndImportRoutes]);
+  client = await newClient(env.db);
+});
+afterAll(async () => {
+  await app.close();
+  await env.close();
+});
+
+async function classificationJob(status: JobStatus = 'draft', overlap = 3) {
+  return newJob(env.db, client.organizationId, { status, overlap, label_config: JSON.stringify({ labels: ['cat', 'dog', 'other'] }) });
+}
+
+function post(jobId: string, body: string, contentType: string, query = '', headers: Record<string, string> = {}, auth = client.auth) {
+  return app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/tasks${query}`, headers: { ...auth, 'content-type': contentType, ...headers }, payload: body });
+}
+
+async function tasksOf(jobId: string) {
+  return env.db.selectFrom('tasks').selectAll().where('job_id', '=', jobId).orderBy('id').execute();
+}
+
+const items = [
+  { external_id: 'a', data: { text: 'a cat' }, priority: 5, prediction: { answer: { label: 'cat' }, confidence: 0.9, model_version: 'm-1' }, gold: { label: 'cat' } },
+  { external_id: 'b', data: { text: 'a dog' } },
+  { external_id: 'c', payload: { text: 'a bird' }, priority: -1 },
+];
+
+describe('formats', () => {
+  it('NDJSON: every field lands in its column; required_annotations is the overlap; tasks.imported is published', async () => {
+    const job = await classificationJob();
+    const res = await post(job.id, ndjson(items), 'application/x-ndjson');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ job_id: job.id, format: 'ndjson', received: 3, created: 3, duplicates: 0, rejected: 0, errors: [], errors_truncated: false });
+    const rows = await tasksOf(job.id);
+    expect(rows.map((r) => [r.external_id, r.payload, r.priority, r.prediction, r.prediction_confidence, r.prediction_model, r.gold, r.required_annotations, r.status])).toEqual([
+      ['a', { text: 'a cat' }, 5, { label: 'cat' }, expect.closeTo(0.9, 5), 'm-1', { label: 'cat' }, 3, 'open'],
+      ['b', { text: 'a dog' }, 0, null, null, null, null, 3, 'open'],
+      ['c', { text: 'a bird' }, -1, null, null, null, null, 3, 'open'],
+    ]);
+    const events = await env.db.selectFrom('outbox').select('payload').where('event', '=', 'tasks.imported').execute();
+    expect(events.map((e) => e.payload)).toContainEqual({ job_id: job.id, client_id: client.organizationId, created: 3 });
+  });
+
+  it('JSON array', async () => {
+    const job = await classificationJob();
+    const res = await post(job.id, JSON.stringify(items), 'application/json; charset=utf-8');
+    expect(res.json()).toMatchObject({ format: 'json', created: 3 });
+    expect((await tasksOf(job.id)).map((r) => r.external_id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('CSV: reserved columns have their meaning, the rest become data fields', async () => {
+    const job = await classificationJob();
+    const csv = [
+      'external_id,text,source,priority,gold,prediction,prediction_confidence,prediction_model',
+      'r1,"a cat, sleeping",web,2,"{""label"":""cat""}","{""label"":""dog""}",0.4,m-2',
+      'r2,"two\nlines",app,,,,,',
+    ].join('\n');
+    const res = await post(job.id, csv, 'text/csv');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ format: 'csv', received: 2, created: 2 });
+    const rows = await tasksOf(job.id);
+    expect(rows.map((r) => [r.external_id, r.payload, r.priority, r.gold, r.prediction, r.prediction_model])).toEqual([
+      ['r1', { text: 'a cat, sleeping', source: 'web' }, 2, { label: 'cat' }, { label: 'dog' }, 'm-2'],
+      ['r2', { text: 'two\nlines', source: 'app' }, 0, null, null, null],
+    ]);
+  });
+
+  it('Label Studio tasks, recognised by shape or by ?format=labelstudio: predictions and ground truth convert', async () => {
+    const job = await classificationJob();
+    const ls = [
+      {
+        id: 101,
+        data: { text: 'a cat' },
+        predictions: [{ model_version: 'ls-model', score: 0.8, result: [{ from_name: 'label', to_name: 'text', type: 'choices', value: { choices: ['cat'] } }] }],
+        annotations: [{ ground_truth: true, result: [{ from_name: 'label', to_name: 'text', type: 'choices', value: { choices: ['cat'] } }] }],
+      },
+      { id: 102, data: { text: 'a dog' } },
+    ];
+    const res = await post(job.id, JSON.stringify(ls), 'application/json');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ format: 'labelstudio', created: 2 });
+    const rows = await tasksOf(job.id);
+    expect(rows.map((r) => [r.external_id, r.payload, r.prediction, r.prediction_confidence, r.prediction_model, r.gold])).toEqual([
+      ['101', { text: 'a cat' }, { label: 'cat' }, expect.closeTo(0.8, 5), 'ls-model', { label: 'cat' }],
+      ['102', { text: 'a dog' }, null, null, null, null],
+    ]);
+    // The explicit format takes even items that carry nothing Label-Studio-specific.
+    const explicit = await post(job.id, JSON.stringify([{ data: { text: 'plain' } }]), 'application/json', '?format=labelstudio');
+    expect(explicit.json()).toMatchObject({ format: 'labelstudio', created: 1 });
+  });
+
+  it('Label Studio bounding boxes convert from percent to pixels of the original size', async () => {
+    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify({ labels: ['car'] }) });
+    const ls = [
+      {
+        id: 'img-1',
+        data: { image: 'https://example.com/1.jpg' },
+        predictions: [{ result: [{ type: 'rectanglelabels', original_width: 200, original_height: 100, value: { x: 10, y: 20, width: 50, height: 30, rectanglelabels: ['car'] } }] }],
+      },
+    ];
+    const res = await post(job.id, JSON.stringify(ls), 'application/json');
+    expect(res.json()).toMatchObject({ created: 1 });
+    expect((await tasksOf(job.id))[0]!.prediction).toEqual({ boxes: [{ label: 'car', x: 20, y: 20, width: 100, height: 30 }] });
+  });
+});
+
+describe('idempotency', () => {
+  it('known external_ids are counted as duplicates, also when repeated within one body', async () => {
+    const job = await classificationJob();
+    await post(job.id, ndjson(items), 'application/x-ndjson');
+    const again = await post(job.id, ndjson([...items, { external_id: 'd', data: { text: 'new' } }, { external_id: 'd', data: { text: 'twice' } }]), 'application/x-ndjson');
+    expect(again.json()).toMatchObject({ received: 5, created: 1, duplicates: 4 });
+    const rows = await tasksOf(job.id);
+    expect(rows.map((r) => r.external_id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(rows[3]!.payload).toEqual({ text: 'new' });
+  });
+
+  it('items without external_id are always created', async () => {
+    const job = await classificationJob();
+    const body = ndjson([{ data: { n: 1 } }, { data: { n: 1 } }]);
+    await post(job.id, body, 'application/x-ndjson');
+    expect((await post(job.id, body, 'application/x-ndjson')).json()).toMatchObject({ created: 2, duplicates: 0 });
+    expect(await tasksOf(job.id)).toHaveLength(4);
+  });
+
+  it('Idempotency-Key replays the first response; the same key for another request is a 422', async () => {
+    const job = await classificationJob();
+    const body = ndjson([{ data: { n: 1 } }]);
+    const first = await post(job.id, body, 'application/x-ndjson', '', { 'idempotency-key': 'imp-1' });
+    const second = await post(job.id, body, 'application/x-ndjson', '', { 'idempotency-key': 'imp-1' });
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json()).toEqual(first.json());
+    expect(await tasksOf(job.id)).toHaveLength(1);
+    const other = await post(job.id, ndjson([{ data: { n: 1 } }, { data: { n: 2 } }]), 'application/x-ndjson', '', { 'idempotency-key': 'imp-1' });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().error.code).toBe('idempotency_key_reused');
+  });
+});
+
+describe('bad items', () => {
+  const mixed = [
+    JSON.stringify({ external_id: 'ok-1', data: { t: 1 } }),
+    JSON.stringify({ external_id: 'bad-label', data: { t: 2 }, gold: { label: 'horse' } }),
+    '',
+    JSON.stringify({ external_id: 'ok-2', data: { t: 3 } }),
+    '{"external_id": "broken", ',
+    JSON.stringify({ external_id: 'no-data' }),
+    JSON.stringify({ external_id: 'ok-3', data: { t: 4 }, priority: 1.5 }),
+  ].join('\n');
+
+  it('reject (the default) imports nothing and lists every bad item by line', async () => {
+    const job = await classificationJob();
+    const res = await post(job.id, mixed, 'application/x-ndjson');
+    expect(res.statusCode).toBe(422);
+    const { error } = res.json();
+    expect(error.code).toBe('import_rejected');
+    expect(error.details.map((d: { line: number }) => d.line)).toEqual([2, 5, 6, 7]);
+    expect(error.details[0]).toMatchObject({ external_id: 'bad-label', message: expect.stringMatching(/gold is not a valid answer.*label/) });
+    expect(error.details[1].message).toMatch(/not valid JSON/);
+    expect(error.details[2].message).toMatch(/needs a `data` object/);
+    expect(error.details[3].message).toMatch(/priority/);
+    expect(await tasksOf(job.id)).toHaveLength(0);
+  });
+
+  it('skip imports the good items and lists the bad by line', async () => {
+    const job = await classificationJob();
+    const res = await post(job.id, mixed, 'application/x-ndjson', '?on_error=skip');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ received: 6, created: 2, rejected: 4, errors_truncated: false });
+    expect(res.json().errors.map((e: { line: number }) => e.line)).toEqual([2, 5, 6, 7]);
+    expect((await tasksOf(job.id)).map((r) => r.external_id)).toEqual(['ok-1', 'ok-2']);
+  });
+
+  it('lists the first 100 errors and counts the rest', async () => {
+    const job = await classificationJob();
+    const body = Array.from({ length: 150 }, (_, i) => JSON.stringify({ external_id: `x${i}`, data: {}, gold: 'nope' })).join('\n');
+    const res = await post(job.id, body, 'application/x-ndjson', '?on_error=skip');
+    expect(res.json()).toMatchObject({ rejected: 150, errors_truncated: true });
+    expect(res.json().errors).toHaveLength(100);
+    expect(res.json().errors[99].line).toBe(100);
+  });
+
+  it('a truncated NDJSON stream is an error on its last line', async () => {
+    const job = await classificationJob();
+    const whole = ndjson([{ external_id: '1', data: { t: 1 } }, { external_id: '2', data: { t: 2 } }]);
+    const cut = whole + '{"external_id":"3","data":{"t":';
+    const rejected = await post(job.id, cut, 'application/x-ndjson');
+    expect(rejected.statusCode).toBe(422);
+    expect(rejected.json().error.details).toEqual([{ path: 'line 3', line: 3, message: expect.stringMatching(/truncated/) }]);
+    const skipped = await post(job.id, cut, 'application/x-ndjson', '?on_error=skip');
+    expect(skipped.json()).toMatchObject({ created: 2, errors: [{ line: 3 }] });
+    // A last line without a newline is fine when it is whole.
+    const job2 = await classificationJob();
+    expect((await post(job2.id, whole.trimEnd(), 'application/x-ndjson')).json()).toMatchObject({ created: 2 });
+  });
+
+  it('a CSV row with a missing column is an error naming the column; a header without data columns is a 400', async () => {
+    const job = await classificationJob();
+    const csv = 'external_id,text,source\nr1,hello,web\nr2,hi\nr3,hey,app\n';
+    const res = await post(job.id, csv, 'text/csv');
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error.details).toEqual([{ path: 'line 3', line: 3, message: 'has 2 fields, the header has 3: missing source' }]);
+    const skip = await post(job.id, csv, 'text/csv', '?on_error=skip');
+    expect(skip.json()).toMatchObject({ created: 2, errors: [{ line: 3 }] });
+    const noData = await post(job.id, 'external_id,priority\nr1,1\n', 'text/csv');
+    expect(noData.statusCode).toBe(400);
+    expect(noData.json().error.code).toBe('invalid_csv_header');
+    const dup = await post(job.id, 'text,text\na,b\n', 'text/csv');
+    expect(dup.json().error.code).toBe('invalid_csv_header');
+  });
+
+  it('a malformed JSON array, or JSON that is not an array, is a 400 and imports nothing', async () => {
+    const job = await classificationJob();
+    const cut = await post(job.id, '[{"data":{"t":1}},{"data":', 'application/json');
+    expect(cut.statusCode).toBe(400);
+    expect(cut.json().error).toMatchObject({ code: 'malformed_body', message: expect.stringMatching(/cut short/) });
+    const object = await post(job.id, '{"data":{}}', 'application/json');
+    expect(object.statusCode).toBe(400);
+    expect(await tasksOf(job.id)).toHaveLength(0);
+  });
+
+  it('unsupported content types are a 415', async () => {
+    const job = await classificationJob();
+    const res = await post(job.id, 'hello', 'text/plain');
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('who and when', () => {
+  it("another client's job is a 404, a worker or vendor key a 403", async () => {
+    const job = await classificationJob();
+    const other = await newClient(env.db);
+    const vendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    expect((await post(job.id, ndjson(items), 'application/x-ndjson', '', {}, other.auth)).statusCode).toBe(404);
+    expect((await post(job.id, ndjson(items), 'application/x-ndjson', '', {}, vendor.auth)).statusCode).toBe(403);
+    expect((await post(job.id, ndjson(items), 'application/x-ndjson', '', {}, worker.auth)).statusCode).toBe(403);
+    expect(await tasksOf(job.id)).toHaveLength(0);
+  });
+
+  it('active and paused jobs take tasks; completed and cancelled jobs are a 409', async () => {
+    for (const status of ['active', 'paused'] as const) {
+      const job = await classificationJob(status);
+      expect((await post(job.id, ndjson(items), 'application/x-ndjson')).json()).toMatchObject({ created: 3 });
+    }
+    for (const status of ['completed', 'cancelled'] as const) {
+      const job = await classificationJob(status);
+      const res = await post(job.id, ndjson(items), 'application/x-ndjson');
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error).toMatchObject({ code: 'job_closed', details: [{ current_status: status }] });
+    }
+  });
+
+  it('streams a body far above the JSON body limit', async () => {
+    const job = await classificationJob();
+    const n = 20_000;
+    const body = Array.from({ length: n }, (_, i) => JSON.stringify({ external_id: `e${i}`, data: { text: 'x'.repeat(100), i } })).join('\n');
+    expect(body.length).toBeGreaterThan(env.config.BODY_LIMIT_BYTES);
+    const res = await post(job.id, body, 'application/x-ndjson');
+    expect(res.json()).toMatchObject({ created: n });
+  });
+});
