@@ -1,0 +1,296 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { AppInstance } from '@fairlabel/http';
+import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { resultsRoutes } from '../src/results.routes.js';
+import { importRoutes } from '../src/import.routes.js';
+
+let env: TestEnv;
+let app: AppInstance;
+let client: Actor;
+let workers: WorkerActor[];
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildTestApp(env, [
+    {
+      name: 'results',
+      plugin: async (a) => {
+        await a.register(resultsRoutes);
+        await a.register(importRoutes);
+      },
+    },
+  ]);
+  client = await newClient(env.db);
+  const vendor = await newVendor(env.db);
+  workers = [await newWorker(env.db, vendor.organizationId), await newWorker(env.db, vendor.organizationId), await newWorker(env.db, vendor.organizationId)];
+});
+
+afterAll(async () => {
+  await app.close();
+  await env.close();
+});
+
+const decidedAt = new Date('2026-11-20T10:00:00.000Z');
+const submittedAt = new Date('2026-11-20T09:30:00.000Z');
+
+interface Answered {
+  worker: number;
+  answer: unknown;
+  status: 'accepted' | 'rejected' | 'submitted';
+  ms: number;
+}
+
+/** Seeds what QA and workers would have written: decided tasks with results and their assignments. */
+async function seedTask(jobId: string, taskId: number, opts: { result?: unknown; agreement?: number; gold?: unknown; prediction?: { answer: unknown; confidence: number; model: string }; answers?: Answered[] }) {
+  await env.db
+    .updateTable('tasks')
+    .set({
+      ...(opts.result !== undefined ? { status: 'decided', result: JSON.stringify(opts.result), agreement: opts.agreement ?? null, decided_at: decidedAt } : {}),
+      ...(opts.gold !== undefined ? { gold: JSON.stringify(opts.gold) } : {}),
+      ...(opts.prediction ? { prediction: JSON.stringify(opts.prediction.answer), prediction_confidence: opts.prediction.confidence, prediction_model: opts.prediction.model } : {}),
+    })
+    .where('id', '=', taskId)
+    .execute();
+  const ids: number[] = [];
+  for (const a of opts.answers ?? []) {
+    const w = workers[a.worker]!;
+    const row = await env.db
+      .insertInto('assignments')
+      .values({
+        task_id: taskId,
+        job_id: jobId,
+        worker_id: w.workerId,
+        vendor_id: w.vendorId,
+        status: a.status,
+        lease_expires_at: new Date(submittedAt.getTime() + 600_000),
+        submitted_at: submittedAt,
+        answer: JSON.stringify(a.answer),
+        time_spent_ms: a.ms,
+        decided_at: a.status === 'submitted' ? null : decidedAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids.push(row.id);
+  }
+  return ids;
+}
+
+/** A classification job: task 0 decided with gold, prediction and three annotators, task 1 decided, task 2 open. */
+async function classificationJob(owner = client) {
+  const job = await newJob(env.db, owner.organizationId, { overlap: 3, status: 'completed', completed_at: decidedAt });
+  const tasks = await newTasks(env.db, job.id, 3, { payload: (i) => ({ text: `pet, "number" ${i}`, source: { page: i } }) });
+  // A leased (unanswered) assignment must not appear among the annotations.
+  const w = workers[2]!;
+  const assignmentIds = await seedTask(job.id, tasks[0]!.id, {
+    result: { label: 'cat' },
+    agreement: 2 / 3,
+    gold: { label: 'cat' },
+    prediction: { answer: { label: 'dog' }, confidence: 0.4, model: 'pets-v2' },
+    answers: [
+      { worker: 0, answer: { label: 'cat' }, status: 'accepted', ms: 4000 },
+      { worker: 1, answer: { label: 'dog' }, status: 'rejected', ms: 2500 },
+      { worker: 2, answer: { label: 'cat' }, status: 'accepted', ms: 3000 },
+    ],
+  });
+  await seedTask(job.id, tasks[1]!.id, {
+    result: { label: 'dog' },
+    agreement: 1,
+    prediction: { answer: { label: 'dog' }, confidence: 0.9, model: 'pets-v2' },
+    answers: [{ worker: 0, answer: { label: 'dog' }, status: 'accepted', ms: 1000 }],
+  });
+  await env.db
+    .insertInto('assignments')
+    .values({ task_id: tasks[2]!.id, job_id: job.id, worker_id: w.workerId, vendor_id: w.vendorId, status: 'leased', lease_expires_at: new Date(Date.now() + 600_000) })
+    .execute();
+  return { job, tasks, assignmentIds };
+}
+
+async function exportOf(jobId: string, query: string, actor = client) {
+  return app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/results?${query}`, headers: actor.auth });
+}
+
+describe('results export', () => {
+  it('jsonl: every task with result, agreement, gold, prediction and, when asked, every answer', async () => {
+    const { job, tasks, assignmentIds } = await classificationJob();
+    const res = await exportOf(job.id, 'format=jsonl&include=annotations');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="job-${job.id}-results.jsonl"`);
+    const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toEqual({
+      task_id: tasks[0]!.id,
+      external_id: 'item-0',
+      status: 'decided',
+      payload: { text: 'pet, "number" 0', source: { page: 0 } },
+      result: { label: 'cat' },
+      agreement: expect.closeTo(2 / 3, 5),
+      decided_at: decidedAt.toISOString(),
+      gold: { label: 'cat' },
+      prediction: { value: { label: 'dog' }, confidence: expect.closeTo(0.4, 5), model: 'pets-v2' },
+      annotations: [
+        { assignment_id: assignmentIds[0], worker_id: workers[0]!.workerId, vendor_id: workers[0]!.vendorId, status: 'accepted', answer: { label: 'cat' }, time_spent_ms: 4000, submitted_at: submittedAt.toISOString() },
+        { assignment_id: assignmentIds[1], worker_id: workers[1]!.workerId, vendor_id: workers[1]!.vendorId, status: 'rejected', answer: { label: 'dog' }, time_spent_ms: 2500, submitted_at: submittedAt.toISOString() },
+        { assignment_id: assignmentIds[2], worker_id: workers[2]!.workerId, vendor_id: workers[2]!.vendorId, status: 'accepted', answer: { label: 'cat' }, time_spent_ms: 3000, submitted_at: submittedAt.toISOString() },
+      ],
+    });
+    expect(lines[1]).toMatchObject({ task_id: tasks[1]!.id, result: { label: 'dog' }, agreement: 1, gold: null, prediction: { value: { label: 'dog' }, model: 'pets-v2' } });
+    expect(lines[1].annotations).toHaveLength(1);
+    expect(lines[2]).toMatchObject({ task_id: tasks[2]!.id, status: 'open', result: null, agreement: null, decided_at: null, prediction: null, annotations: [] });
+
+    const plain = await exportOf(job.id, 'format=jsonl');
+    expect(plain.body.trimEnd().split('\n').map((l) => JSON.parse(l)).every((l: object) => !('annotations' in l))).toBe(true);
+  });
+
+  it('csv: a header and one row per task, structured cells as JSON', async () => {
+    const { job, tasks } = await classificationJob();
+    const res = await exportOf(job.id, 'format=csv&include=annotations');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const rows = parseCsv(res.body, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(3);
+    expect(Object.keys(rows[0]!)).toEqual(['task_id', 'external_id', 'status', 'result', 'agreement', 'decided_at', 'payload', 'gold', 'prediction', 'prediction_confidence', 'prediction_model', 'annotations']);
+    const first = rows[0]!;
+    expect(first.task_id).toBe(String(tasks[0]!.id));
+    expect(first.external_id).toBe('item-0');
+    expect(first.status).toBe('decided');
+    expect(JSON.parse(first.result!)).toEqual({ label: 'cat' });
+    expect(Number(first.agreement)).toBeCloseTo(2 / 3, 5);
+    expect(first.decided_at).toBe(decidedAt.toISOString());
+    expect(JSON.parse(first.payload!)).toEqual({ text: 'pet, "number" 0', source: { page: 0 } });
+    expect(JSON.parse(first.gold!)).toEqual({ label: 'cat' });
+    expect(JSON.parse(first.prediction!)).toEqual({ label: 'dog' });
+    expect(Number(first.prediction_confidence)).toBeCloseTo(0.4, 5);
+    expect(first.prediction_model).toBe('pets-v2');
+    const annotators = JSON.parse(first.annotations!) as { worker_id: string; answer: unknown; status: string; time_spent_ms: number }[];
+    expect(annotators.map((a) => [a.worker_id, a.answer, a.status, a.time_spent_ms])).toEqual([
+      [workers[0]!.workerId, { label: 'cat' }, 'accepted', 4000],
+      [workers[1]!.workerId, { label: 'dog' }, 'rejected', 2500],
+      [workers[2]!.workerId, { label: 'cat' }, 'accepted', 3000],
+    ]);
+    expect(rows[2]).toMatchObject({ status: 'open', result: '', agreement: '', gold: '', prediction: '', annotations: '[]' });
+  });
+
+  it('coco: images, boxes as [x, y, w, h], categories from the label config; 422 for other task types', async () => {
+    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify({ labels: ['car', 'person'], min_width: 1, min_height: 1 }) });
+    const tasks = await newTasks(env.db, job.id, 2, { payload: (i) => ({ image: `https://img.example/${i}.jpg`, image_width: 640, image_height: 480 }) });
+    await seedTask(job.id, tasks[0]!.id, {
+      result: { boxes: [{ label: 'car', x: 10, y: 20, width: 100, height: 50 }, { label: 'person', x: 300, y: 40, width: 30, height: 90 }] },
+      agreement: 0.8,
+      gold: { boxes: [{ label: 'car', x: 10, y: 20, width: 100, height: 50 }] },
+      prediction: { answer: { boxes: [{ label: 'car', x: 12, y: 18, width: 98, height: 52 }] }, confidence: 0.7, model: 'yolo' },
+      answers: [
+        { worker: 0, answer: { boxes: [{ label: 'car', x: 11, y: 21, width: 99, height: 49 }] }, status: 'accepted', ms: 9000 },
+        { worker: 1, answer: { boxes: [] }, status: 'rejected', ms: 1000 },
+      ],
+    });
+    const res = await exportOf(job.id, 'format=coco&include=annotations');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    const coco = res.json();
+    expect(coco.info).toMatchObject({ job_id: job.id });
+    expect(coco.categories).toEqual([
+      { id: 1, name: 'car', supercategory: '' },
+      { id: 2, name: 'person', supercategory: '' },
+    ]);
+    expect(coco.images).toEqual([
+      { id: tasks[0]!.id, file_name: 'https://img.example/0.jpg', width: 640, height: 480, external_id: 'item-0', status: 'decided', agreement: expect.closeTo(0.8, 5) },
+      { id: tasks[1]!.id, file_name: 'https://img.example/1.jpg', width: 640, height: 480, external_id: 'item-1', status: 'open', agreement: null },
+    ]);
+    expect(coco.annotations).toEqual([
+      { id: 1, image_id: tasks[0]!.id, category_id: 1, bbox: [10, 20, 100, 50], area: 5000, iscrowd: 0 },
+      { id: 2, image_id: tasks[0]!.id, category_id: 2, bbox: [300, 40, 30, 90], area: 2700, iscrowd: 0 },
+    ]);
+    expect(coco.annotator_annotations).toEqual([
+      { id: 3, image_id: tasks[0]!.id, category_id: 1, bbox: [11, 21, 99, 49], area: 99 * 49, iscrowd: 0, assignment_id: expect.any(Number), worker_id: workers[0]!.workerId, status: 'accepted' },
+    ]);
+    const withoutAnnotators = (await exportOf(job.id, 'format=coco')).json();
+    expect(withoutAnnotators).not.toHaveProperty('annotator_annotations');
+
+    const { job: classJob } = await classificationJob();
+    const refused = await exportOf(classJob.id, 'format=coco');
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().error.code).toBe('format_not_supported');
+  });
+
+  it('labelstudio: tasks with data, annotations and predictions, which re-import into fairlabel as the same tasks', async () => {
+    const { job, tasks } = await classificationJob();
+    const res = await exportOf(job.id, 'format=labelstudio&include=annotations');
+    expect(res.statusCode).toBe(200);
+    const ls = res.json() as { id: number; external_id: string; data: unknown; annotations: Record<string, unknown>[]; predictions: Record<string, unknown>[]; meta: unknown }[];
+    expect(ls).toHaveLength(3);
+    const first = ls[0]!;
+    expect(first).toMatchObject({ id: tasks[0]!.id, external_id: 'item-0', data: { text: 'pet, "number" 0', source: { page: 0 } }, meta: { status: 'decided' } });
+    expect(first.annotations.map((a) => [a.fairlabel_kind, a.ground_truth, (a.result as { value: { choices: string[] } }[])[0]!.value.choices])).toEqual([
+      ['gold', true, ['cat']],
+      ['result', false, ['cat']],
+      ['annotation', false, ['cat']],
+      ['annotation', false, ['dog']],
+      ['annotation', false, ['cat']],
+    ]);
+    expect(first.annotations[3]).toMatchObject({ fairlabel_worker_id: workers[1]!.workerId, fairlabel_status: 'rejected', lead_time: 2.5 });
+    expect(first.predictions).toEqual([{ result: [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['dog'] } }], score: expect.closeTo(0.4, 5), model_version: 'pets-v2' }]);
+    expect(ls[2]).toMatchObject({ annotations: [], predictions: [] });
+
+    // Re-import the file, unchanged, into a new job of the same kind.
+    const target = await newJob(env.db, client.organizationId, { overlap: 3 });
+    const imported = await app.inject({ method: 'POST', url: `/v1/jobs/${target.id}/tasks`, headers: { ...client.auth, 'content-type': 'application/json' }, payload: res.body });
+    expect(imported.statusCode, imported.body).toBe(200);
+    expect(imported.json()).toMatchObject({ format: 'labelstudio', received: 3, created: 3, duplicates: 0, rejected: 0 });
+    const columns = ['external_id', 'payload', 'gold', 'prediction', 'prediction_confidence', 'prediction_model'] as const;
+    const before = await env.db.selectFrom('tasks').select(columns).where('job_id', '=', job.id).orderBy('id').execute();
+    const after = await env.db.selectFrom('tasks').select(columns).where('job_id', '=', target.id).orderBy('id').execute();
+    expect(after).toEqual(before);
+  });
+
+  it('streams jobs larger than one batch, in task order', async () => {
+    const job = await newJob(env.db, client.organizationId);
+    const tasks = await newTasks(env.db, job.id, 1203);
+    for (const format of ['jsonl', 'csv', 'labelstudio'] as const) {
+      const res = await exportOf(job.id, `format=${format}`);
+      expect(res.statusCode).toBe(200);
+      const ids =
+        format === 'jsonl'
+          ? res.body.trimEnd().split('\n').map((l) => JSON.parse(l).task_id)
+          : format === 'csv'
+            ? (parseCsv(res.body, { columns: true }) as { task_id: string }[]).map((r) => Number(r.task_id))
+            : (res.json() as { id: number }[]).map((t) => t.id);
+      expect(ids, format).toEqual(tasks.map((t) => t.id));
+    }
+  });
+
+  it('writes an audit row for every export', async () => {
+    const { job } = await classificationJob();
+    await exportOf(job.id, 'format=csv');
+    await exportOf(job.id, 'format=jsonl&include=annotations');
+    const rows = await env.db.selectFrom('audit_log').select(['action', 'actor_key_id', 'organization_id', 'details']).where('resource_id', '=', job.id).orderBy('id').execute();
+    expect(rows).toEqual([
+      { action: 'job.results_exported', actor_key_id: client.keyId, organization_id: client.organizationId, details: { format: 'csv', include_annotations: false, job_status: 'completed' } },
+      { action: 'job.results_exported', actor_key_id: client.keyId, organization_id: client.organizationId, details: { format: 'jsonl', include_annotations: true, job_status: 'completed' } },
+    ]);
+  });
+
+  it("answers 404 for another client's job, 403 for other roles, 400 for bad queries — and audits none of them", async () => {
+    const { job } = await classificationJob();
+    const other = await newClient(env.db);
+    const notMine = await exportOf(job.id, 'format=jsonl', other);
+    expect(notMine.statusCode).toBe(404);
+    expect(notMine.json().error.code).toBe('not_found');
+    const unknown = await exportOf('00000000-0000-4000-8000-000000000000', 'format=jsonl');
+    expect(unknown.statusCode).toBe(404);
+    for (const actor of [await newVendor(env.db), workers[0]!, await newPlatformKey(env.db, 'admin')]) {
+      const res = await exportOf(job.id, 'format=jsonl', actor);
+      expect(res.statusCode).toBe(403);
+      expect(res.json().error.code).toBe('forbidden');
+    }
+    for (const query of ['format=xml', 'include=everything', 'format=jsonl&extra=1']) {
+      const res = await exportOf(job.id, query);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.code).toBe('validation_failed');
+    }
+    expect((await app.inject({ method: 'GET', url: '/v1/jobs/not-a-uuid/results', headers: client.auth })).statusCode).toBe(400);
+    const audits = await env.db.selectFrom('audit_log').select('id').where('resource_id', '=', job.id).execute();
+    expect(audits).toEqual([]);
+  });
+});
