@@ -1,5 +1,38 @@
+import type { EventPayload } from '@fairlabel/contracts';
+import type { Db } from '@fairlabel/db';
+import { createConsumer, createRedis, type HandlerContext } from '@fairlabel/queues';
 import type { Deps, ServiceProcess } from '@fairlabel/runtime';
+import { completeJobIfDone } from './jobs.service.js';
 
-export async function startTaskDispatchConsumers(_deps: Deps): Promise<ServiceProcess & { workers: NonNullable<ServiceProcess['workers']> }> {
-  return { workers: [] };
+/**
+ * A task was decided (by QA): if it was the job's last open task, the job completes and
+ * `job.completed` is published in the same transaction. Redelivery is harmless: completion only
+ * moves an active job, under its row lock, so the second delivery finds it completed and stops.
+ */
+export async function onTaskDecided(db: Db, payload: EventPayload<'task.decided'>, ctx?: Pick<HandlerContext, 'log'>): Promise<boolean> {
+  const completed = await completeJobIfDone(db, payload.job_id);
+  if (completed) ctx?.log.info({ jobId: payload.job_id }, 'job completed');
+  return completed;
+}
+
+export async function startTaskDispatchConsumers(deps: Deps): Promise<ServiceProcess & { workers: NonNullable<ServiceProcess['workers']> }> {
+  // BullMQ workers block on their connection, so they get their own.
+  const connection = createRedis(deps.config.REDIS_URL);
+  const worker = createConsumer({
+    queue: 'task-dispatch',
+    connection,
+    prefix: deps.prefix,
+    logger: deps.logger,
+    handlers: {
+      'task.decided': async (payload, ctx) => {
+        await onTaskDecided(deps.db, payload, ctx);
+      },
+    },
+  });
+  return {
+    workers: [worker],
+    stop: async () => {
+      connection.disconnect();
+    },
+  };
 }

@@ -152,7 +152,7 @@ describe('reading jobs', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await app.inject({ method: 'GET', url: `/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: mine.auth });
+      const res: Awaited<ReturnType<typeof app.inject>> = await app.inject({ method: 'GET', url: `/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: mine.auth });
       expect(res.statusCode).toBe(200);
       seen.push(...res.json().data.map((j: { id: string }) => j.id));
       cursor = res.json().next_cursor;
