@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { cpuPerCycle } from './claim/cpu-per-cycle.js';
 import { summarizeCpuProfile } from './claim/cpu-profile.js';
 import { runClosedLoop, type Cycle, type LoadResult } from './claim/http-load.js';
 import { readOptions } from './claim/options.js';
@@ -170,7 +171,7 @@ async function main() {
   phase('seeding');
   const url = await createScratchDatabase(opts);
   const seeded = await seed(opts, url);
-  console.log(`  seeded in ${seeded.seedSeconds.toFixed(1)} s: ${seeded.tableSizes.map((t) => `${t.table} ${t.rows.toLocaleString('en-US')} rows ${t.size}`).join(', ')}`);
+  console.log(`  seeded in ${seeded.seedSeconds.toFixed(1)} s: ${seeded.tableSizes.map((t) => `${t.table} ≈${t.rows.toLocaleString('en-US')} rows ${t.size}`).join(', ')}`);
 
   const gatewayEnv = {
     DATABASE_URL: url,
@@ -204,6 +205,20 @@ async function main() {
     console.log(`\n  EXPLAIN (ANALYZE, BUFFERS) — ${e.name}\n${e.sql.replace(/^\s*/gm, '    ')}\n`);
     console.log(e.plan.replace(/^/gm, '    '));
   }
+
+  phase('CPU per cycle, one cycle at a time (CPU time, so other load on the machine does not distort it)');
+  await setUpRawQueue(url, opts.baselineRows);
+  const perCycle = await cpuPerCycle({
+    url,
+    redisUrl: opts.redisUrl,
+    prefix: opts.redisPrefix,
+    database: opts.database,
+    workers: seeded.workers,
+    vendorId: seeded.vendorId,
+    rawTable: 'bench_raw_queue',
+    cycles: 200,
+  });
+  console.log(perCycle.text.replace(/^/gm, '  '));
 
   phase(`baseline (c): hello-world fastify route, ${opts.gateways} process(es), ${opts.workers} loops`);
   const helloServers = await startServers('bench/claim/hello-server.ts', {}, '/readyz', opts.gateways);
