@@ -12,6 +12,7 @@ import {
   fanOut,
   hasSubscribers,
   maxRetryDelayMs,
+  reconcilePendingDeliveries,
   type DeliverySchedule,
   type FanOutEvent,
 } from './webhooks.service.js';
@@ -29,7 +30,12 @@ export interface WebhookWorkerOptions {
    */
   progressIntervalMs?: number;
   concurrency?: number;
+  /** How often pending deliveries that are long overdue are re-enqueued from Postgres (0: never). */
+  reconcileIntervalMs?: number;
 }
+
+/** A pending delivery this late past its scheduled attempt has lost its queue job. */
+export const OVERDUE_DELIVERY_MS = 10 * 60_000;
 
 export const PROGRESS_STEP_PERCENT = 10;
 
@@ -177,9 +183,20 @@ export async function startWebhookWorkers(
   );
   deliveries.on('error', (err) => logger.error({ err }, 'webhook delivery worker error'));
 
+  const reconcileIntervalMs = opts.reconcileIntervalMs ?? 60_000;
+  const reconciler =
+    reconcileIntervalMs > 0
+      ? setInterval(() => {
+          reconcilePendingDeliveries(db, deliveryQueue, schedule, clock.now(), OVERDUE_DELIVERY_MS).catch((err) =>
+            logger.warn({ err }, 'could not re-enqueue overdue webhook deliveries'),
+          );
+        }, reconcileIntervalMs)
+      : null;
+
   return {
     workers: [events, deliveries],
     stop: async () => {
+      if (reconciler) clearInterval(reconciler);
       await deliveryQueue.close();
     },
   };

@@ -8,7 +8,9 @@ import { Queue } from 'bullmq';
 import { OutboxRelay, outboxJobId, publish } from '@fairlabel/queues';
 import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
 import { webhookRoutes } from '../src/webhooks.routes.js';
-import { startWebhookWorkers } from '../src/webhooks.consumer.js';
+import { OVERDUE_DELIVERY_MS, startWebhookWorkers } from '../src/webhooks.consumer.js';
+import { createDeliveryQueue, reconcilePendingDeliveries } from '../src/webhooks.service.js';
+import { messageIdFor } from '../src/webhook-signing.js';
 
 interface Received {
   path: string;
@@ -36,7 +38,7 @@ beforeAll(async () => {
   await relay.start();
   eventQueue = new Queue('webhooks', { connection: env.redis, prefix: env.prefix });
   // The same schedule shape as production (exponential, one job per delivery), with millisecond delays.
-  hooks = await startWebhookWorkers(env, { schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0 });
+  hooks = await startWebhookWorkers(env, { schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0, reconcileIntervalMs: 0 });
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -314,7 +316,7 @@ describe('webhook delivery to a real HTTP receiver', () => {
     expect(() => new Webhook(hook.secret).verify(msgs[ATTEMPTS]!.body, headersOf(msgs[ATTEMPTS]!))).not.toThrow();
   });
 
-  it('records timeouts and refused connections as attempts without a status code', async () => {
+  it('records refused connections as attempts without a status code', async () => {
     const { client, event } = await decidedTask();
     // A port nothing listens on: bind one, note it, close it.
     const probe = createServer();
@@ -444,5 +446,35 @@ describe('webhook delivery to a real HTTP receiver', () => {
     await handled(await emit('task.decided', event));
     await waitFor('the kept endpoint', async () => receivedAt(kept.path).length === 1);
     expect(receivedAt(hook.path)).toEqual([]);
+  });
+
+  it('re-enqueues from Postgres a pending delivery whose queue job was lost', async () => {
+    const client = await newClient(env.db);
+    const hook = await registerEndpoint(client, ['job.completed']);
+    const id = '6f1c1d3e-8a52-4a41-9b7e-3d8c2f0a1b2c';
+    const body = JSON.stringify({ type: 'job.completed', timestamp: new Date().toISOString(), data: { job_id: id } });
+    // As if Redis lost the job: the row exists, nothing is queued, and its attempt is long overdue.
+    await env.db
+      .insertInto('webhook_deliveries')
+      .values({ id, endpoint_id: hook.id, organization_id: client.organizationId, event_type: 'job.completed', source_key: 'job.completed:lost', message_id: messageIdFor(id), body, created_at: new Date(Date.now() - OVERDUE_DELIVERY_MS - 60_000) })
+      .execute();
+    const recent = '7a2d2e4f-9b63-4b52-8c8f-4e9d3f1b2c3d';
+    await env.db
+      .insertInto('webhook_deliveries')
+      .values({ id: recent, endpoint_id: hook.id, organization_id: client.organizationId, event_type: 'job.completed', source_key: 'job.completed:recent', message_id: messageIdFor(recent), body })
+      .execute();
+    const queue = createDeliveryQueue(env.redis, env.prefix);
+    try {
+      const schedule = { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 };
+      expect(await reconcilePendingDeliveries(env.db, queue, schedule, new Date(), OVERDUE_DELIVERY_MS)).toBe(1);
+      const msg = await waitFor('the recovered delivery', async () => receivedAt(hook.path)[0]);
+      expect(msg.headers['webhook-id']).toBe(messageIdFor(id));
+      expect(() => new Webhook(hook.secret).verify(msg.body, headersOf(msg))).not.toThrow();
+      await waitFor('recorded success', async () => (await deliveriesOf(client, hook.id)).find((d) => d.id === id && d.status === 'succeeded'));
+      // The recent one is not overdue: it is left to its own job.
+      expect(receivedAt(hook.path)).toHaveLength(1);
+    } finally {
+      await queue.close();
+    }
   });
 });
