@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -124,14 +124,17 @@ async function drive(): Promise<void> {
     await db.insertInto('api_keys').values({ organization_id: org.id, role: 'client', prefix, key_hash: hash, name: 'bench' }).execute();
     const job = await db
       .insertInto('jobs')
-      .values({ client_id: org.id, name: 'bench', task_type: 'classification', label_config: JSON.stringify({ labels: ['a', 'b'] }), pay_per_annotation: 1, client_price_per_item: 2, currency: 'USD' })
+      .values({ client_id: org.id, name: 'bench', task_type: 'classification', label_config: JSON.stringify({ labels: ['a', 'b'] }), instructions: '', pay_per_annotation: 1, client_price_per_item: 2, currency: 'USD' })
       .returning('id')
       .executeTakeFirstOrThrow();
     const bytes = [...ndjsonChunks(Math.min(ITEMS, 1000))].join('').length / Math.min(ITEMS, 1000);
     console.log(`import benchmark: ${ITEMS.toLocaleString('en')} NDJSON items, ~${Math.round(bytes)} bytes per line (${PAYLOAD_TEXT}-character text payload)`);
 
     // Baseline: COPY the same rows into an empty table shaped like tasks, with all its indexes.
-    const { from: copyFrom } = createRequire(new URL('../services/task-dispatch/package.json', import.meta.url))('pg-copy-streams') as typeof import('pg-copy-streams');
+    // The pg-copy-streams the import service depends on (the workspace root does not).
+    const { from: copyFrom } = createRequire(new URL('../services/task-dispatch/package.json', import.meta.url))('pg-copy-streams') as {
+      from: (text: string) => Writable & pg.Submittable;
+    };
     const client = await pool.connect();
     await client.query('CREATE TABLE tasks_copy_baseline (LIKE tasks INCLUDING ALL)');
     const copyStart = performance.now();
