@@ -20,6 +20,12 @@ export function createPool(connectionString: string, max = 20): pg.Pool {
   // An idle client losing its connection (Postgres restart) must not crash the process; the pool
   // drops the client and the next query reconnects.
   pool.on('error', () => {});
+  // A checked-out client that errors outside a query (a dropped connection, a protocol desync after a
+  // failed COPY) emits 'error' with no listener, which would kill the process; its query already
+  // fails, and the pool discards the broken client when it is released with the error.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 
