@@ -3,7 +3,7 @@ import {
   apiKeySchema,
   createApiKeyBody,
   createOrganizationBody,
-  errorBodySchema,
+  errorResponses,
   idParamsSchema,
   issuedApiKeySchema,
   organizationSchema,
@@ -13,7 +13,7 @@ import {
 import { callerOf, decodeCursor, notFound, pageResult, withIdempotency, type AuthContext, type FastifyPluginAsyncZod } from '@fairlabel/http';
 import { createOrganization, findOrganization, issueApiKey, listApiKeys, revokeApiKey } from './organizations.service.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 422: errorBodySchema };
+const errors = errorResponses(409, 422);
 
 /** An organization the caller may manage: its own, or any for a platform admin. Others look absent (404). */
 function mayManage(caller: AuthContext, organizationId: string): boolean {

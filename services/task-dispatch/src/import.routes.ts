@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { errorBodySchema, idParamsSchema, importQuery, importResultSchema } from '@fairlabel/contracts';
+import { errorResponses, idParamsSchema, importQuery, importResultSchema } from '@fairlabel/contracts';
 import { ApiError, callerOf, notFound, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
 import { assertJobAcceptsTasks, importTasks, type ImportFormat } from './import.service.js';
 import { findJob } from './jobs.service.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
+const errors = errorResponses(409, 415, 422);
 
 const contentFormats: Record<string, Exclude<ImportFormat, 'labelstudio'>> = {
   'application/json': 'json',

@@ -1,6 +1,6 @@
 import {
   createJobBody,
-  errorBodySchema,
+  errorResponses,
   idParamsSchema,
   jobPageSchema,
   jobSchema,
@@ -10,7 +10,7 @@ import {
 import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
 import { createJob, getJob, jobTransitions, listJobs, transitionJob, updateJob, type JobAction } from './jobs.service.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 422: errorBodySchema };
+const errors = errorResponses(409, 422);
 const clientOnly = { roles: ['client'] as const };
 
 export const jobRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -1,8 +1,8 @@
-import { errorBodySchema, idParamsSchema, jobProgressSchema } from '@fairlabel/contracts';
+import { errorResponses, idParamsSchema, jobProgressSchema } from '@fairlabel/contracts';
 import { callerOf, type FastifyPluginAsyncZod } from '@fairlabel/http';
 import { jobProgress } from './progress.service.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
+const errors = errorResponses();
 
 export const progressRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, clock } = app.deps;

@@ -1,4 +1,4 @@
-import { errorBodySchema, idParamsSchema, jobDataPurgeSchema } from '@fairlabel/contracts';
+import { errorResponses, idParamsSchema, jobDataPurgeSchema } from '@fairlabel/contracts';
 import { callerOf, conflict, notFound, writeAudit, type FastifyPluginAsyncZod } from '@fairlabel/http';
 
 const PURGEABLE = ['completed', 'cancelled'];
@@ -18,7 +18,7 @@ export const purgeRoutes: FastifyPluginAsyncZod = async (app) => {
           'On a completed or cancelled job: removes task payloads, predictions, gold answers, final results and every annotator answer. ' +
           'Counts, statuses, agreement, time spent and the ledger stay, so reports and invoices still add up. Audit-logged; a second call changes nothing.',
         params: idParamsSchema,
-        response: { 200: jobDataPurgeSchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+        response: { 200: jobDataPurgeSchema, ...errorResponses(409) },
       },
     },
     async (request) => {

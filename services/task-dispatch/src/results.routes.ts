@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBodySchema, idParamsSchema, resultsQuerySchema } from '@fairlabel/contracts';
+import { errorResponses, idParamsSchema, resultsQuerySchema } from '@fairlabel/contracts';
 import { callerOf, notFound, unprocessable, writeAudit, type FastifyPluginAsyncZod } from '@fairlabel/http';
 import { exportContentTypes, exportStream, findClientJob } from './results.service.js';
 
@@ -22,10 +22,7 @@ export const resultsRoutes: FastifyPluginAsyncZod = async (app) => {
         querystring: resultsQuerySchema,
         response: {
           200: z.unknown().describe('The export, streamed in the requested format (a byte stream, not JSON-serialised by the API).'),
-          400: errorBodySchema,
-          403: errorBodySchema,
-          404: errorBodySchema,
-          422: errorBodySchema,
+          ...errorResponses(422),
         },
       },
     },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   createWebhookBody,
   createdWebhookEndpointSchema,
-  errorBodySchema,
+  errorResponses,
   idParamsSchema,
   pageOf,
   pageQuerySchema,
@@ -28,7 +28,7 @@ import {
 
 const roles = ['client', 'vendor'] as const;
 const tags = ['webhooks'];
-const errors = { 400: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 422: errorBodySchema };
+const errors = errorResponses(409, 422);
 
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, clock } = app.deps;

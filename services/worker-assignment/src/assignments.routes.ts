@@ -3,7 +3,7 @@ import {
   assignmentIdParams,
   assignmentSchema,
   claimQuery,
-  errorBodySchema,
+  errorResponses,
   leaseSchema,
   meSchema,
   releaseBody,
@@ -19,7 +19,7 @@ import { me } from './me.service.js';
 import { submit } from './submit.service.js';
 import { SlotWakeups } from './wakeups.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 422: errorBodySchema };
+const errors = errorResponses(409, 422);
 const tags = ['assignments'];
 
 /** The worker a worker key acts for; auth guarantees it is set for that role. */

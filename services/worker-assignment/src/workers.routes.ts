@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   createWorkerBody,
-  errorBodySchema,
+  errorResponses,
   idParamsSchema,
   issuedApiKeySchema,
   listWorkersQuery,
@@ -16,7 +16,7 @@ import {
 import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
 import { createWorker, findWorker, issueWorkerKey, listWorkers, setSkill, skillsOf, toWorker, updateWorker } from './workers.service.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 422: errorBodySchema };
+const errors = errorResponses(409, 422);
 const tags = ['workers'];
 
 export const workerRoutes: FastifyPluginAsyncZod = async (app) => {
