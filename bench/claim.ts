@@ -197,28 +197,30 @@ async function main() {
     rmSync(profileDir, { recursive: true, force: true });
   }
 
-  phase('claim profile (in-process, sequential) and EXPLAIN of the claim queries');
-  const profile = await profileClaims(url, opts.redisUrl, opts.redisPrefix, seeded.workers, seeded.vendorId, 200);
-  console.log(`  claim wall p50/p99 ${fmtMs(profile.claimWall?.p50)}/${fmtMs(profile.claimWall?.p99)} ms, submit wall p50/p99 ${fmtMs(profile.submitWall?.p50)}/${fmtMs(profile.submitWall?.p99)} ms`);
-  console.log(profile.statements.replace(/^/gm, '  '));
-  for (const e of profile.explains) {
-    console.log(`\n  EXPLAIN (ANALYZE, BUFFERS) — ${e.name}\n${e.sql.replace(/^\s*/gm, '    ')}\n`);
-    console.log(e.plan.replace(/^/gm, '    '));
-  }
+  if (opts.diagnostics) {
+    phase('claim profile (in-process, sequential) and EXPLAIN of the claim queries');
+    const profile = await profileClaims(url, opts.redisUrl, opts.redisPrefix, seeded.workers, seeded.vendorId, 200);
+    console.log(`  claim wall p50/p99 ${fmtMs(profile.claimWall?.p50)}/${fmtMs(profile.claimWall?.p99)} ms, submit wall p50/p99 ${fmtMs(profile.submitWall?.p50)}/${fmtMs(profile.submitWall?.p99)} ms`);
+    console.log(profile.statements.replace(/^/gm, '  '));
+    for (const e of profile.explains) {
+      console.log(`\n  EXPLAIN (ANALYZE, BUFFERS) — ${e.name}\n${e.sql.replace(/^\s*/gm, '    ')}\n`);
+      console.log(e.plan.replace(/^/gm, '    '));
+    }
 
-  phase('CPU per cycle, one cycle at a time (CPU time, so other load on the machine does not distort it)');
-  await setUpRawQueue(url, opts.baselineRows);
-  const perCycle = await cpuPerCycle({
-    url,
-    redisUrl: opts.redisUrl,
-    prefix: opts.redisPrefix,
-    database: opts.database,
-    workers: seeded.workers,
-    vendorId: seeded.vendorId,
-    rawTable: 'bench_raw_queue',
-    cycles: 200,
-  });
-  console.log(perCycle.text.replace(/^/gm, '  '));
+    phase('CPU per cycle, one cycle at a time (CPU time, so other load on the machine does not distort it)');
+    await setUpRawQueue(url, opts.baselineRows);
+    const perCycle = await cpuPerCycle({
+      url,
+      redisUrl: opts.redisUrl,
+      prefix: opts.redisPrefix,
+      database: opts.database,
+      workers: seeded.workers,
+      vendorId: seeded.vendorId,
+      rawTable: 'bench_raw_queue',
+      cycles: 200,
+    });
+    console.log(perCycle.text.replace(/^/gm, '  '));
+  }
 
   phase(`baseline (c): hello-world fastify route, ${opts.gateways} process(es), ${opts.workers} loops`);
   const helloServers = await startServers('bench/claim/hello-server.ts', {}, '/readyz', opts.gateways);

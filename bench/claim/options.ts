@@ -36,6 +36,8 @@ export interface BenchOptions {
   database: string;
   redisPrefix: string;
   keepDatabase: boolean;
+  /** The in-process statement profile, EXPLAINs and CPU-per-cycle layers (BENCH_DIAGNOSTICS=0 skips them). */
+  diagnostics: boolean;
 }
 
 export function readOptions(): BenchOptions {
@@ -58,5 +60,6 @@ export function readOptions(): BenchOptions {
     database: process.env.BENCH_DATABASE ?? 'fairlabel_bench_claim',
     redisPrefix: `flbench:${randomBytes(4).toString('hex')}`,
     keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
+    diagnostics: process.env.BENCH_DIAGNOSTICS !== '0',
   };
 }
