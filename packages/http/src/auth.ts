@@ -1,22 +1,72 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import { sql } from '@fairlabel/db';
+import type { ApiKeyRole, OrganizationKind } from '@fairlabel/db';
 import { apiKeyMatches, parseApiKey } from './api-keys.js';
 import { forbidden, unauthorized } from './errors.js';
 import type { AuthContext } from './types.js';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * How long a process trusts a key row it has read. Revocation is announced over Redis pub/sub and
+ * evicts at once in every gateway process; the TTL bounds the delay only if that message is lost.
+ */
+const KEY_CACHE_TTL_MS = 10_000;
+const KEY_CACHE_MAX = 50_000;
+
+interface KeyRow {
+  id: string;
+  prefix: string;
+  key_hash: Buffer;
+  role: ApiKeyRole;
+  organization_id: string;
+  worker_id: string | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  kind: OrganizationKind;
+}
+
+/** The pub/sub channel on which key revocations are announced to every gateway process. */
+export function keyRevokedChannel(redisPrefix: string): string {
+  return `${redisPrefix}:auth:key-revoked`;
+}
+
+/** Tells every gateway process to forget a key it may have cached (call after revoking it). */
+export async function announceKeyRevoked(redis: Redis, redisPrefix: string, keyPrefix: string): Promise<void> {
+  await redis.publish(keyRevokedChannel(redisPrefix), keyPrefix);
+}
 
 /**
  * Authenticates every request that is not on a public route, before its body is parsed: a missing,
  * malformed, unknown or revoked key is a 401; a role the route does not allow is a 403 (checked
  * before validation, so a caller without the right role learns nothing about the body schema).
+ * Valid key rows are cached briefly per process, so the hot paths (claim, submit) do not pay a
+ * database round trip per request; the secret is still compared on every request.
  */
 export function installAuth(app: FastifyInstance): void {
   app.decorateRequest('auth', null);
+  const cache = new Map<string, { row: KeyRow; expiresAt: number }>();
+  let subscriber: Redis | null = null;
+
+  // Revoking through this process evicts here synchronously; other processes hear it over pub/sub.
+  app.decorate('apiKeyRevoked', async (keyPrefix: string) => {
+    cache.delete(keyPrefix);
+    await announceKeyRevoked(app.deps.redis, app.deps.prefix, keyPrefix);
+  });
+
+  app.addHook('onReady', async () => {
+    subscriber = app.deps.redis.duplicate();
+    subscriber.on('error', (err) => app.log.warn({ err }, 'key revocation subscriber: Redis error'));
+    subscriber.on('message', (_channel, keyPrefix: string) => cache.delete(keyPrefix));
+    await subscriber.subscribe(keyRevokedChannel(app.deps.prefix));
+  });
+  app.addHook('onClose', async () => {
+    subscriber?.disconnect();
+  });
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.auth === 'public' || !request.routeOptions.url) return;
-    request.auth = await authenticate(app, request);
+    request.auth = await authenticate(app, request, cache);
   });
 
   app.addHook('preValidation', async (request) => {
@@ -28,7 +78,16 @@ export function installAuth(app: FastifyInstance): void {
   });
 }
 
-async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<AuthContext> {
+async function loadKey(app: FastifyInstance, prefix: string): Promise<KeyRow | undefined> {
+  return app.deps.db
+    .selectFrom('api_keys as k')
+    .innerJoin('organizations as o', 'o.id', 'k.organization_id')
+    .select(['k.id', 'k.prefix', 'k.key_hash', 'k.role', 'k.organization_id', 'k.worker_id', 'k.revoked_at', 'k.last_used_at', 'o.kind'])
+    .where('k.prefix', '=', prefix)
+    .executeTakeFirst();
+}
+
+async function authenticate(app: FastifyInstance, request: FastifyRequest, cache: Map<string, { row: KeyRow; expiresAt: number }>): Promise<AuthContext> {
   const header = request.headers.authorization;
   if (!header) throw unauthorized();
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -36,18 +95,26 @@ async function authenticate(app: FastifyInstance, request: FastifyRequest): Prom
   const key = match[1]!;
   const parsed = parseApiKey(key);
   if (!parsed) throw unauthorized('the API key is malformed');
-  const row = await app.deps.db
-    .selectFrom('api_keys as k')
-    .innerJoin('organizations as o', 'o.id', 'k.organization_id')
-    .select(['k.id', 'k.prefix', 'k.key_hash', 'k.role', 'k.organization_id', 'k.worker_id', 'k.revoked_at', 'k.last_used_at', 'o.kind'])
-    .where('k.prefix', '=', parsed.prefix)
-    .executeTakeFirst();
+
+  const nowMs = Date.now();
+  const cached = cache.get(parsed.prefix);
+  let row = cached && cached.expiresAt > nowMs ? cached.row : undefined;
+  if (!row) {
+    row = await loadKey(app, parsed.prefix);
+    // Only valid, unrevoked keys are cached: a wrong or unknown key always goes to the database.
+    if (row && !row.revoked_at && apiKeyMatches(key, row.key_hash)) {
+      if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
+      cache.set(parsed.prefix, { row, expiresAt: nowMs + KEY_CACHE_TTL_MS });
+    }
+  }
   // Unknown prefix and wrong secret answer the same, so a caller cannot probe for prefixes.
   if (!row || !apiKeyMatches(key, row.key_hash)) throw unauthorized('the API key is not valid');
   if (row.revoked_at) throw unauthorized('the API key has been revoked');
+
   const now = app.deps.clock.now();
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
     // Best effort and coarse: a write per request would make every read a write.
+    row.last_used_at = now;
     app.deps.db
       .updateTable('api_keys')
       .set({ last_used_at: sql<Date>`now()` })

@@ -18,6 +18,8 @@ declare module 'fastify' {
     deps: Deps;
     /** Every route registered, as fastify saw it (method, URL with :params). */
     routeTable: { method: string; url: string }[];
+    /** Call after revoking a key: forgets it in this process and tells every other gateway process. */
+    apiKeyRevoked(keyPrefix: string): Promise<void>;
   }
   interface FastifyRequest {
     /** Null only on public routes; every other route has rejected the request before its handler runs. */

@@ -28,12 +28,19 @@ export async function publish<E extends EventName>(
   const parsed = eventSchemas[event].parse(payload) as Record<string, unknown>;
   const queues = queuesFor(event);
   if (queues.length === 0) throw new NoSubscriberError(event);
+  // One round trip: insert the rows and queue the NOTIFY in the same statement (Postgres folds the
+  // identical notifications of one transaction into one).
+  const payloadJson = JSON.stringify(parsed);
   const rows = await trx
-    .insertInto('outbox')
-    .values(queues.map((queue) => ({ event, queue, payload: JSON.stringify(parsed) })))
-    .returning('id')
+    .with('written', (db) =>
+      db
+        .insertInto('outbox')
+        .values(queues.map((queue) => ({ event, queue, payload: payloadJson })))
+        .returning('id'),
+    )
+    .selectFrom('written')
+    .select(['written.id', sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified')])
     .execute();
-  await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
   return rows.map((r) => r.id);
 }
 

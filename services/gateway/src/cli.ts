@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@fairlabel/config';
 import { createDb, createPool, ensureDatabase, migrateToLatest, type ApiKeyRole, type Db } from '@fairlabel/db';
-import { ApiError } from '@fairlabel/http';
+import { announceKeyRevoked, ApiError } from '@fairlabel/http';
+import { createRedis } from '@fairlabel/queues';
 import { createOrganization, issueApiKey, listApiKeys, revokeApiKey } from './organizations.service.js';
 
 const usage = `usage: pnpm fairlabel <command> [options]
@@ -71,7 +72,12 @@ async function run(db: Db, argv: string[]): Promise<void> {
     case 'revoke-key': {
       const id = positionals[0];
       if (!id) throw new CliError('revoke-key needs the key id');
-      await revokeApiKey(db, id, null);
+      const revoked = await revokeApiKey(db, id, null);
+      // Running gateways cache keys for a few seconds; tell them now (best effort: the cache expires anyway).
+      const redis = createRedis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      redis.on('error', () => {});
+      await announceKeyRevoked(redis, config.REDIS_PREFIX, revoked.prefix).catch(() => console.error('could not reach Redis: running gateways forget the key within 10 s'));
+      redis.disconnect();
       console.log(`revoked ${id}`);
       return;
     }

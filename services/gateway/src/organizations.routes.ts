@@ -139,7 +139,9 @@ export const organizationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const caller = callerOf(request);
-      return revokeApiKey(db, request.params.id, caller.role === 'admin' ? null : caller.organizationId);
+      const revoked = await revokeApiKey(db, request.params.id, caller.role === 'admin' ? null : caller.organizationId);
+      await app.apiKeyRevoked(revoked.prefix);
+      return revoked;
     },
   );
 

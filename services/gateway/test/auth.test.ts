@@ -69,6 +69,26 @@ describe('authentication', () => {
     expect(after.json().error.message).toMatch(/revoked/);
   });
 
+  it('a revocation reaches every gateway process at once, though each caches keys', async () => {
+    const other = await buildGateway(env);
+    await other.ready();
+    try {
+      const victim = await newClient(env.db);
+      // The other process has the key cached from this request...
+      expect((await other.inject({ method: 'GET', url: '/v1/auth/whoami', headers: victim.auth })).statusCode).toBe(200);
+      // ...and the key is revoked through this one.
+      expect((await app.inject({ method: 'DELETE', url: `/v1/api-keys/${victim.keyId}`, headers: victim.auth })).statusCode).toBe(200);
+      let status = 200;
+      for (let i = 0; i < 50 && status === 200; i++) {
+        status = (await other.inject({ method: 'GET', url: '/v1/auth/whoami', headers: victim.auth })).statusCode;
+        if (status === 200) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(status).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('never logs or returns key secrets in listings', async () => {
     const res = await app.inject({ method: 'GET', url: `/v1/organizations/${client.organizationId}/api-keys`, headers: client.auth });
     expect(res.statusCode).toBe(200);
