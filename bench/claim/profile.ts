@@ -1,7 +1,7 @@
 // Where a claim's time goes: the real claim and submit functions of worker-assignment run in this
 // process against the benchmark database, one at a time, with every SQL statement they issue logged
-// with its duration; then the claim's two task_slots queries, exactly as issued (text and
-// parameters), are run under EXPLAIN (ANALYZE, BUFFERS).
+// with its duration; then the claim's job-order query, exactly as issued (text and parameters), is
+// run under EXPLAIN (ANALYZE, BUFFERS). The claim itself is one call of the wa_claim SQL function.
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import { Redis } from 'ioredis';
@@ -22,16 +22,11 @@ interface LoggedQuery {
 /** Names a statement of the claim or submit path by what it does. */
 const statementNames: [RegExp, string][] = [
   [/\) head\b/, 'claim: job-order hint refresh (per process, each second)'],
-  [/CROSS JOIN LATERAL/, 'claim: candidate jobs + best open slot per job'],
-  [/FOR UPDATE OF s SKIP LOCKED/, 'claim: lock open slot (SKIP LOCKED)'],
-  [/INSERT INTO assignments/, 'claim: insert assignment (+ slot trigger)'],
-  [/from "workers"/, 'claim: load worker'],
-  [/daily|date_trunc/, 'claim: daily active-time limit'],
-  [/job_vendor_usage/, 'claim: vendor share cap'],
-  [/from "tasks" as "t" inner join "jobs"/, 'claim: describe assignment'],
+  [/wa_claim_candidates\(/, 'claim (fair share): candidate jobs'],
+  [/wa_claim\(/, 'claim: wa_claim (worker checks, candidates, share cap, lock, insert, describe)'],
   [/percentile_cont/, 'claim: median time per task (pay quote)'],
-  [/^select .* from "assignments" as "a"/, 'submit: read + lock assignment'],
-  [/^update "assignments"/, 'submit: update assignment (+ slot trigger)'],
+  [/^\s*UPDATE assignments a\s+SET status = 'submitted'/, 'submit: update assignment (+ slot trigger)'],
+  [/FROM jobs WHERE id/, 'submit: load label config (once per job per process)'],
   [/outbox/, 'submit: outbox event'],
 ];
 
@@ -62,7 +57,7 @@ export async function profileClaims(url: string, redisUrl: string, prefix: strin
   const perStatement = new Map<string, number[]>();
   const claimWall: number[] = [];
   const submitWall: number[] = [];
-  // The first run of each distinct claim query text (the hinted probe, the full search, the lock, the hint refresh).
+  // The first run of each distinct hint-refresh query text.
   const toExplain = new Map<string, LoggedQuery>();
   try {
     for (let i = 0; i < claims; i++) {
@@ -72,7 +67,7 @@ export async function profileClaims(url: string, redisUrl: string, prefix: strin
       const claimed = await claimNext(deps, wakeups, worker.id, vendorId, 0);
       claimWall.push(performance.now() - t0);
       if (!claimed) throw new Error('profile: no task left to claim');
-      for (const q of log) if (/candidate jobs|lock open slot|hint refresh/.test(nameOf(q.sql)) && !toExplain.has(q.sql)) toExplain.set(q.sql, q);
+      for (const q of log) if (/hint refresh/.test(nameOf(q.sql)) && !toExplain.has(q.sql)) toExplain.set(q.sql, q);
       const t1 = performance.now();
       await submit(deps, claimed.id, worker.id, { label: LABELS[i % LABELS.length] }, 1000);
       submitWall.push(performance.now() - t1);

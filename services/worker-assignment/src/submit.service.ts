@@ -1,6 +1,9 @@
-import { validateAnswer, type AnswerContext, type TaskTypeName } from '@fairlabel/contracts';
+import { answerSchemaFor, issuesOf, type AnswerContext, type TaskTypeName } from '@fairlabel/contracts';
+import { sql, type Database } from '@fairlabel/db';
 import { conflict, notFound, unprocessable } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
+import type { Transaction } from 'kysely';
+import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
 
 /** Facts about the item that bound a valid answer (image size for boxes, text length for spans). */
@@ -20,6 +23,67 @@ function canonicalJson(value: unknown): string {
   );
 }
 
+/** The task types whose answer schema reads the answer context (image size, text length); the others do not. */
+const CONTEXT_DEPENDENT: ReadonlySet<TaskTypeName> = new Set(['bounding_boxes', 'text_spans']);
+
+interface JobAnswerRules {
+  taskType: TaskTypeName;
+  labelConfig: unknown;
+  /** Built schemas by answer context ('' for context-free task types). */
+  schemas: Map<string, z.ZodType>;
+}
+
+/**
+ * Per job, its task type and label config and the answer schemas built from them. Both are draft-only
+ * fields (PATCH refuses them once a job has been active), and only an active job's tasks are ever
+ * assigned, so an entry never goes stale.
+ */
+const rulesByJob = new Map<string, JobAnswerRules>();
+const MAX_JOBS = 10_000;
+const MAX_SCHEMAS_PER_JOB = 256;
+
+async function answerSchema(trx: Transaction<Database>, jobId: string, payload: unknown): Promise<z.ZodType> {
+  let rules = rulesByJob.get(jobId);
+  if (!rules) {
+    const job = await sql<{ task_type: TaskTypeName; label_config: unknown }>`SELECT task_type, label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(trx);
+    const { task_type, label_config } = job.rows[0]!;
+    rules = { taskType: task_type, labelConfig: label_config, schemas: new Map() };
+    if (rulesByJob.size >= MAX_JOBS) rulesByJob.clear();
+    rulesByJob.set(jobId, rules);
+  }
+  const context = answerContextOf(payload);
+  const key = CONTEXT_DEPENDENT.has(rules.taskType) ? `${context.image_width}|${context.image_height}|${context.text_length}` : '';
+  let schema = rules.schemas.get(key);
+  if (!schema) {
+    schema = answerSchemaFor(rules.taskType, rules.labelConfig, context);
+    if (rules.schemas.size >= MAX_SCHEMAS_PER_JOB) rules.schemas.clear();
+    rules.schemas.set(key, schema);
+  }
+  return schema;
+}
+
+interface SubmittedRow {
+  id: number;
+  task_id: number;
+  job_id: string;
+  worker_id: string;
+  vendor_id: string;
+  status: 'submitted' | 'accepted' | 'rejected';
+  answer: unknown;
+  time_spent_ms: number | null;
+  submitted_at: Date;
+}
+
+const resultOf = (row: SubmittedRow) => ({
+  id: row.id,
+  task_id: row.task_id,
+  job_id: row.job_id,
+  status: row.status,
+  answer: row.answer,
+  time_spent_ms: row.time_spent_ms ?? 0,
+  submitted_at: row.submitted_at,
+});
+
 /**
  * The holder's answer for a live lease, validated against the job's label config, written with its
  * `assignment.submitted` event in one transaction. Submitting the same answer again returns the
@@ -28,66 +92,100 @@ function canonicalJson(value: unknown): string {
  */
 export async function submit(deps: LeaseDeps, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number) {
   const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const a = await trx
-      .selectFrom('assignments as a')
-      .innerJoin('jobs as j', 'j.id', 'a.job_id')
-      .innerJoin('tasks as t', 't.id', 'a.task_id')
-      .select([
-        'a.id',
-        'a.task_id',
-        'a.job_id',
-        'a.worker_id',
-        'a.vendor_id',
-        'a.status',
-        'a.lease_expires_at',
-        'a.submitted_at',
-        'a.time_spent_ms',
-        'j.task_type',
-        'j.label_config',
-        't.payload',
-        'a.answer',
-      ])
-      .where('a.id', '=', assignmentId)
-      .where('a.worker_id', '=', workerId)
-      .forUpdate('a')
-      .executeTakeFirst();
-    if (!a) throw notFound('assignment');
-    const result = (row: { answer: unknown; time_spent_ms: number | null; submitted_at: Date | null; status: string }) => ({
-      id: a.id,
-      task_id: a.task_id,
-      job_id: a.job_id,
-      status: row.status as 'submitted' | 'accepted' | 'rejected',
-      answer: row.answer,
-      time_spent_ms: row.time_spent_ms ?? 0,
-      submitted_at: row.submitted_at!,
-    });
-    if (a.status === 'submitted' || a.status === 'accepted' || a.status === 'rejected') {
-      // Compared after validation, as stored: a retry of the same answer matches however it was formatted.
-      const again = validateAnswer(a.task_type as TaskTypeName, a.label_config, answer, answerContextOf(a.payload));
-      if (canonicalJson(again.success ? again.answer : answer) === canonicalJson(a.answer)) return result(a);
-      throw conflict('already_submitted', 'this assignment was already submitted with a different answer', [{ path: 'body.answer', message: 'differs from the submitted answer' }]);
-    }
-    if (a.status === 'expired' || (a.status === 'leased' && a.lease_expires_at <= now)) {
-      throw conflict('lease_expired', `the lease expired at ${a.lease_expires_at.toISOString()}; the answer was not accepted`);
-    }
-    if (a.status !== 'leased') throw conflict('lease_not_active', `the assignment is ${a.status}, not leased`);
+  const attempt = (optimistic: boolean) => deps.db.transaction().execute((trx) => submitIn(trx, assignmentId, workerId, answer, timeSpentMs, now, optimistic));
+  try {
+    return await attempt(true);
+  } catch (err) {
+    // Postgres refused the answer as written (a \u0000 in a string, nesting too deep): decide by the
+    // checks in their order instead, so an invalid answer is still a 422 and a foreign one a 404.
+    if (!unstorable(err)) throw err;
+  }
+  return attempt(false);
+}
 
-    const checked = validateAnswer(a.task_type as TaskTypeName, a.label_config, answer, answerContextOf(a.payload));
-    if (!checked.success) {
-      throw unprocessable(
-        'invalid_answer',
-        "the answer does not fit the job's label config",
-        checked.issues.map((i) => ({ path: i.path ? `body.answer.${i.path}` : 'body.answer', message: i.message })),
-      );
+function unstorable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
+}
+
+/**
+ * Optimistic, the common case is one UPDATE that succeeds only for the holder of a live lease and
+ * writes the answer as sent; it is validated afterwards, and an invalid one rolls the transaction
+ * back. When that UPDATE matches nothing (or without `optimistic`), the assignment is read and
+ * checked in order: not the holder's (404), already submitted (replay or 409), no live lease (409),
+ * invalid answer (422); then the validated answer is written.
+ */
+async function submitIn(
+  trx: Transaction<Database>,
+  assignmentId: number,
+  workerId: string,
+  answer: unknown,
+  timeSpentMs: number,
+  now: Date,
+  optimistic: boolean,
+) {
+  if (optimistic) {
+    const updated = await sql<SubmittedRow & { payload: unknown }>`
+      UPDATE assignments a
+      SET status = 'submitted', answer = ${JSON.stringify(answer)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
+      FROM tasks t
+      WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
+        AND t.id = a.task_id
+      RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, t.payload
+    `.execute(trx);
+    const row = updated.rows[0];
+    if (row) {
+      const accepted = await validAnswer(trx, row.job_id, row.payload, answer);
+      if (canonicalJson(accepted) !== canonicalJson(answer)) {
+        // The schema normalised the answer: store what it accepted.
+        const normalised = await sql<{ answer: unknown }>`UPDATE assignments SET answer = ${JSON.stringify(accepted)}::jsonb WHERE id = ${row.id} RETURNING answer`.execute(trx);
+        row.answer = normalised.rows[0]!.answer;
+      }
+      return published(trx, row);
     }
-    const updated = await trx
-      .updateTable('assignments')
-      .set({ status: 'submitted', answer: JSON.stringify(checked.answer), time_spent_ms: timeSpentMs, submitted_at: now, ended_at: now })
-      .where('id', '=', a.id)
-      .returning(['answer', 'time_spent_ms', 'submitted_at', 'status'])
-      .executeTakeFirstOrThrow();
-    await publish(trx, 'assignment.submitted', { assignment_id: a.id, task_id: a.task_id, job_id: a.job_id, worker_id: a.worker_id, vendor_id: a.vendor_id });
-    return result(updated);
-  });
+  }
+
+  const found = await sql<SubmittedRow & { status: string; lease_expires_at: Date; payload: unknown }>`
+    SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, a.lease_expires_at, t.payload
+    FROM assignments a JOIN tasks t ON t.id = a.task_id
+    WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid
+    FOR UPDATE OF a
+  `.execute(trx);
+  const a = found.rows[0];
+  if (!a) throw notFound('assignment');
+  if (a.status === 'submitted' || a.status === 'accepted' || a.status === 'rejected') {
+    // Compared after validation, as stored: a retry of the same answer matches however it was formatted.
+    const again = (await answerSchema(trx, a.job_id, a.payload)).safeParse(answer);
+    if (canonicalJson(again.success ? again.data : answer) === canonicalJson(a.answer)) return resultOf(a);
+    throw conflict('already_submitted', 'this assignment was already submitted with a different answer', [{ path: 'body.answer', message: 'differs from the submitted answer' }]);
+  }
+  if (a.status === 'expired' || (a.status === 'leased' && a.lease_expires_at <= now)) {
+    throw conflict('lease_expired', `the lease expired at ${a.lease_expires_at.toISOString()}; the answer was not accepted`);
+  }
+  if (a.status !== 'leased') throw conflict('lease_not_active', `the assignment is ${a.status}, not leased`);
+
+  const accepted = await validAnswer(trx, a.job_id, a.payload, answer);
+  const updated = await sql<SubmittedRow>`
+    UPDATE assignments
+    SET status = 'submitted', answer = ${JSON.stringify(accepted)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
+    WHERE id = ${a.id}
+    RETURNING id, task_id, job_id, worker_id, vendor_id, status, answer, time_spent_ms, submitted_at
+  `.execute(trx);
+  return published(trx, updated.rows[0]!);
+}
+
+/** The answer as the job's schema accepts it, or a 422 naming each failing field. */
+async function validAnswer(trx: Transaction<Database>, jobId: string, payload: unknown, answer: unknown): Promise<unknown> {
+  const checked = (await answerSchema(trx, jobId, payload)).safeParse(answer);
+  if (checked.success) return checked.data;
+  throw unprocessable(
+    'invalid_answer',
+    "the answer does not fit the job's label config",
+    issuesOf(checked.error).map((i) => ({ path: i.path ? `body.answer.${i.path}` : 'body.answer', message: i.message })),
+  );
+}
+
+async function published(trx: Transaction<Database>, row: SubmittedRow) {
+  await publish(trx, 'assignment.submitted', { assignment_id: row.id, task_id: row.task_id, job_id: row.job_id, worker_id: row.worker_id, vendor_id: row.vendor_id });
+  return resultOf(row);
 }

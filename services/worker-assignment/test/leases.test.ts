@@ -154,6 +154,18 @@ describe('submit', () => {
     expect((await submit(app, worker, a.id, { boxes: [{ label: 'car', x: 0, y: 0, width: 5, height: 5 }] })).statusCode).toBe(200);
   });
 
+  it('checks an answer Postgres cannot store (\\u0000) in the usual order: 404 for another worker, 422 when invalid', async () => {
+    await activeJob(env, 1);
+    const { worker } = await vendorWithWorker(env);
+    const { worker: other } = await vendorWithWorker(env);
+    const a = (await claim(app, worker)).json();
+    expect((await submit(app, other, a.id, { label: 'c\u0000t' })).statusCode).toBe(404);
+    const bad = await submit(app, worker, a.id, { label: 'c\u0000t' });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().error.details[0].path).toBe('body.answer.label');
+    expect((await submit(app, worker, a.id, { label: 'cat' })).statusCode).toBe(200);
+  });
+
   it('writes the submission with its event; the same answer again replays, a different one is 409', async () => {
     await activeJob(env, 1);
     const { worker } = await vendorWithWorker(env);
