@@ -58,7 +58,10 @@ export function installAuth(app: FastifyInstance): void {
     subscriber = app.deps.redis.duplicate();
     subscriber.on('error', (err) => app.log.warn({ err }, 'key revocation subscriber: Redis error'));
     subscriber.on('message', (_channel, keyPrefix: string) => cache.delete(keyPrefix));
-    await subscriber.subscribe(keyRevokedChannel(app.deps.prefix));
+    // Waited for briefly only: the gateway must start, and answer /readyz with 503, while Redis is
+    // down; the subscription then completes when Redis is back, and cached keys expire after the TTL.
+    const subscribed = subscriber.subscribe(keyRevokedChannel(app.deps.prefix)).catch((err) => app.log.warn({ err }, 'could not subscribe to key revocations'));
+    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   });
   app.addHook('onClose', async () => {
     subscriber?.disconnect();
