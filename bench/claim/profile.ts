@@ -25,9 +25,10 @@ const statementNames: [RegExp, string][] = [
   [/wa_claim_candidates\(/, 'claim (fair share): candidate jobs'],
   [/wa_claim\(/, 'claim: wa_claim (worker checks, candidates, share cap, lock, insert, describe)'],
   [/percentile_cont/, 'claim: median time per task (pay quote)'],
-  [/^\s*UPDATE assignments a\s+SET status = 'submitted'/, 'submit: update assignment (+ slot trigger)'],
+  [/^\s*WITH submitted AS \(/, 'submit: update assignment (+ slot trigger), outbox event and NOTIFY in one statement'],
+  [/^\s*SELECT a\.task_id, a\.job_id, a\.vendor_id, t\.payload/, 'submit: read assignment (claimed in another process)'],
   [/FROM jobs WHERE id/, 'submit: load label config (once per job per process)'],
-  [/outbox/, 'submit: outbox event'],
+  [/outbox/, 'submit (ordered checks): outbox event'],
 ];
 
 const nameOf = (sql: string) => statementNames.find(([re]) => re.test(sql))?.[1] ?? sql.replace(/\s+/g, ' ').slice(0, 60);

@@ -1,6 +1,6 @@
 import { eventSchemas, queuesFor, type EventName, type EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { Database } from '@fairlabel/db';
 
 export const OUTBOX_CHANNEL = 'fairlabel_outbox';
@@ -9,6 +9,32 @@ export class NoSubscriberError extends Error {
   constructor(event: string) {
     super(`event ${event} has no subscribing queue; add it to a queue's subscriptions in packages/contracts/src/events`);
   }
+}
+
+/**
+ * The rows an event is published as, validated and routed exactly as publish() does it: the payload
+ * must fit the event's schema and at least one queue must subscribe.
+ */
+function outboxRowsOf<E extends EventName>(event: E, payload: EventPayload<E>): { event: E; queue: string; payload: string }[] {
+  const parsed = eventSchemas[event].parse(payload) as Record<string, unknown>;
+  const queues = queuesFor(event);
+  if (queues.length === 0) throw new NoSubscriberError(event);
+  const payloadJson = JSON.stringify(parsed);
+  return queues.map((queue) => ({ event, queue, payload: payloadJson }));
+}
+
+/**
+ * publish() for a state change made by one statement: the outbox INSERT (with its NOTIFY) as a
+ * data-modifying CTE to embed in that statement, so the change and its event commit together in one
+ * round trip. The rows are written only when `onlyIf` holds, a condition over the statement's other
+ * CTEs (typically `EXISTS (SELECT 1 FROM <the update>)`). It returns the outbox ids.
+ */
+export function publishInStatement<E extends EventName>(event: E, payload: EventPayload<E>, onlyIf: RawBuilder<boolean>): RawBuilder<{ id: number }> {
+  const values = sql.join(outboxRowsOf(event, payload).map((r) => sql`(${r.event}, ${r.queue}, ${r.payload}::jsonb)`));
+  return sql<{ id: number }>`
+    INSERT INTO outbox (event, queue, payload)
+    SELECT v.event, v.queue, v.payload FROM (VALUES ${values}) AS v(event, queue, payload) WHERE ${onlyIf}
+    RETURNING id, pg_notify(${OUTBOX_CHANNEL}, '') AS notified`;
 }
 
 /**
@@ -25,19 +51,11 @@ export async function publish<E extends EventName>(
     // An outbox write outside a transaction would make the event independent of the state change it reports.
     throw new Error('publish() must be called inside the transaction that makes the state change');
   }
-  const parsed = eventSchemas[event].parse(payload) as Record<string, unknown>;
-  const queues = queuesFor(event);
-  if (queues.length === 0) throw new NoSubscriberError(event);
+  const values = outboxRowsOf(event, payload);
   // One round trip: insert the rows and queue the NOTIFY in the same statement (Postgres folds the
   // identical notifications of one transaction into one).
-  const payloadJson = JSON.stringify(parsed);
   const rows = await trx
-    .with('written', (db) =>
-      db
-        .insertInto('outbox')
-        .values(queues.map((queue) => ({ event, queue, payload: payloadJson })))
-        .returning('id'),
-    )
+    .with('written', (db) => db.insertInto('outbox').values(values).returning('id'))
     .selectFrom('written')
     .select(['written.id', sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified')])
     .execute();

@@ -7,6 +7,7 @@ import type { Logger } from '@fairlabel/observability';
 import { hintedJobOrder } from './job-order.js';
 import { fairShareAllows, markStarved, starvedVendors } from './fair-share.js';
 import { payQuote } from './pay.js';
+import { rememberClaim } from './submit.service.js';
 import { announceSlots, type SlotWakeups } from './wakeups.js';
 
 export interface ClaimDeps {
@@ -153,6 +154,7 @@ async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, ch
   }
   if (!row || row.outcome === 'none') return null;
   if (row.outcome !== 'claimed') refuse(row, now);
+  rememberClaim(row, vendorId);
   return {
     id: row.id,
     task_id: row.task_id,

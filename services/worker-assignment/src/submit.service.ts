@@ -1,7 +1,7 @@
 import { answerSchemaFor, issuesOf, type AnswerContext, type TaskTypeName } from '@fairlabel/contracts';
-import { sql, type Database } from '@fairlabel/db';
+import { sql, type Database, type Db } from '@fairlabel/db';
 import { conflict, notFound, unprocessable } from '@fairlabel/http';
-import { publish } from '@fairlabel/queues';
+import { publish, publishInStatement } from '@fairlabel/queues';
 import type { Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
@@ -42,16 +42,15 @@ const rulesByJob = new Map<string, JobAnswerRules>();
 const MAX_JOBS = 10_000;
 const MAX_SCHEMAS_PER_JOB = 256;
 
-async function answerSchema(trx: Transaction<Database>, jobId: string, payload: unknown): Promise<z.ZodType> {
+async function answerSchema(db: Db | Transaction<Database>, jobId: string, context: AnswerContext): Promise<z.ZodType> {
   let rules = rulesByJob.get(jobId);
   if (!rules) {
-    const job = await sql<{ task_type: TaskTypeName; label_config: unknown }>`SELECT task_type, label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(trx);
+    const job = await sql<{ task_type: TaskTypeName; label_config: unknown }>`SELECT task_type, label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(db);
     const { task_type, label_config } = job.rows[0]!;
     rules = { taskType: task_type, labelConfig: label_config, schemas: new Map() };
     if (rulesByJob.size >= MAX_JOBS) rulesByJob.clear();
     rulesByJob.set(jobId, rules);
   }
-  const context = answerContextOf(payload);
   const key = CONTEXT_DEPENDENT.has(rules.taskType) ? `${context.image_width}|${context.image_height}|${context.text_length}` : '';
   let schema = rules.schemas.get(key);
   if (!schema) {
@@ -84,6 +83,27 @@ const resultOf = (row: SubmittedRow) => ({
   submitted_at: row.submitted_at,
 });
 
+/** What a claim made in this process knows about its assignment: enough to validate a submit before writing it. */
+interface ClaimedFacts {
+  task_id: number;
+  job_id: string;
+  vendor_id: string;
+  context: AnswerContext;
+}
+
+/**
+ * Assignments claimed in this process, so their submit can skip reading them back. A submit that
+ * reaches another process (or follows a restart) reads the same facts from the database instead.
+ */
+const claimedHere = new Map<number, ClaimedFacts>();
+const MAX_CLAIMED_HERE = 100_000;
+
+/** Called by the claim with what it has just leased (the task's payload bounds a valid answer). */
+export function rememberClaim(assignment: { id: number; task_id: number; job_id: string; payload: unknown }, vendorId: string): void {
+  if (claimedHere.size >= MAX_CLAIMED_HERE) claimedHere.clear();
+  claimedHere.set(assignment.id, { task_id: assignment.task_id, job_id: assignment.job_id, vendor_id: vendorId, context: answerContextOf(assignment.payload) });
+}
+
 /**
  * The holder's answer for a live lease, validated against the job's label config, written with its
  * `assignment.submitted` event in one transaction. Submitting the same answer again returns the
@@ -92,15 +112,9 @@ const resultOf = (row: SubmittedRow) => ({
  */
 export async function submit(deps: LeaseDeps, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number) {
   const now = deps.clock.now();
-  const attempt = (optimistic: boolean) => deps.db.transaction().execute((trx) => submitIn(trx, assignmentId, workerId, answer, timeSpentMs, now, optimistic));
-  try {
-    return await attempt(true);
-  } catch (err) {
-    // Postgres refused the answer as written (a \u0000 in a string, nesting too deep): decide by the
-    // checks in their order instead, so an invalid answer is still a 422 and a foreign one a 404.
-    if (!unstorable(err)) throw err;
-  }
-  return attempt(false);
+  const written = await submitInOneStatement(deps.db, assignmentId, workerId, answer, timeSpentMs, now);
+  if (written) return written;
+  return deps.db.transaction().execute((trx) => submitChecked(trx, assignmentId, workerId, answer, timeSpentMs, now));
 }
 
 function unstorable(err: unknown): boolean {
@@ -109,42 +123,63 @@ function unstorable(err: unknown): boolean {
 }
 
 /**
- * Optimistic, the common case is one UPDATE that succeeds only for the holder of a live lease and
- * writes the answer as sent; it is validated afterwards, and an invalid one rolls the transaction
- * back. When that UPDATE matches nothing (or without `optimistic`), the assignment is read and
- * checked in order: not the holder's (404), already submitted (replay or 409), no live lease (409),
- * invalid answer (422); then the validated answer is written.
+ * The common case, a valid answer from the holder of a live lease: validated first, then written with
+ * its event by one statement that matches only the holder's live lease (an UPDATE and the outbox
+ * INSERT as CTEs commit together). Null when that is not the case or cannot be told without the
+ * ordered checks: not claimed here and not a live lease when read, an invalid answer, a statement that
+ * matched nothing (expired or submitted meanwhile) or an answer Postgres cannot store (a \u0000 in a
+ * string, nesting too deep). The caller then decides by the checks in their order.
  */
-async function submitIn(
-  trx: Transaction<Database>,
-  assignmentId: number,
-  workerId: string,
-  answer: unknown,
-  timeSpentMs: number,
-  now: Date,
-  optimistic: boolean,
-) {
-  if (optimistic) {
-    const updated = await sql<SubmittedRow & { payload: unknown }>`
-      UPDATE assignments a
-      SET status = 'submitted', answer = ${JSON.stringify(answer)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
-      FROM tasks t
+async function submitInOneStatement(db: Db, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
+  let facts = claimedHere.get(assignmentId);
+  if (!facts) {
+    const read = await sql<{ task_id: number; job_id: string; vendor_id: string; payload: unknown }>`
+      SELECT a.task_id, a.job_id, a.vendor_id, t.payload
+      FROM assignments a JOIN tasks t ON t.id = a.task_id
       WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
-        AND t.id = a.task_id
-      RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, t.payload
-    `.execute(trx);
-    const row = updated.rows[0];
-    if (row) {
-      const accepted = await validAnswer(trx, row.job_id, row.payload, answer);
-      if (canonicalJson(accepted) !== canonicalJson(answer)) {
-        // The schema normalised the answer: store what it accepted.
-        const normalised = await sql<{ answer: unknown }>`UPDATE assignments SET answer = ${JSON.stringify(accepted)}::jsonb WHERE id = ${row.id} RETURNING answer`.execute(trx);
-        row.answer = normalised.rows[0]!.answer;
-      }
-      return published(trx, row);
-    }
+    `.execute(db);
+    const row = read.rows[0];
+    if (!row) return null;
+    facts = { task_id: row.task_id, job_id: row.job_id, vendor_id: row.vendor_id, context: answerContextOf(row.payload) };
   }
+  const checked = (await answerSchema(db, facts.job_id, facts.context)).safeParse(answer);
+  if (!checked.success) return null;
+  const event = publishInStatement(
+    'assignment.submitted',
+    { assignment_id: assignmentId, task_id: facts.task_id, job_id: facts.job_id, worker_id: workerId, vendor_id: facts.vendor_id },
+    sql<boolean>`EXISTS (SELECT 1 FROM submitted)`,
+  );
+  try {
+    // The task's payload is only ever cleared (a purge), never changed: while it is there, the answer
+    // context validated against above is still the task's.
+    const written = await sql<SubmittedRow>`
+      WITH submitted AS (
+        UPDATE assignments a
+        SET status = 'submitted', answer = ${JSON.stringify(checked.data)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
+        FROM tasks t
+        WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
+          AND a.task_id = ${facts.task_id} AND a.job_id = ${facts.job_id}::uuid AND a.vendor_id = ${facts.vendor_id}::uuid
+          AND t.id = a.task_id AND t.payload IS NOT NULL
+        RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at
+      ), published AS (${event})
+      SELECT s.*, (SELECT count(*) FROM published) AS events FROM submitted s
+    `.execute(db);
+    const row = written.rows[0];
+    if (!row) return null;
+    claimedHere.delete(assignmentId);
+    return resultOf(row);
+  } catch (err) {
+    if (unstorable(err)) return null;
+    throw err;
+  }
+}
 
+/**
+ * The assignment read, locked and checked in order: not the holder's (404), already submitted (replay
+ * or 409), no live lease (409), invalid answer (422); then the validated answer is written with its
+ * event.
+ */
+async function submitChecked(trx: Transaction<Database>, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
   const found = await sql<SubmittedRow & { status: string; lease_expires_at: Date; payload: unknown }>`
     SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, a.lease_expires_at, t.payload
     FROM assignments a JOIN tasks t ON t.id = a.task_id
@@ -155,7 +190,7 @@ async function submitIn(
   if (!a) throw notFound('assignment');
   if (a.status === 'submitted' || a.status === 'accepted' || a.status === 'rejected') {
     // Compared after validation, as stored: a retry of the same answer matches however it was formatted.
-    const again = (await answerSchema(trx, a.job_id, a.payload)).safeParse(answer);
+    const again = (await answerSchema(trx, a.job_id, answerContextOf(a.payload))).safeParse(answer);
     if (canonicalJson(again.success ? again.data : answer) === canonicalJson(a.answer)) return resultOf(a);
     throw conflict('already_submitted', 'this assignment was already submitted with a different answer', [{ path: 'body.answer', message: 'differs from the submitted answer' }]);
   }
@@ -176,7 +211,7 @@ async function submitIn(
 
 /** The answer as the job's schema accepts it, or a 422 naming each failing field. */
 async function validAnswer(trx: Transaction<Database>, jobId: string, payload: unknown, answer: unknown): Promise<unknown> {
-  const checked = (await answerSchema(trx, jobId, payload)).safeParse(answer);
+  const checked = (await answerSchema(trx, jobId, answerContextOf(payload))).safeParse(answer);
   if (checked.success) return checked.data;
   throw unprocessable(
     'invalid_answer',
