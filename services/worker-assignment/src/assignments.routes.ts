@@ -50,11 +50,18 @@ export const assignmentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      // A client that hangs up ends its long poll instead of claiming a task nobody will receive.
-      const abort = new AbortController();
-      request.raw.once('close', () => abort.abort());
-      reply.raw.once('close', () => abort.abort());
-      const claimed = await claimNext(deps, wakeups, workerOf(caller), caller.organizationId, request.query.wait, abort.signal);
+      const { wait } = request.query;
+      // A client that hangs up ends its long poll instead of claiming a task nobody will receive. Only
+      // a long poll waits, so only it listens: aborting raises a DOMException, which is costly for
+      // every request that has simply ended.
+      let signal: AbortSignal | undefined;
+      if (wait > 0) {
+        const abort = new AbortController();
+        signal = abort.signal;
+        request.raw.once('close', () => abort.abort());
+        reply.raw.once('close', () => abort.abort());
+      }
+      const claimed = await claimNext(deps, wakeups, workerOf(caller), caller.organizationId, wait, signal);
       if (!claimed) return reply.status(204).header('retry-after', String(NO_WORK_RETRY_AFTER_SECONDS)).send(null);
       return claimed;
     },
