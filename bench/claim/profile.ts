@@ -51,9 +51,17 @@ export async function profileClaims(url: string, redisUrl: string, prefix: strin
       if (event.level === 'query') log.push({ sql: event.query.sql, parameters: event.query.parameters.map((p) => (Array.isArray(p) ? [...p] : p)), ms: event.queryDurationMillis });
     },
   });
+  // The hot path's prepared statements go to pool.query, around kysely: logged here the same way.
+  const poolQuery = pool.query.bind(pool) as (config: { text: string; values?: unknown[] }) => Promise<unknown>;
+  (pool as { query: unknown }).query = async (config: { text: string; values?: unknown[] }) => {
+    const started = performance.now();
+    const result = await poolQuery(config);
+    log.push({ sql: config.text, parameters: (config.values ?? []).map((p) => (Array.isArray(p) ? [...p] : p)), ms: performance.now() - started });
+    return result;
+  };
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const logger = createLogger({ level: 'warn', name: 'bench-profile' });
-  const deps = { db, redis, prefix, clock: { now: () => new Date() }, logger };
+  const deps = { db, pool, redis, prefix, clock: { now: () => new Date() }, logger };
   const wakeups = new SlotWakeups(redis, prefix, logger);
   const perStatement = new Map<string, number[]>();
   const claimWall: number[] = [];

@@ -8,10 +8,13 @@ import { hintedJobOrder } from './job-order.js';
 import { fairShareAllows, markStarved, starvedVendors } from './fair-share.js';
 import { payQuote } from './pay.js';
 import { rememberClaim } from './submit.service.js';
+import { runPrepared, type Pool } from './prepared.js';
 import { announceSlots, type SlotWakeups } from './wakeups.js';
 
 export interface ClaimDeps {
   db: Db;
+  /** The pool behind `db`, for the prepared statements of the hot path. */
+  pool: Pool;
   redis: Redis;
   prefix: string;
   clock: Clock;
@@ -57,7 +60,7 @@ interface ClaimRow {
  * constraint backs up "never the same item twice".
  */
 async function runClaim(
-  db: Db | Transaction<Database>,
+  on: Transaction<Database> | ClaimDeps,
   workerId: string,
   vendorId: string,
   now: Date,
@@ -65,10 +68,12 @@ async function runClaim(
   jobs: string[],
   fullSearch: boolean,
 ): Promise<ClaimRow> {
-  const result = await sql<ClaimRow>`
+  const query = sql<ClaimRow>`
     SELECT * FROM wa_claim(${workerId}::uuid, ${vendorId}::uuid, ${now}::timestamptz, ${checkWorker}, ${jobs}::uuid[], ${fullSearch})
-  `.execute(db);
-  return result.rows[0]!;
+  `;
+  // Inside the fair-share transaction it must run on that transaction's connection.
+  if ('isTransaction' in on) return (await query.execute(on)).rows[0]!;
+  return (await runPrepared(on.pool, on.db, query))[0]!;
 }
 
 /**
@@ -141,11 +146,11 @@ async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, ch
   const hinted = (await hintedJobOrder(deps.db)).slice(0, HINTED_JOBS);
   let row: ClaimRow | null;
   if (competitors.length === 0) {
-    row = await runClaim(deps.db, workerId, vendorId, now, checkWorker, hinted, true);
+    row = await runClaim(deps, workerId, vendorId, now, checkWorker, hinted, true);
   } else {
     if (checkWorker) {
       // Only the checks: no job is offered and there is no full search.
-      const checked = await runClaim(deps.db, workerId, vendorId, now, true, [], false);
+      const checked = await runClaim(deps, workerId, vendorId, now, true, [], false);
       if (checked.outcome !== 'none') refuse(checked, now);
     }
     const fair = await claimSharingFairly(deps, workerId, vendorId, now, competitors, hinted);

@@ -5,9 +5,12 @@ import type { Clock } from '@fairlabel/runtime';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@fairlabel/observability';
 import { announceSlots } from './wakeups.js';
+import type { Pool } from './prepared.js';
 
 export interface LeaseDeps {
   db: Db;
+  /** The pool behind `db`, for the prepared statements of the hot path. */
+  pool: Pool;
   redis: Redis;
   prefix: string;
   clock: Clock;

@@ -5,6 +5,7 @@ import { publish, publishInStatement } from '@fairlabel/queues';
 import type { Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
+import { runPrepared } from './prepared.js';
 
 /** Facts about the item that bound a valid answer (image size for boxes, text length for spans). */
 function answerContextOf(payload: unknown): AnswerContext {
@@ -112,7 +113,7 @@ export function rememberClaim(assignment: { id: number; task_id: number; job_id:
  */
 export async function submit(deps: LeaseDeps, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number) {
   const now = deps.clock.now();
-  const written = await submitInOneStatement(deps.db, assignmentId, workerId, answer, timeSpentMs, now);
+  const written = await submitInOneStatement(deps, assignmentId, workerId, answer, timeSpentMs, now);
   if (written) return written;
   return deps.db.transaction().execute((trx) => submitChecked(trx, assignmentId, workerId, answer, timeSpentMs, now));
 }
@@ -130,15 +131,16 @@ function unstorable(err: unknown): boolean {
  * matched nothing (expired or submitted meanwhile) or an answer Postgres cannot store (a \u0000 in a
  * string, nesting too deep). The caller then decides by the checks in their order.
  */
-async function submitInOneStatement(db: Db, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
+async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
+  const { db, pool } = deps;
   let facts = claimedHere.get(assignmentId);
   if (!facts) {
-    const read = await sql<{ task_id: number; job_id: string; vendor_id: string; payload: unknown }>`
+    const read = await runPrepared(pool, db, sql<{ task_id: number; job_id: string; vendor_id: string; payload: unknown }>`
       SELECT a.task_id, a.job_id, a.vendor_id, t.payload
       FROM assignments a JOIN tasks t ON t.id = a.task_id
       WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
-    `.execute(db);
-    const row = read.rows[0];
+    `);
+    const row = read[0];
     if (!row) return null;
     facts = { task_id: row.task_id, job_id: row.job_id, vendor_id: row.vendor_id, context: answerContextOf(row.payload) };
   }
@@ -152,7 +154,7 @@ async function submitInOneStatement(db: Db, assignmentId: number, workerId: stri
   try {
     // The task's payload is only ever cleared (a purge), never changed: while it is there, the answer
     // context validated against above is still the task's.
-    const written = await sql<SubmittedRow>`
+    const written = await runPrepared(pool, db, sql<SubmittedRow>`
       WITH submitted AS (
         UPDATE assignments a
         SET status = 'submitted', answer = ${JSON.stringify(checked.data)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
@@ -163,8 +165,8 @@ async function submitInOneStatement(db: Db, assignmentId: number, workerId: stri
         RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at
       ), published AS (${event})
       SELECT s.*, (SELECT count(*) FROM published) AS events FROM submitted s
-    `.execute(db);
-    const row = written.rows[0];
+    `);
+    const row = written[0];
     if (!row) return null;
     claimedHere.delete(assignmentId);
     return resultOf(row);
