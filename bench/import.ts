@@ -69,6 +69,12 @@ function* copyChunks(n: number, jobId: string): Generator<string> {
   }
 }
 
+/** CPU time (user + system) a process has used so far, from /proc: shows how busy Postgres was. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+}
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
@@ -76,7 +82,9 @@ function peakRssMb(pid: number): number {
 }
 
 async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+  // BENCH_IMPORT_PROFILE=<dir> writes a V8 CPU profile of the gateway process there (diagnostics).
+  const profile = process.env.BENCH_IMPORT_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_IMPORT_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: { ...process.env, BENCH_IMPORT_ROLE: 'server', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -137,22 +145,36 @@ async function drive(): Promise<void> {
     };
     const client = await pool.connect();
     await client.query('CREATE TABLE tasks_copy_baseline (LIKE tasks INCLUDING ALL)');
+    const copyBackend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const copyCpuStart = cpuMs(copyBackend);
     const copyStart = performance.now();
     await pipeline(
       Readable.from(copyChunks(ITEMS, job.id)),
       client.query(copyFrom('COPY tasks_copy_baseline (job_id, external_id, payload, priority, prediction, prediction_confidence, prediction_model, gold, required_annotations) FROM STDIN')),
     );
     const copyMs = performance.now() - copyStart;
+    const copyPgCpuMs = cpuMs(copyBackend) - copyCpuStart;
     client.release();
     await db.schema.dropTable('tasks_copy_baseline').execute();
     await pool.query('CHECKPOINT');
 
     // The API: a gateway process, NDJSON streamed over HTTP.
+    // The gateway's Postgres backends are those of this database that this script did not open.
+    const backendPids = async () =>
+      (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
+    const ownBackends = new Set(await backendPids());
+    const gatewayBackendsCpu = async () =>
+      (await backendPids()).filter((pid) => !ownBackends.has(pid)).reduce((sum, pid) => { try { return sum + cpuMs(pid); } catch { return sum; } }, 0);
     const started = await startServer(databaseUrl);
     server = started.child;
     const apiStart = performance.now();
+    const gatewayCpuStart = cpuMs(server.pid!);
+    const driverCpuStart = process.cpuUsage();
     const res = await postNdjson(started.port, `/v1/jobs/${job.id}/tasks`, key, ITEMS);
     const apiMs = performance.now() - apiStart;
+    const gatewayCpuMs = cpuMs(server.pid!) - gatewayCpuStart;
+    const driverCpu = process.cpuUsage(driverCpuStart);
+    const apiPgCpuMs = await gatewayBackendsCpu();
     const rss = peakRssMb(server.pid!);
     if (res.status !== 200) throw new Error(`import answered ${res.status}: ${res.body.slice(0, 500)}`);
     const result = JSON.parse(res.body) as { created: number };
@@ -163,6 +185,7 @@ async function drive(): Promise<void> {
     console.log(`raw COPY into an empty copy of tasks : ${(copyMs / 1000).toFixed(2)} s  (${rate(copyMs)})`);
     console.log(`API import through the gateway       : ${(apiMs / 1000).toFixed(2)} s  (${rate(apiMs)})`);
     console.log(`ratio API / COPY                      : ${ratio.toFixed(2)}x   (bar: <= 2.00x)  ${ratio <= 2 ? 'PASS' : 'FAIL'}`);
+    console.log(`diagnostics: Postgres backend CPU COPY ${(copyPgCpuMs / 1000).toFixed(2)} s, API ${(apiPgCpuMs / 1000).toFixed(2)} s (the gateway's backends, incl. its startup); gateway CPU during import ${(gatewayCpuMs / 1000).toFixed(2)} s, this driver's (sending the body) ${((driverCpu.user + driverCpu.system) / 1e6).toFixed(2)} s`);
     console.log(`gateway peak RSS (VmHWM)              : ${rss.toFixed(0)} MB   (bar: < 300 MB)  ${rss < 300 ? 'PASS' : 'FAIL'}`);
   } finally {
     if (server) {
