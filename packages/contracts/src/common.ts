@@ -1,6 +1,5 @@
 import { z } from 'zod';
 
-export const uuidSchema = z.uuid();
 /** bigint ids (tasks, assignments) travel as decimal strings in paths and as numbers in bodies. */
 export const numericIdParam = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a positive integer id').transform(Number);
 

@@ -14,7 +14,6 @@ import { z } from 'zod';
 import { sql } from '@fairlabel/db';
 import { createMetrics, type Metrics } from '@fairlabel/observability';
 import type { Deps } from '@fairlabel/runtime';
-import { errorBodySchema } from '@fairlabel/contracts';
 import { installAuth } from './auth.js';
 import { ApiError } from './errors.js';
 import { installErrorHandling } from './error-handler.js';
@@ -183,4 +182,3 @@ function registerOpsRoutes(app: FastifyInstance, metrics: Metrics) {
   );
 }
 
-export { errorBodySchema };

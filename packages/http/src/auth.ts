@@ -101,18 +101,16 @@ async function authenticate(app: FastifyInstance, request: FastifyRequest, cache
 
   const nowMs = Date.now();
   const cached = cache.get(parsed.prefix);
-  let row = cached && cached.expiresAt > nowMs ? cached.row : undefined;
-  if (!row) {
-    row = await loadKey(app, parsed.prefix);
-    // Only valid, unrevoked keys are cached: a wrong or unknown key always goes to the database.
-    if (row && !row.revoked_at && apiKeyMatches(key, row.key_hash)) {
-      if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
-      cache.set(parsed.prefix, { row, expiresAt: nowMs + KEY_CACHE_TTL_MS });
-    }
-  }
+  const fromCache = cached && cached.expiresAt > nowMs ? cached.row : undefined;
+  const row = fromCache ?? (await loadKey(app, parsed.prefix));
   // Unknown prefix and wrong secret answer the same, so a caller cannot probe for prefixes.
   if (!row || !apiKeyMatches(key, row.key_hash)) throw unauthorized('the API key is not valid');
   if (row.revoked_at) throw unauthorized('the API key has been revoked');
+  // Only valid, unrevoked keys are cached: a wrong or unknown key always goes to the database.
+  if (!fromCache) {
+    if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(parsed.prefix, { row, expiresAt: nowMs + KEY_CACHE_TTL_MS });
+  }
 
   const now = app.deps.clock.now();
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
