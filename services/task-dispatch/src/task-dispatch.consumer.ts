@@ -1,6 +1,6 @@
 import type { EventPayload } from '@fairlabel/contracts';
 import type { Db } from '@fairlabel/db';
-import { createConsumer, createRedis, type HandlerContext } from '@fairlabel/queues';
+import { createConsumer, type HandlerContext } from '@fairlabel/queues';
 import type { Deps, ServiceProcess } from '@fairlabel/runtime';
 import { completeJobIfDone } from './jobs.service.js';
 
@@ -16,11 +16,10 @@ export async function onTaskDecided(db: Db, payload: EventPayload<'task.decided'
 }
 
 export async function startTaskDispatchConsumers(deps: Deps): Promise<ServiceProcess & { workers: NonNullable<ServiceProcess['workers']> }> {
-  // BullMQ workers block on their connection, so they get their own.
-  const connection = createRedis(deps.config.REDIS_URL);
+  // BullMQ duplicates the connection it is given for its blocking commands, so the shared one serves.
   const worker = createConsumer({
     queue: 'task-dispatch',
-    connection,
+    connection: deps.redis,
     prefix: deps.prefix,
     logger: deps.logger,
     handlers: {
@@ -29,10 +28,5 @@ export async function startTaskDispatchConsumers(deps: Deps): Promise<ServicePro
       },
     },
   });
-  return {
-    workers: [worker],
-    stop: async () => {
-      connection.disconnect();
-    },
-  };
+  return { workers: [worker] };
 }

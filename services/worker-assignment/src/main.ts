@@ -6,6 +6,6 @@ import { createWorkerAssignmentConsumer } from './worker-assignment.consumer.js'
 // claimers when slots open.
 await runServiceProcess('worker-assignment', async (deps) => {
   const expiry = await startLeaseExpiry(deps);
-  const consumer = createWorkerAssignmentConsumer(deps, deps.redis.duplicate({ maxRetriesPerRequest: null }));
+  const consumer = createWorkerAssignmentConsumer(deps, deps.redis);
   return { workers: [expiry.worker, consumer], stop: () => expiry.stop() };
 });
