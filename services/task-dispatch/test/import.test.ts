@@ -126,6 +126,35 @@ describe('idempotency', () => {
     expect(rows[3]!.payload).toEqual({ text: 'new' });
   });
 
+  it('duplicates first met in a later batch: earlier batches stay, that batch and every later one skip them', async () => {
+    const job = await classificationJob();
+    // 12,000 items are three COPY batches; the known ids sit in the second, a repeat in the third.
+    await post(job.id, ndjson([6000, 6001, 6002].map((i) => ({ external_id: `e${i}`, data: { first: true } }))), 'application/x-ndjson');
+    const body = Array.from({ length: 12_000 }, (_, i) => ({ external_id: `e${i}`, data: { i } }));
+    body.push({ external_id: 'e11000', data: { i: -1 } });
+    const res = await post(job.id, ndjson(body), 'application/x-ndjson');
+    expect(res.json()).toMatchObject({ received: 12_001, created: 11_997, duplicates: 4, rejected: 0 });
+    const rows = await tasksOf(job.id);
+    expect(rows).toHaveLength(12_000);
+    const byId = new Map(rows.map((r) => [r.external_id, r.payload]));
+    expect(byId.get('e6001')).toEqual({ first: true });
+    expect(byId.get('e11000')).toEqual({ i: 11000 });
+    expect(byId.get('e0')).toEqual({ i: 0 });
+    expect(byId.get('e11999')).toEqual({ i: 11999 });
+  });
+
+  it('a row larger than a whole batch buffer is written on its own, between its neighbours, escapes intact', async () => {
+    const job = await classificationJob();
+    const big = 'é'.repeat(1_500_000);
+    const odd = 'tab\there, back\\slash, new\nline';
+    const res = await post(job.id, ndjson([{ external_id: 'before', data: { t: odd } }, { external_id: 'big', data: { t: big } }, { external_id: odd, data: { n: 3 } }]), 'application/x-ndjson');
+    expect(res.json()).toMatchObject({ created: 3 });
+    const rows = await tasksOf(job.id);
+    expect(rows.map((r) => r.external_id)).toEqual(['before', 'big', odd]);
+    expect(rows[0]!.payload).toEqual({ t: odd });
+    expect((rows[1]!.payload as { t: string }).t).toBe(big);
+  });
+
   it('items without external_id are always created', async () => {
     const job = await classificationJob();
     const body = ndjson([{ data: { n: 1 } }, { data: { n: 1 } }]);
