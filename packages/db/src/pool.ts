@@ -16,7 +16,9 @@ pg.types.setTypeParser(1700, (value: string) => Number(value));
 export type Db = Kysely<Database>;
 
 export function createPool(connectionString: string, max = 20): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'fairlabel' });
+  // Connections are replaced after 10 minutes: statements planned once per connection (prepared
+  // statements, PL/pgSQL) then get planned again with current statistics, however the tables grew.
+  const pool = new pg.Pool({ connectionString, max, application_name: 'fairlabel', maxLifetimeSeconds: 600 });
   // An idle client losing its connection (Postgres restart) must not crash the process; the pool
   // drops the client and the next query reconnects.
   pool.on('error', () => {});

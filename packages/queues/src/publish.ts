@@ -1,6 +1,6 @@
 import { eventSchemas, queuesFor, type EventName, type EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
-import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '@fairlabel/db';
 
 export const OUTBOX_CHANNEL = 'fairlabel_outbox';
@@ -24,17 +24,15 @@ function outboxRowsOf<E extends EventName>(event: E, payload: EventPayload<E>): 
 }
 
 /**
- * publish() for a state change made by one statement: the outbox INSERT (with its NOTIFY) as a
- * data-modifying CTE to embed in that statement, so the change and its event commit together in one
- * round trip. The rows are written only when `onlyIf` holds, a condition over the statement's other
- * CTEs (typically `EXISTS (SELECT 1 FROM <the update>)`). It returns the outbox ids.
+ * publish() for a state change made by one statement: the event's outbox rows, validated and routed
+ * exactly as publish() does it, as a JSON array (`[{event, queue, payload}]`) for a SQL function that
+ * writes them in the same statement as the change, only if the change happened (see wa_submit), and
+ * then notifies OUTBOX_CHANNEL.
  */
-export function publishInStatement<E extends EventName>(event: E, payload: EventPayload<E>, onlyIf: RawBuilder<boolean>): RawBuilder<{ id: number }> {
-  const values = sql.join(outboxRowsOf(event, payload).map((r) => sql`(${r.event}, ${r.queue}, ${r.payload}::jsonb)`));
-  return sql<{ id: number }>`
-    INSERT INTO outbox (event, queue, payload)
-    SELECT v.event, v.queue, v.payload FROM (VALUES ${values}) AS v(event, queue, payload) WHERE ${onlyIf}
-    RETURNING id, pg_notify(${OUTBOX_CHANNEL}, '') AS notified`;
+export function outboxRowsJson<E extends EventName>(event: E, payload: EventPayload<E>): string {
+  return `[${outboxRowsOf(event, payload)
+    .map((r) => `{"event":${JSON.stringify(r.event)},"queue":${JSON.stringify(r.queue)},"payload":${r.payload}}`)
+    .join(',')}]`;
 }
 
 /**

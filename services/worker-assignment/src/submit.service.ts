@@ -1,7 +1,7 @@
 import { answerSchemaFor, issuesOf, type AnswerContext, type TaskTypeName } from '@fairlabel/contracts';
 import { sql, type Database, type Db } from '@fairlabel/db';
 import { conflict, notFound, unprocessable } from '@fairlabel/http';
-import { publish, publishInStatement } from '@fairlabel/queues';
+import { OUTBOX_CHANNEL, outboxRowsJson, publish } from '@fairlabel/queues';
 import type { Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
@@ -126,7 +126,7 @@ function unstorable(err: unknown): boolean {
 /**
  * The common case, a valid answer from the holder of a live lease: validated first, then written with
  * its event by one statement that matches only the holder's live lease (an UPDATE and the outbox
- * INSERT as CTEs commit together). Null when that is not the case or cannot be told without the
+ * INSERT in one call of wa_submit). Null when that is not the case or cannot be told without the
  * ordered checks: not claimed here and not a live lease when read, an invalid answer, a statement that
  * matched nothing (expired or submitted meanwhile) or an answer Postgres cannot store (a \u0000 in a
  * string, nesting too deep). The caller then decides by the checks in their order.
@@ -146,25 +146,19 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
   }
   const checked = (await answerSchema(db, facts.job_id, facts.context)).safeParse(answer);
   if (!checked.success) return null;
-  const event = publishInStatement(
-    'assignment.submitted',
-    { assignment_id: assignmentId, task_id: facts.task_id, job_id: facts.job_id, worker_id: workerId, vendor_id: facts.vendor_id },
-    sql<boolean>`EXISTS (SELECT 1 FROM submitted)`,
-  );
+  const outbox = outboxRowsJson('assignment.submitted', {
+    assignment_id: assignmentId,
+    task_id: facts.task_id,
+    job_id: facts.job_id,
+    worker_id: workerId,
+    vendor_id: facts.vendor_id,
+  });
   try {
-    // The task's payload is only ever cleared (a purge), never changed: while it is there, the answer
-    // context validated against above is still the task's.
+    // One statement, atomic without BEGIN/COMMIT; wa_submit (migration 20261128T1100_claim_plans) matches
+    // only the holder's live lease of the remembered task, and writes the event only if it did.
     const written = await runPrepared(pool, db, sql<SubmittedRow>`
-      WITH submitted AS (
-        UPDATE assignments a
-        SET status = 'submitted', answer = ${JSON.stringify(checked.data)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
-        FROM tasks t
-        WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
-          AND a.task_id = ${facts.task_id} AND a.job_id = ${facts.job_id}::uuid AND a.vendor_id = ${facts.vendor_id}::uuid
-          AND t.id = a.task_id AND t.payload IS NOT NULL
-        RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at
-      ), published AS (${event})
-      SELECT s.*, (SELECT count(*) FROM published) AS events FROM submitted s
+      SELECT * FROM wa_submit(${assignmentId}, ${workerId}::uuid, ${now}::timestamptz, ${JSON.stringify(checked.data)}::jsonb, ${timeSpentMs},
+                              ${facts.task_id}, ${facts.job_id}::uuid, ${facts.vendor_id}::uuid, ${outbox}::jsonb, ${OUTBOX_CHANNEL})
     `);
     const row = written[0];
     if (!row) return null;
