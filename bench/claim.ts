@@ -197,6 +197,12 @@ async function main() {
     rmSync(profileDir, { recursive: true, force: true });
   }
 
+  if (process.env.BENCH_BASELINES === '0') {
+    // Iterating on the claim: only the fairlabel phases (their lines above), no baselines or bars.
+    console.log(`\nclaim run ${cpuText(claim.cpu)} (BENCH_BASELINES=0: baselines skipped)`);
+    return;
+  }
+
   if (opts.diagnostics) {
     phase('claim profile (in-process, sequential) and EXPLAIN of the claim queries');
     const profile = await profileClaims(url, opts.redisUrl, opts.redisPrefix, seeded.workers, seeded.vendorId, 200);

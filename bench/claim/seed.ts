@@ -131,6 +131,10 @@ export async function seed(opts: BenchOptions, url: string): Promise<Seeded> {
     );
     // What autovacuum would have done on a live system: statistics for the planner and a visibility map.
     await pool.query('VACUUM (ANALYZE) tasks, task_slots, job_slot_totals, jobs, workers, worker_skills, api_keys, assignments');
+    // Start every measured phase just after a checkpoint, so a checkpoint the seeding's WAL would
+    // otherwise trigger at a random moment (and the full-page writes after it) does not land in one
+    // run's window and not in another's.
+    await pool.query('CHECKPOINT');
     const tableSizes = await one<{ table: string; rows: number; size: string }>(
       `SELECT c.relname AS table, c.reltuples::bigint AS rows, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
        FROM pg_class c WHERE c.relname IN ('tasks', 'task_slots', 'jobs') ORDER BY c.relname`,
