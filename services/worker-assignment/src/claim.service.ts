@@ -1,25 +1,16 @@
-import { sql, type Db, type Database } from '@fairlabel/db';
+import { sql, type Database } from '@fairlabel/db';
 import { ApiError, notFound } from '@fairlabel/http';
 import type { Transaction } from 'kysely';
-import type { Redis } from 'ioredis';
-import type { Clock } from '@fairlabel/runtime';
-import type { Logger } from '@fairlabel/observability';
 import { hintedJobOrder } from './job-order.js';
 import { fairShareAllows, markStarved, starvedVendors } from './fair-share.js';
 import { payQuote } from './pay.js';
 import { rememberClaim } from './submit.service.js';
-import { runPrepared, type Pool } from './prepared.js';
+import type { LeaseDeps } from './leases.service.js';
+import { runPrepared } from './prepared.js';
 import { announceSlots, type SlotWakeups } from './wakeups.js';
 
-export interface ClaimDeps {
-  db: Db;
-  /** The pool behind `db`, for the prepared statements of the hot path. */
-  pool: Pool;
-  redis: Redis;
-  prefix: string;
-  clock: Clock;
-  logger: Logger;
-}
+/** The claim needs exactly what the lease operations need. */
+export type ClaimDeps = LeaseDeps;
 
 /** How far down the hinted job order a claim probes (8 jobs at a time) before searching every active job. */
 const HINTED_JOBS = 32;
