@@ -35,10 +35,17 @@ export default async function setup({ provide }: { provide: (key: string, value:
         await db.destroy();
       }
       await admin.query(`ALTER DATABASE ${building} RENAME TO ${template}`);
-      // Old templates from earlier migration sets only take disk.
-      const old = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'fairlabel_tpl_%' AND datname <> $1", [template]);
-      for (const row of old.rows as { datname: string }[]) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(row.datname)}`).catch(() => {});
     }
+    // Each run stamps the template it uses. Templates of other migration sets are dropped only once
+    // unused for a day: several checkouts (branches, worktrees) share one server and each needs its own.
+    await admin.query(`COMMENT ON DATABASE ${template} IS ${pg.escapeLiteral(`fairlabel test template, last used ${new Date().toISOString()}`)}`);
+    const old = await admin.query(
+      `SELECT d.datname FROM pg_database d LEFT JOIN pg_shdescription s ON s.objoid = d.oid AND s.classoid = 'pg_database'::regclass
+        WHERE d.datname LIKE 'fairlabel_tpl_%' AND d.datname <> $1
+          AND coalesce(substring(s.description FROM 'last used (.*)$')::timestamptz, '-infinity') < now() - interval '1 day'`,
+      [template],
+    );
+    for (const row of old.rows as { datname: string }[]) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(row.datname)}`).catch(() => {});
     // Test databases of runs that crashed before their cleanup.
     const stale = await admin.query(
       "SELECT datname FROM pg_database WHERE datname LIKE 'fairlabel_test_%' AND datname < 'fairlabel_test_' || to_char(now() - interval '2 hours', 'YYYYMMDDHH24MISS')",
