@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { errorResponses, idParamsSchema, resultsQuerySchema } from '@fairlabel/contracts';
-import { callerOf, notFound, unprocessable, writeAudit, type FastifyPluginAsyncZod } from '@fairlabel/http';
-import { exportContentTypes, exportStream, findClientJob } from './results.service.js';
+import { callerOf, type FastifyPluginAsyncZod } from '@fairlabel/http';
+import { startExport } from './results.service.js';
 
 export const resultsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { db, clock } = app.deps;
-
   app.get(
     '/jobs/:id/results',
     {
@@ -27,28 +25,12 @@ export const resultsRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const { format, include } = request.query;
-      const job = await findClientJob(db, caller.organizationId, request.params.id);
-      if (!job) throw notFound('job');
-      if (format === 'coco' && job.task_type !== 'bounding_boxes') {
-        throw unprocessable('format_not_supported', `COCO export is for bounding_boxes jobs; this job's task type is ${job.task_type}`, [
-          { path: 'query.format', message: 'use jsonl, csv or labelstudio' },
-        ]);
-      }
-      const withAnnotations = include === 'annotations';
-      await writeAudit(db, caller, {
-        action: 'job.results_exported',
-        resourceType: 'job',
-        resourceId: job.id,
-        details: { format, include_annotations: withAnnotations, job_status: job.status },
-      });
-      const { type, extension } = exportContentTypes[format];
+      const started = await startExport(app.deps, callerOf(request), request.params.id, request.query);
       return reply
-        .type(type)
-        .header('content-disposition', `attachment; filename="job-${job.id}-results.${extension}"`)
+        .type(started.contentType)
+        .header('content-disposition', `attachment; filename="${started.filename}"`)
         .header('cache-control', 'no-store')
-        .send(exportStream(db, job, format, withAnnotations, clock.now()));
+        .send(started.stream);
     },
   );
 };

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import type { ResultsFormat } from '@fairlabel/contracts';
 import type { Db } from '@fairlabel/db';
+import { notFound, unprocessable, writeAudit, type AuthContext } from '@fairlabel/http';
+import type { Clock } from '@fairlabel/runtime';
 import {
   cocoAnnotations,
   cocoCategories,
@@ -151,4 +153,42 @@ async function* exportChunks(db: Db, job: ExportJob, format: ResultsFormat, with
 /** The export as a byte stream; it pulls the next batch only when the client has read the last. */
 export function exportStream(db: Db, job: ExportJob, format: ResultsFormat, withAnnotations: boolean, exportedAt: Date): Readable {
   return Readable.from(exportChunks(db, job, format, withAnnotations, exportedAt), { objectMode: false });
+}
+
+export interface JobExport {
+  jobId: string;
+  contentType: string;
+  filename: string;
+  stream: Readable;
+}
+
+/**
+ * Starts an export of the caller's job: refuses a format the job's task type has no meaning in,
+ * records the export in the audit log (who took which job's data, and in what form), and returns
+ * the stream. Another client's job is not found.
+ */
+export async function startExport(
+  deps: { db: Db; clock: Clock },
+  caller: AuthContext,
+  jobId: string,
+  query: { format: ResultsFormat; include?: 'annotations' | undefined },
+): Promise<JobExport> {
+  const { db, clock } = deps;
+  const { format, include } = query;
+  const job = await findClientJob(db, caller.organizationId, jobId);
+  if (!job) throw notFound('job');
+  if (format === 'coco' && job.task_type !== 'bounding_boxes') {
+    throw unprocessable('format_not_supported', `COCO export is for bounding_boxes jobs; this job's task type is ${job.task_type}`, [
+      { path: 'query.format', message: 'use jsonl, csv or labelstudio' },
+    ]);
+  }
+  const withAnnotations = include === 'annotations';
+  await writeAudit(db, caller, {
+    action: 'job.results_exported',
+    resourceType: 'job',
+    resourceId: job.id,
+    details: { format, include_annotations: withAnnotations, job_status: job.status },
+  });
+  const { type, extension } = exportContentTypes[format];
+  return { jobId: job.id, contentType: type, filename: `job-${job.id}-results.${extension}`, stream: exportStream(db, job, format, withAnnotations, clock.now()) };
 }

@@ -1,0 +1,132 @@
+import type { Queue } from 'bullmq';
+import type { z } from 'zod';
+import type { createWebhookBody, webhookDeliveriesQuery } from '@fairlabel/contracts';
+import { sql, type Db } from '@fairlabel/db';
+import { decodeCursor, notFound, pageResult, unprocessable, type AuthContext } from '@fairlabel/http';
+import type { Clock } from '@fairlabel/runtime';
+import { generateWebhookSecret } from './webhook-signing.js';
+import { allowedEventTypes, deliveryColumns, endpointColumns, findEndpoint, manualJobId, withAttempts } from './webhooks.service.js';
+
+// What a client or vendor does with its webhook endpoints through the API. Every function takes the
+// caller's organization and scopes its SQL to it: another organization's endpoint is not found.
+
+/** Registers an endpoint for event types the caller's kind of organization may receive; its secret is returned once. */
+export async function createEndpoint(db: Db, caller: AuthContext, body: z.output<typeof createWebhookBody>) {
+  const allowed = allowedEventTypes(caller.organizationKind);
+  const refused = body.event_types.filter((t) => !allowed.includes(t));
+  if (refused.length) {
+    throw unprocessable(
+      'event_type_not_allowed',
+      `a ${caller.organizationKind} organization may subscribe to ${allowed.join(', ') || 'no events'}`,
+      refused.map((t) => ({ path: `body.event_types`, message: `${t} is not available to ${caller.organizationKind} organizations` })),
+    );
+  }
+  return db
+    .insertInto('webhook_endpoints')
+    .values({
+      organization_id: caller.organizationId,
+      url: body.url,
+      description: body.description,
+      event_types: [...new Set(body.event_types)],
+      secret: generateWebhookSecret(),
+    })
+    .returning([...endpointColumns, 'secret'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function listEndpoints(db: Db, organizationId: string, page: { cursor?: string | undefined; limit: number }) {
+  let q = db.selectFrom('webhook_endpoints').select(endpointColumns).where('organization_id', '=', organizationId).where('deleted_at', 'is', null);
+  if (page.cursor) {
+    const [createdAt, id] = decodeCursor(page.cursor, 2);
+    q = q.where(sql<boolean>`(created_at, id) > (${String(createdAt)}::timestamptz, ${String(id)}::uuid)`);
+  }
+  const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+  return pageResult(rows, page.limit, (r) => [r.created_at, r.id]);
+}
+
+export async function getEndpoint(db: Db, organizationId: string, endpointId: string) {
+  const endpoint = await findEndpoint(db, organizationId, endpointId);
+  if (!endpoint) throw notFound('webhook endpoint');
+  return endpoint;
+}
+
+/**
+ * Soft-deletes an endpoint and cancels its pending deliveries in one transaction, so no delivery
+ * is left pending for an endpoint that no longer exists (the delivery worker also skips them).
+ */
+export async function deleteEndpoint(db: Db, clock: Clock, organizationId: string, endpointId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const now = clock.now();
+    const deleted = await trx
+      .updateTable('webhook_endpoints')
+      .set({ deleted_at: now, updated_at: now })
+      .where('id', '=', endpointId)
+      .where('organization_id', '=', organizationId)
+      .where('deleted_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    if (!deleted) throw notFound('webhook endpoint');
+    await trx.updateTable('webhook_deliveries').set({ status: 'cancelled', next_attempt_at: null }).where('endpoint_id', '=', deleted.id).where('status', '=', 'pending').execute();
+  });
+}
+
+/** A new signing secret; for `graceSeconds` deliveries are signed with the old one as well. */
+export async function rotateSecret(db: Db, clock: Clock, organizationId: string, endpointId: string, graceSeconds: number) {
+  const now = clock.now();
+  const row = await db
+    .updateTable('webhook_endpoints')
+    .set({
+      secret: generateWebhookSecret(),
+      previous_secret: graceSeconds > 0 ? sql<string>`secret` : null,
+      previous_secret_expires_at: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null,
+      updated_at: now,
+    })
+    .where('id', '=', endpointId)
+    .where('organization_id', '=', organizationId)
+    .where('deleted_at', 'is', null)
+    .returning(['id', 'secret', 'previous_secret_expires_at'])
+    .executeTakeFirst();
+  if (!row) throw notFound('webhook endpoint');
+  return row;
+}
+
+/** An endpoint's deliveries, newest first, each with all of its attempts. */
+export async function listDeliveries(db: Db, organizationId: string, endpointId: string, query: z.output<typeof webhookDeliveriesQuery>) {
+  const endpoint = await getEndpoint(db, organizationId, endpointId);
+  const { cursor, limit, status } = query;
+  let q = db.selectFrom('webhook_deliveries').select(deliveryColumns).where('endpoint_id', '=', endpoint.id).where('organization_id', '=', organizationId);
+  if (status) q = q.where('status', '=', status);
+  if (cursor) {
+    const [createdAt, id] = decodeCursor(cursor, 2);
+    q = q.where(sql<boolean>`(created_at, id) < (${String(createdAt)}::timestamptz, ${String(id)}::uuid)`);
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+  const page = pageResult(rows, limit, (r) => [r.created_at, r.id]);
+  return { data: await withAttempts(db, page.data), next_cursor: page.next_cursor };
+}
+
+/**
+ * Queues one more attempt of a delivery now. The counter makes each manual redelivery its own
+ * BullMQ job, with an id derived from the row, so a retried request does not send twice.
+ */
+export async function redeliver(deps: { db: Db; deliveryQueue: Queue }, organizationId: string, endpointId: string, deliveryId: string) {
+  const { db, deliveryQueue } = deps;
+  const endpoint = await getEndpoint(db, organizationId, endpointId);
+  const row = await db
+    .updateTable('webhook_deliveries')
+    .set({ manual_redeliveries: sql<number>`manual_redeliveries + 1` })
+    .where('id', '=', deliveryId)
+    .where('endpoint_id', '=', endpoint.id)
+    .where('organization_id', '=', organizationId)
+    .returning([...deliveryColumns, 'manual_redeliveries'])
+    .executeTakeFirst();
+  if (!row) throw notFound('webhook delivery');
+  await deliveryQueue.add(
+    'manual',
+    { delivery_id: row.id },
+    { jobId: manualJobId(row.id, row.manual_redeliveries), attempts: 1, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
+  );
+  const { manual_redeliveries: _, ...delivery } = row;
+  const [shown] = await withAttempts(db, [delivery]);
+  return shown!;
+}
