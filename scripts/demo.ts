@@ -4,7 +4,8 @@
 // API, except for the first admin key, which it issues the way `pnpm fairlabel bootstrap` does.
 import { loadConfigOrExit } from '@fairlabel/config';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@fairlabel/db';
-import { createOrganization, issueApiKey } from '../services/gateway/src/organizations.service.js';
+import { issueApiKey } from '../services/gateway/src/api-keys.service.js';
+import { createOrganization } from '../services/gateway/src/organizations.service.js';
 
 const config = loadConfigOrExit();
 const base = process.argv[2] ?? `http://127.0.0.1:${config.PORT}`;

@@ -41,3 +41,6 @@ export const createApiKeyBody = z.strictObject({
   name: z.string().trim().max(200).default(''),
   worker_id: z.uuid().optional().describe('Required for, and only for, role `worker`.'),
 });
+
+/** A worker key issued for a worker by its vendor (`POST /workers/:id/api-keys`): the worker comes from the path. */
+export const createWorkerApiKeyBody = z.strictObject({ name: z.string().trim().max(200).default('') }).default({ name: '' });

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { sql } from '@fairlabel/db';
 import { createMetrics, type Metrics } from '@fairlabel/observability';
 import type { Deps } from '@fairlabel/runtime';
-import { installAuth } from './auth.js';
+import { installAuth, type RecordKeyUse } from './auth.js';
 import { ApiError } from './errors.js';
 import { installErrorHandling } from './error-handler.js';
 
@@ -33,6 +33,11 @@ export interface HttpAppOptions {
   /** Extra plugins mounted at the root, outside /v1 (e.g. the Bull Board UI). */
   rootPlugins?: FastifyPluginAsync[];
   title?: string;
+  /**
+   * Records when a key was last used (the gateway passes its API keys module's recorder). Apps built
+   * without it, such as one service's route tests, do not keep `last_used_at`.
+   */
+  recordKeyUse?: RecordKeyUse;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -81,7 +86,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
   });
 
   installErrorHandling(app);
-  installAuth(app);
+  installAuth(app, { recordKeyUse: opts.recordKeyUse });
   // The route table, for the check that the OpenAPI document lists every route.
   const routeTable: { method: string; url: string }[] = [];
   app.decorate('routeTable', routeTable);

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { sql } from '@fairlabel/db';
 import type { ApiKeyRole, OrganizationKind } from '@fairlabel/db';
 import { apiKeyMatches, parseApiKey } from './api-keys.js';
 import { forbidden, unauthorized } from './errors.js';
@@ -26,6 +25,12 @@ interface KeyRow {
   kind: OrganizationKind;
 }
 
+/**
+ * Records that a key was used. `api_keys` belongs to the gateway's keys module, which passes its
+ * recorder to the app builder; this layer only decides when a use is worth recording.
+ */
+export type RecordKeyUse = (keyId: string) => Promise<void>;
+
 /** The pub/sub channel on which key revocations are announced to every gateway process. */
 export function keyRevokedChannel(redisPrefix: string): string {
   return `${redisPrefix}:auth:key-revoked`;
@@ -43,7 +48,7 @@ export async function announceKeyRevoked(redis: Redis, redisPrefix: string, keyP
  * Valid key rows are cached briefly per process, so the hot paths (claim, submit) do not pay a
  * database round trip per request; the secret is still compared on every request.
  */
-export function installAuth(app: FastifyInstance): void {
+export function installAuth(app: FastifyInstance, opts: { recordKeyUse?: RecordKeyUse | undefined } = {}): void {
   app.decorateRequest('auth', null);
   const cache = new Map<string, { row: KeyRow; expiresAt: number }>();
   let subscriber: Redis | null = null;
@@ -69,7 +74,7 @@ export function installAuth(app: FastifyInstance): void {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.auth === 'public' || !request.routeOptions.url) return;
-    request.auth = await authenticate(app, request, cache);
+    request.auth = await authenticate(app, request, cache, opts.recordKeyUse);
   });
 
   app.addHook('preValidation', async (request) => {
@@ -90,7 +95,12 @@ async function loadKey(app: FastifyInstance, prefix: string): Promise<KeyRow | u
     .executeTakeFirst();
 }
 
-async function authenticate(app: FastifyInstance, request: FastifyRequest, cache: Map<string, { row: KeyRow; expiresAt: number }>): Promise<AuthContext> {
+async function authenticate(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  cache: Map<string, { row: KeyRow; expiresAt: number }>,
+  recordKeyUse: RecordKeyUse | undefined,
+): Promise<AuthContext> {
   const header = request.headers.authorization;
   if (!header) throw unauthorized();
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -113,15 +123,10 @@ async function authenticate(app: FastifyInstance, request: FastifyRequest, cache
   }
 
   const now = app.deps.clock.now();
-  if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+  if (recordKeyUse && (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS)) {
     // Best effort and coarse: a write per request would make every read a write.
     row.last_used_at = now;
-    app.deps.db
-      .updateTable('api_keys')
-      .set({ last_used_at: sql<Date>`now()` })
-      .where('id', '=', row.id)
-      .execute()
-      .catch((err) => request.log.warn({ err }, 'could not record key use'));
+    recordKeyUse(row.id).catch((err) => request.log.warn({ err }, 'could not record key use'));
   }
   return {
     keyId: row.id,

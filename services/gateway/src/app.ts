@@ -5,11 +5,14 @@ import { qaSamplingRoutes } from '@fairlabel/qa-sampling';
 import { settlementRoutes } from '@fairlabel/settlement';
 import { taskDispatchRoutes } from '@fairlabel/task-dispatch';
 import { workerAssignmentRoutes } from '@fairlabel/worker-assignment';
+import { apiKeyRoutes } from './api-keys.routes.js';
+import { recordKeyUse } from './api-keys.service.js';
 import { organizationRoutes } from './organizations.routes.js';
 
 /** Every route plugin of the public API. The gateway is the composition root: it imports only these. */
 export const allRoutes: RoutePlugin[] = [
   { name: 'organizations', plugin: organizationRoutes },
+  { name: 'api-keys', plugin: apiKeyRoutes },
   taskDispatchRoutes,
   workerAssignmentRoutes,
   qaSamplingRoutes,
@@ -17,5 +20,5 @@ export const allRoutes: RoutePlugin[] = [
 ];
 
 export async function buildGateway(deps: Deps, metrics?: Metrics): Promise<AppInstance> {
-  return buildHttpApp({ deps, routes: allRoutes, ...(metrics ? { metrics } : {}) });
+  return buildHttpApp({ deps, routes: allRoutes, recordKeyUse: (keyId) => recordKeyUse(deps.db, keyId), ...(metrics ? { metrics } : {}) });
 }

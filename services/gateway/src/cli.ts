@@ -5,7 +5,8 @@ import { loadConfigOrExit } from '@fairlabel/config';
 import { createDb, createPool, ensureDatabase, migrateToLatest, type ApiKeyRole, type Db } from '@fairlabel/db';
 import { announceKeyRevoked, ApiError } from '@fairlabel/http';
 import { createRedis } from '@fairlabel/queues';
-import { createOrganization, issueApiKey, listApiKeys, revokeApiKey } from './organizations.service.js';
+import { issueApiKey, listApiKeys, revokeApiKey } from './api-keys.service.js';
+import { createOrganization } from './organizations.service.js';
 
 const usage = `usage: pnpm fairlabel <command> [options]
 
@@ -72,12 +73,16 @@ async function run(db: Db, argv: string[]): Promise<void> {
     case 'revoke-key': {
       const id = positionals[0];
       if (!id) throw new CliError('revoke-key needs the key id');
-      const revoked = await revokeApiKey(db, id, null);
       // Running gateways cache keys for a few seconds; tell them now (best effort: the cache expires anyway).
       const redis = createRedis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
       redis.on('error', () => {});
-      await announceKeyRevoked(redis, config.REDIS_PREFIX, revoked.prefix).catch(() => console.error('could not reach Redis: running gateways forget the key within 10 s'));
-      redis.disconnect();
+      const announce = (keyPrefix: string) =>
+        announceKeyRevoked(redis, config.REDIS_PREFIX, keyPrefix).catch(() => console.error('could not reach Redis: running gateways forget the key within 10 s'));
+      try {
+        await revokeApiKey({ db, announce }, id, null);
+      } finally {
+        redis.disconnect();
+      }
       console.log(`revoked ${id}`);
       return;
     }

@@ -1,9 +1,7 @@
-import { z } from 'zod';
 import {
   createWorkerBody,
   errorResponses,
   idParamsSchema,
-  issuedApiKeySchema,
   listWorkersQuery,
   pageOf,
   setSkillBody,
@@ -14,7 +12,7 @@ import {
   workerWithSkillsSchema,
 } from '@fairlabel/contracts';
 import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
-import { createWorker, findWorker, issueWorkerKey, listWorkers, setSkill, skillsOf, toWorker, updateWorker } from './workers.service.js';
+import { createWorker, findWorker, listWorkers, setSkill, skillsOf, toWorker, updateWorker } from './workers.service.js';
 
 const errors = errorResponses(409, 422);
 const tags = ['workers'];
@@ -87,25 +85,6 @@ export const workerRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => updateWorker(db, callerOf(request), request.params.id, request.body),
-  );
-
-  app.post(
-    '/workers/:id/api-keys',
-    {
-      config: { roles: ['vendor', 'admin'] },
-      schema: {
-        operationId: 'createWorkerApiKey',
-        tags,
-        summary: 'Issue a worker key (the secret is in this response only)',
-        params: idParamsSchema,
-        body: z.strictObject({ name: z.string().trim().max(200).default('') }).default({ name: '' }),
-        response: { 201: issuedApiKeySchema, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const caller = callerOf(request);
-      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await issueWorkerKey(db, caller, request.params.id, request.body.name) }));
-    },
   );
 
   app.put(

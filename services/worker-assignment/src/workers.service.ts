@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { createWorkerBody, updateWorkerBody } from '@fairlabel/contracts';
 import { sql, type Db, type WorkersTable } from '@fairlabel/db';
-import { conflict, decodeCursor, forbidden, generateApiKey, notFound, pageResult, unprocessable, type AuthContext } from '@fairlabel/http';
+import { conflict, decodeCursor, forbidden, notFound, pageResult, unprocessable, type AuthContext } from '@fairlabel/http';
 import type { Selectable } from 'kysely';
 
 type WorkerRow = Selectable<WorkersTable>;
@@ -155,18 +155,4 @@ export async function setSkill(db: Db, caller: AuthContext, workerId: string, sk
     }
     return row;
   });
-}
-
-const keyColumns = ['id', 'organization_id', 'worker_id', 'role', 'name', 'prefix', 'created_at', 'revoked_at', 'last_used_at'] as const;
-
-/** Issues a worker key for one of the vendor's own workers; the secret is in this response only. */
-export async function issueWorkerKey(db: Db, caller: AuthContext, workerId: string, name: string) {
-  const worker = await findWorker(db, caller, workerId);
-  const { key, prefix, hash } = generateApiKey();
-  const row = await db
-    .insertInto('api_keys')
-    .values({ organization_id: worker.vendor_id, role: 'worker', worker_id: worker.id, name, prefix, key_hash: hash })
-    .returning(keyColumns)
-    .executeTakeFirstOrThrow();
-  return { ...row, key };
 }

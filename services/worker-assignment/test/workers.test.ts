@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, createTestEnv, newPlatformKey, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
 import type { AppInstance } from '@fairlabel/http';
 import { workerAssignmentRoutes } from '../src/index.js';
-import { activeJob, claim, pauseAllJobs } from './helpers.js';
+import { activeJob, pauseAllJobs } from './helpers.js';
 
 let env: TestEnv;
 let app: AppInstance;
@@ -52,24 +52,11 @@ describe('workers', () => {
       { method: 'GET' as const, url: `/v1/workers/${w.id}` },
       { method: 'PATCH' as const, url: `/v1/workers/${w.id}`, payload: { status: 'suspended' } },
       { method: 'PUT' as const, url: `/v1/workers/${w.id}/skills/cls`, payload: { level: 1 } },
-      { method: 'POST' as const, url: `/v1/workers/${w.id}/api-keys`, payload: {} },
     ];
     for (const r of requests) expect((await app.inject({ ...r, headers: mine.auth })).statusCode).toBe(404);
     const list = (await app.inject({ method: 'GET', url: '/v1/workers', headers: mine.auth })).json();
     expect(list.data.every((x: { vendor_id: string }) => x.vendor_id === mine.organizationId)).toBe(true);
     expect((await app.inject({ method: 'GET', url: `/v1/workers?vendor_id=${theirs.organizationId}`, headers: mine.auth })).statusCode).toBe(422);
-  });
-
-  it('issues a worker key that claims as that worker', async () => {
-    await pauseAllJobs(env);
-    const vendor = await newVendor(env.db);
-    const w = (await createWorker(vendor)).json();
-    const issued = await app.inject({ method: 'POST', url: `/v1/workers/${w.id}/api-keys`, headers: vendor.auth, payload: { name: 'phone' } });
-    expect(issued.statusCode, issued.body).toBe(201);
-    expect(issued.json()).toMatchObject({ role: 'worker', worker_id: w.id, organization_id: vendor.organizationId });
-    await activeJob(env, 1);
-    const res = await claim(app, { auth: { authorization: `Bearer ${issued.json().key}` } });
-    expect(res.json().worker_id).toBe(w.id);
   });
 
   it('vendors set skill levels 1–2; 3–5 are certifications by platform staff with a reason', async () => {

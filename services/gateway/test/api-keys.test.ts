@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import type { AppInstance } from '@fairlabel/http';
+import { buildGateway } from '../src/app.js';
+
+// The API keys module (services/gateway/src/api-keys.service.ts) is the one writer of api_keys: these
+// tests go through every way a key is issued, used and revoked over HTTP, including the worker-key
+// route that moved here from worker-assignment.
+
+let env: TestEnv;
+let app: AppInstance;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildGateway(env);
+  await app.ready();
+});
+afterAll(async () => {
+  await app.close();
+  await env.close();
+});
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+const issueWorkerKey = (workerId: string, who: Actor, payload: unknown = { name: 'phone' }, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: `/v1/workers/${workerId}/api-keys`, headers: { ...who.auth, ...headers }, payload: payload as Record<string, unknown> });
+
+async function keyRow(id: string) {
+  return env.db.selectFrom('api_keys').select(['organization_id', 'worker_id', 'role', 'name', 'revoked_at', 'last_used_at']).where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+describe('POST /v1/workers/:id/api-keys (served by the gateway)', () => {
+  it("issues a vendor's worker a key that authenticates, and claims, as that worker", async () => {
+    const vendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    const issued = await issueWorkerKey(worker.workerId, vendor);
+    expect(issued.statusCode, issued.body).toBe(201);
+    const body = issued.json();
+    expect(body).toMatchObject({ role: 'worker', worker_id: worker.workerId, organization_id: vendor.organizationId, name: 'phone', revoked_at: null, last_used_at: null });
+    expect(body.key).toMatch(/^fl_[a-z0-9]{12}_/);
+    expect(await keyRow(body.id)).toMatchObject({ organization_id: vendor.organizationId, worker_id: worker.workerId, role: 'worker', name: 'phone', revoked_at: null });
+
+    const me = await app.inject({ method: 'GET', url: '/v1/auth/whoami', headers: bearer(body.key) });
+    expect(me.json()).toMatchObject({ key_id: body.id, role: 'worker', organization_id: vendor.organizationId, worker_id: worker.workerId });
+
+    const client = await newClient(env.db);
+    const job = await newJob(env.db, client.organizationId, { status: 'active' });
+    const [task] = await newTasks(env.db, job.id, 1);
+    const claimed = await app.inject({ method: 'POST', url: '/v1/assignments/next', headers: bearer(body.key) });
+    expect(claimed.statusCode, claimed.body).toBe(200);
+    expect(claimed.json()).toMatchObject({ worker_id: worker.workerId, job_id: job.id, task_id: task!.id });
+  });
+
+  it('defaults the name to empty, and an Idempotency-Key replays the first key instead of issuing a second', async () => {
+    const vendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    const unnamed = await issueWorkerKey(worker.workerId, vendor, {});
+    expect(unnamed.statusCode, unnamed.body).toBe(201);
+    expect(unnamed.json().name).toBe('');
+
+    const first = await issueWorkerKey(worker.workerId, vendor, { name: 'tablet' }, { 'idempotency-key': 'worker-key-1' });
+    const again = await issueWorkerKey(worker.workerId, vendor, { name: 'tablet' }, { 'idempotency-key': 'worker-key-1' });
+    expect(first.statusCode).toBe(201);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    const tablets = await env.db.selectFrom('api_keys').select('id').where('worker_id', '=', worker.workerId).where('name', '=', 'tablet').execute();
+    expect(tablets).toHaveLength(1);
+  });
+
+  it("lets a platform admin issue a key for any vendor's worker, in that vendor's organization", async () => {
+    const admin = await newPlatformKey(env.db, 'admin');
+    const vendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    const issued = await issueWorkerKey(worker.workerId, admin);
+    expect(issued.statusCode, issued.body).toBe(201);
+    expect(issued.json()).toMatchObject({ organization_id: vendor.organizationId, worker_id: worker.workerId, role: 'worker' });
+  });
+
+  it("answers 404 for another vendor's worker and an unknown worker, 403 for other roles, 400 for a malformed id or body; issues nothing", async () => {
+    const vendor = await newVendor(env.db);
+    const otherVendor = await newVendor(env.db);
+    const theirs = await newWorker(env.db, otherVendor.organizationId);
+    const before = await env.db.selectFrom('api_keys').select('id').where('worker_id', '=', theirs.workerId).execute();
+
+    const foreign = await issueWorkerKey(theirs.workerId, vendor);
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error.code).toBe('not_found');
+    const unknown = await issueWorkerKey('00000000-0000-4000-8000-000000000000', vendor);
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('not_found');
+
+    for (const who of [await newClient(env.db), theirs, await newPlatformKey(env.db, 'ops')]) {
+      const refused = await issueWorkerKey(theirs.workerId, who);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().error.code).toBe('forbidden');
+    }
+    const malformed = await issueWorkerKey('not-a-uuid', otherVendor);
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.code).toBe('validation_failed');
+    const extra = await issueWorkerKey(theirs.workerId, otherVendor, { name: 'x', role: 'admin' });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json().error.code).toBe('validation_failed');
+
+    const after = await env.db.selectFrom('api_keys').select('id').where('worker_id', '=', theirs.workerId).execute();
+    expect(after).toEqual(before);
+  });
+});
+
+describe('POST /v1/organizations/:id/api-keys for a worker', () => {
+  it("refuses a worker of another vendor with 422 unknown_worker, and a client organization's worker key with 422 role_not_allowed", async () => {
+    const vendor = await newVendor(env.db);
+    const otherVendor = await newVendor(env.db);
+    const theirs = await newWorker(env.db, otherVendor.organizationId);
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/organizations/${vendor.organizationId}/api-keys`,
+      headers: vendor.auth,
+      payload: { role: 'worker', worker_id: theirs.workerId },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error.code).toBe('unknown_worker');
+
+    const client = await newClient(env.db);
+    const clientWorkerKey = await app.inject({
+      method: 'POST',
+      url: `/v1/organizations/${client.organizationId}/api-keys`,
+      headers: client.auth,
+      payload: { role: 'worker', worker_id: theirs.workerId },
+    });
+    expect(clientWorkerKey.statusCode).toBe(422);
+    expect(clientWorkerKey.json().error.code).toBe('role_not_allowed');
+  });
+});
+
+describe('last_used_at', () => {
+  it('is recorded by the keys module when a key is used through the gateway', async () => {
+    const client = await newClient(env.db);
+    expect((await keyRow(client.keyId)).last_used_at).toBeNull();
+    expect((await app.inject({ method: 'GET', url: '/v1/auth/whoami', headers: client.auth })).statusCode).toBe(200);
+    // The write is best effort and off the request's path: wait for it, bounded.
+    let lastUsed: Date | null = null;
+    for (let i = 0; i < 100 && !lastUsed; i++) {
+      lastUsed = (await keyRow(client.keyId)).last_used_at;
+      if (!lastUsed) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(lastUsed).toBeInstanceOf(Date);
+    const listed = await app.inject({ method: 'GET', url: `/v1/organizations/${client.organizationId}/api-keys`, headers: client.auth });
+    expect(listed.json().data.find((k: { id: string }) => k.id === client.keyId).last_used_at).toEqual(expect.any(String));
+  });
+});
+
+describe('revocation of a worker key', () => {
+  it('by its vendor stops it at once; another vendor gets 404 and the key keeps working until then', async () => {
+    const vendor = await newVendor(env.db);
+    const worker = await newWorker(env.db, vendor.organizationId);
+    const issued = (await issueWorkerKey(worker.workerId, vendor)).json();
+    const otherVendor = await newVendor(env.db);
+    const foreign = await app.inject({ method: 'DELETE', url: `/v1/api-keys/${issued.id}`, headers: otherVendor.auth });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error.code).toBe('not_found');
+    expect((await app.inject({ method: 'GET', url: '/v1/auth/whoami', headers: bearer(issued.key) })).statusCode).toBe(200);
+
+    const revoked = await app.inject({ method: 'DELETE', url: `/v1/api-keys/${issued.id}`, headers: vendor.auth });
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.json()).toMatchObject({ id: issued.id, revoked_at: expect.any(String) });
+    const after = await app.inject({ method: 'GET', url: '/v1/auth/whoami', headers: bearer(issued.key) });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().error.code).toBe('unauthorized');
+    // Revoking again is a no-op that keeps the first revocation time.
+    const again = await app.inject({ method: 'DELETE', url: `/v1/api-keys/${issued.id}`, headers: vendor.auth });
+    expect(again.json().revoked_at).toBe(revoked.json().revoked_at);
+  });
+});
