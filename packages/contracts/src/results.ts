@@ -10,12 +10,18 @@ export const resultsQuerySchema = z.strictObject({
   include: z.enum(['annotations']).optional().describe("`annotations`: also every annotator's answer, status and time spent."),
 });
 
+export const jobDataPurgeStatusSchema = z.enum(['pending', 'completed']);
+
 export const jobDataPurgeSchema = z
   .object({
     job_id: z.uuid(),
-    purged_at: z.date(),
-    tasks_purged: z.number().int(),
-    assignments_purged: z.number().int(),
-    already_purged: z.boolean().describe('true when an earlier request purged the data; this one changed nothing.'),
+    status: jobDataPurgeStatusSchema.describe(
+      "`pending`: the task data is erased and the annotators' answers are being erased by the service that holds them; `completed`: all of it is erased.",
+    ),
+    requested_at: z.date().describe('When the purge was first requested; task data was erased then.'),
+    completed_at: z.date().nullable().describe('When the last of the data was erased; null while pending.'),
+    tasks_purged: z.number().int().describe('Tasks whose payload, predictions, gold answer and result were erased.'),
+    assignments_purged: z.number().int().nullable().describe("Annotators' answers erased; null while pending."),
+    already_requested: z.boolean().describe('true when an earlier request started this purge; this one changed nothing.'),
   })
   .meta({ id: 'JobDataPurge' });

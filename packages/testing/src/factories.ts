@@ -123,3 +123,35 @@ export async function newTasks(db: Db, jobId: string, count: number, opts: { req
   }
   return out;
 }
+
+/**
+ * One answered assignment of `worker` per task (status `accepted` unless given), as a finished job
+ * has them; the rows a data purge must erase the answers of.
+ */
+export async function newAnswers(
+  db: Db,
+  tasks: { id: number; job_id: string }[],
+  worker: { workerId: string; vendorId: string },
+  opts: { status?: 'submitted' | 'accepted' | 'rejected'; answer?: (taskId: number) => unknown } = {},
+) {
+  if (tasks.length === 0) return [];
+  const now = new Date();
+  return db
+    .insertInto('assignments')
+    .values(
+      tasks.map((t) => ({
+        task_id: t.id,
+        job_id: t.job_id,
+        worker_id: worker.workerId,
+        vendor_id: worker.vendorId,
+        status: opts.status ?? 'accepted',
+        lease_expires_at: new Date(now.getTime() + 60_000),
+        submitted_at: now,
+        answer: JSON.stringify(opts.answer?.(t.id) ?? { label: 'cat' }),
+        time_spent_ms: 1234,
+        decided_at: opts.status === 'submitted' ? null : now,
+      })),
+    )
+    .returningAll()
+    .execute();
+}

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ResultsFormat } from '@fairlabel/contracts';
-import type { Db } from '@fairlabel/db';
+import { sql, type Db } from '@fairlabel/db';
 import { notFound, unprocessable, writeAudit, type AuthContext } from '@fairlabel/http';
 import type { Clock } from '@fairlabel/runtime';
 import {
@@ -62,7 +62,10 @@ export async function* taskBatches(db: Db, jobId: string, withAnnotations: boole
       const last = rows[rows.length - 1]!.id;
       const assignments = await db
         .selectFrom('assignments')
-        .select(['id', 'task_id', 'worker_id', 'vendor_id', 'status', 'answer', 'time_spent_ms', 'submitted_at'])
+        .select(['id', 'task_id', 'worker_id', 'vendor_id', 'status', 'time_spent_ms', 'submitted_at'])
+        // Once the client asked for a purge no answer leaves through an export, even before
+        // worker-assignment has erased them (the purge is pending until then).
+        .select(sql<unknown>`CASE WHEN EXISTS (SELECT 1 FROM job_data_purges p WHERE p.job_id = ${jobId}::uuid) THEN NULL ELSE answer END`.as('answer'))
         .where('job_id', '=', jobId)
         .where('task_id', '>=', first)
         .where('task_id', '<=', last)

@@ -1,8 +1,9 @@
 import type { EventPayload } from '@fairlabel/contracts';
 import type { Db } from '@fairlabel/db';
 import { createConsumer, type HandlerContext } from '@fairlabel/queues';
-import type { Deps, ServiceProcess } from '@fairlabel/runtime';
+import type { Clock, Deps, ServiceProcess } from '@fairlabel/runtime';
 import { completeJobIfDone } from './jobs.service.js';
+import { completePurge } from './purge.service.js';
 
 /**
  * A task was decided (by QA): if it was the job's last open task, the job completes and
@@ -12,6 +13,16 @@ import { completeJobIfDone } from './jobs.service.js';
 export async function onTaskDecided(db: Db, payload: EventPayload<'task.decided'>, ctx?: Pick<HandlerContext, 'log'>): Promise<boolean> {
   const completed = await completeJobIfDone(db, payload.job_id);
   if (completed) ctx?.log.info({ jobId: payload.job_id }, 'job completed');
+  return completed;
+}
+
+/**
+ * worker-assignment erased a purged job's answers: the purge record completes with the count.
+ * Redelivery is harmless: only a pending purge is completed.
+ */
+export async function onAnswersPurged(deps: { db: Db; clock: Clock }, payload: EventPayload<'job.answers_purged'>, ctx?: Pick<HandlerContext, 'log'>): Promise<boolean> {
+  const completed = await completePurge(deps, payload);
+  if (completed) ctx?.log.info({ jobId: payload.job_id, assignmentsPurged: payload.assignments_purged }, 'job data purge completed');
   return completed;
 }
 
@@ -25,6 +36,9 @@ export async function startTaskDispatchConsumers(deps: Deps): Promise<ServicePro
     handlers: {
       'task.decided': async (payload, ctx) => {
         await onTaskDecided(deps.db, payload, ctx);
+      },
+      'job.answers_purged': async (payload, ctx) => {
+        await onAnswersPurged(deps, payload, ctx);
       },
     },
   });

@@ -13,11 +13,17 @@ export const workerAssignmentEvents = {
   'assignment.submitted': z.object(assignmentRef),
   'assignment.expired': z.object(assignmentRef),
   'assignment.released': z.object({ ...assignmentRef, reason: z.string() }),
+  /**
+   * The answers of a job's assignments are erased, for its `job.data_purge_requested`: published once
+   * per job, by the transaction that erased them, with how many there were.
+   */
+  'job.answers_purged': z.object({ job_id: z.uuid(), client_id: z.uuid(), assignments_purged: z.number().int().nonnegative() }),
 };
 
 /**
- * Events the `worker-assignment` queue consumes: each means new or freed slots, so the consumer wakes
- * the workers long-polling for a claim. (Expiry and release also wake them directly after commit; the
- * event is the durable path when that message is lost.)
+ * Events the `worker-assignment` queue consumes. The first four mean new or freed slots, so the
+ * consumer wakes the workers long-polling for a claim (expiry and release also wake them directly
+ * after commit; the event is the durable path when that message is lost). `job.data_purge_requested`
+ * asks it to erase the job's answers, which only it may write.
  */
-export const workerAssignmentSubscribes: string[] = ['job.activated', 'tasks.imported', 'assignment.expired', 'assignment.released'];
+export const workerAssignmentSubscribes: string[] = ['job.activated', 'tasks.imported', 'assignment.expired', 'assignment.released', 'job.data_purge_requested'];

@@ -55,12 +55,18 @@ export interface WebhookDeliveryAttemptsTable {
   attempted_at: Timestamp;
 }
 
+/**
+ * One row per job whose data the client asked to purge (written by task-dispatch). The task data goes
+ * at once; the answers in `assignments` are erased by worker-assignment, whose report sets
+ * `assignments_purged` and `completed_at` (both null while the purge is pending).
+ */
 export interface JobDataPurgesTable {
   job_id: string;
   actor_key_id: string | null;
   tasks_purged: number;
-  assignments_purged: number;
-  purged_at: Timestamp;
+  assignments_purged: number | null;
+  requested_at: Timestamp;
+  completed_at: Timestamp | null;
 }
 
 export interface WebhookTables {

@@ -27,6 +27,13 @@ export interface JobVendorUsageTable {
   held: number;
 }
 
+/** Jobs whose assignment answers were erased for a data purge, and how many (one row per job). */
+export interface AssignmentAnswerPurgesTable {
+  job_id: string;
+  answers_erased: number;
+  erased_at: Timestamp;
+}
+
 declare module './work.js' {
   interface AssignmentsTable {
     /** When the assignment stopped using the worker's time (submitted, released, expired). */
@@ -38,4 +45,5 @@ export interface WorkerAssignmentTables {
   task_slots: TaskSlotsTable;
   job_slot_totals: JobSlotTotalsTable;
   job_vendor_usage: JobVendorUsageTable;
+  assignment_answer_purges: AssignmentAnswerPurgesTable;
 }
