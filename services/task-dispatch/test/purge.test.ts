@@ -72,12 +72,12 @@ async function jobWithData(status: JobStatus, owner = client) {
 const purge = (jobId: string, actor: Actor = client) => app.inject({ method: 'DELETE', url: `/v1/jobs/${jobId}/data`, headers: actor.auth });
 
 describe('job data purge', () => {
-  it('removes payloads, gold, predictions, results and answers of a completed job; keeps statuses, counts and aggregates', async () => {
+  it('removes payloads, gold, predictions and results of a completed job at once and asks for the answers; keeps statuses, counts and aggregates', async () => {
     const { job, tasks } = await jobWithData('completed');
     const other = await jobWithData('completed');
     const res = await purge(job.id);
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ job_id: job.id, tasks_purged: 2, assignments_purged: 2, already_purged: false });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ job_id: job.id, status: 'pending', tasks_purged: 2, assignments_purged: null, completed_at: null, already_requested: false });
 
     const taskRows = await env.db.selectFrom('tasks').selectAll().where('job_id', '=', job.id).orderBy('id').execute();
     expect(taskRows.map((t) => t.id)).toEqual(tasks.map((t) => t.id));
@@ -86,18 +86,20 @@ describe('job data purge', () => {
       expect(t.agreement).toBeCloseTo(0.9, 5);
       expect(t.decided_at).toBeInstanceOf(Date);
     }
+    // The answers belong to worker-assignment, which erases them when it hears the request
+    // (purge-answers tests); task-dispatch leaves them alone.
     const assignments = await env.db.selectFrom('assignments').selectAll().where('job_id', '=', job.id).execute();
     expect(assignments).toHaveLength(2);
-    for (const a of assignments) expect(a).toMatchObject({ answer: null, status: 'accepted', time_spent_ms: 1234 });
+    for (const a of assignments) expect(a).toMatchObject({ answer: { label: 'cat' }, status: 'accepted', time_spent_ms: 1234 });
 
     // Another job of the same client is untouched.
     const untouched = await env.db.selectFrom('tasks').select(['payload', 'result']).where('job_id', '=', other.job.id).execute();
     expect(untouched.every((t) => t.payload !== null && t.result !== null)).toBe(true);
 
     const audit = await env.db.selectFrom('audit_log').select(['action', 'actor_key_id', 'details']).where('resource_id', '=', job.id).execute();
-    expect(audit).toEqual([{ action: 'job.data_purged', actor_key_id: client.keyId, details: { tasks_purged: 2, assignments_purged: 2 } }]);
+    expect(audit).toEqual([{ action: 'job.data_purged', actor_key_id: client.keyId, details: { tasks_purged: 2, assignments: 'erasure requested' } }]);
 
-    // An export afterwards still lists every task, without the data.
+    // An export afterwards still lists every task, without the data, and without the answers not yet erased.
     const exported = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/results?format=jsonl&include=annotations`, headers: client.auth });
     const lines = exported.body.trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
@@ -107,10 +109,10 @@ describe('job data purge', () => {
   it('is a no-op the second time', async () => {
     const { job } = await jobWithData('cancelled');
     const first = await purge(job.id);
-    expect(first.statusCode).toBe(200);
+    expect(first.statusCode).toBe(202);
     const second = await purge(job.id);
-    expect(second.statusCode).toBe(200);
-    expect(second.json()).toEqual({ ...first.json(), already_purged: true });
+    expect(second.statusCode).toBe(202);
+    expect(second.json()).toEqual({ ...first.json(), already_requested: true });
     const audit = await env.db.selectFrom('audit_log').select('action').where('resource_id', '=', job.id).execute();
     expect(audit).toHaveLength(1);
   });

@@ -1,0 +1,121 @@
+import { Queue, type Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppInstance } from '@fairlabel/http';
+import { OutboxRelay } from '@fairlabel/queues';
+import { startTaskDispatchConsumers } from '@fairlabel/task-dispatch/consumers';
+import { createTestEnv, newAnswers, newClient, newJob, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { createWorkerAssignmentConsumer } from '@fairlabel/worker-assignment/consumers';
+import { buildGateway } from '../src/app.js';
+
+// A client's data purge end to end, as the stack runs it: the gateway takes the request, the outbox
+// relay moves task-dispatch's `job.data_purge_requested` to worker-assignment's consumer, which erases
+// the answers it owns and reports `job.answers_purged` back through the relay to task-dispatch's
+// consumer, which completes the purge the client reads.
+
+let env: TestEnv;
+let app: AppInstance;
+let relay: OutboxRelay;
+let workers: Worker[];
+let client: Actor;
+let annotator: WorkerActor;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  app = await buildGateway(env);
+  await app.ready();
+  relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
+  await relay.start();
+  workers = [...(await startTaskDispatchConsumers(env)).workers, createWorkerAssignmentConsumer(env, env.redis)];
+  client = await newClient(env.db);
+  annotator = await newWorker(env.db, (await newVendor(env.db)).organizationId);
+});
+afterAll(async () => {
+  await relay.stop();
+  await Promise.all(workers.map((w) => w.close()));
+  await app.close();
+  await env.close();
+});
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached in time; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const call = (method: 'GET' | 'POST' | 'DELETE', url: string, who: Actor = client) => app.inject({ method, url, headers: who.auth });
+const purgeState = (jobId: string) => call('GET', `/v1/jobs/${jobId}/data-purge`).then((r) => r.json());
+const eventsOf = async (event: string, jobId: string) =>
+  (await env.db.selectFrom('outbox').select(['payload', 'sent_at']).where('event', '=', event).execute()).filter((r) => (r.payload as { job_id: string }).job_id === jobId);
+
+/** An active job with answers, cancelled by its client through the API. */
+async function cancelledJobWithAnswers(tasks: number) {
+  const job = await newJob(env.db, client.organizationId, { status: 'active' });
+  const rows = await newTasks(env.db, job.id, tasks, { payload: (i) => ({ text: `someone's data ${i}` }) });
+  await newAnswers(env.db, rows, annotator, { status: 'submitted' });
+  const cancelled = await call('POST', `/v1/jobs/${job.id}/cancel`);
+  expect(cancelled.statusCode, cancelled.body).toBe(200);
+  return job;
+}
+
+describe('data purge through the relay and both consumers', () => {
+  it('is pending until worker-assignment has erased the answers, then completed with their count', async () => {
+    const job = await cancelledJobWithAnswers(3);
+    const requested = await call('DELETE', `/v1/jobs/${job.id}/data`);
+    expect(requested.statusCode, requested.body).toBe(202);
+    expect(requested.json()).toMatchObject({ status: 'pending', tasks_purged: 3, assignments_purged: null, already_requested: false });
+
+    const done = await until(() => purgeState(job.id), (s) => s.status === 'completed');
+    expect(done).toMatchObject({ job_id: job.id, status: 'completed', tasks_purged: 3, assignments_purged: 3, completed_at: expect.any(String) });
+
+    const assignments = await env.db.selectFrom('assignments').select(['answer', 'status']).where('job_id', '=', job.id).execute();
+    expect(assignments).toEqual(Array.from({ length: 3 }, () => ({ answer: null, status: 'submitted' })));
+    const tasks = await env.db.selectFrom('tasks').select(['payload', 'status']).where('job_id', '=', job.id).execute();
+    expect(tasks).toEqual(Array.from({ length: 3 }, () => ({ payload: null, status: 'cancelled' })));
+    const exported = await call('GET', `/v1/jobs/${job.id}/results?format=jsonl&include=annotations`);
+    const lines = exported.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.flatMap((l) => l.annotations.map((a: { answer: unknown }) => a.answer))).toEqual([null, null, null]);
+
+    // A second request once done: 200 with the completed state, and no second request event.
+    const again = await call('DELETE', `/v1/jobs/${job.id}/data`);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ ...done, already_requested: true });
+    expect(await eventsOf('job.data_purge_requested', job.id)).toHaveLength(1);
+  });
+
+  it('redelivered request and report events change nothing', async () => {
+    const job = await cancelledJobWithAnswers(2);
+    expect((await call('DELETE', `/v1/jobs/${job.id}/data`)).statusCode).toBe(202);
+    const done = await until(() => purgeState(job.id), (s) => s.status === 'completed');
+    expect(done.assignments_purged).toBe(2);
+
+    // Both events again, as after a relay that died between publishing and marking its batch sent.
+    const waQueue = new Queue('worker-assignment', { connection: env.redis, prefix: env.prefix });
+    const tdQueue = new Queue('task-dispatch', { connection: env.redis, prefix: env.prefix });
+    try {
+      const request = await waQueue.add('job.data_purge_requested', { job_id: job.id, client_id: client.organizationId }, { jobId: `again-request-${job.id}` });
+      const report = await tdQueue.add('job.answers_purged', { job_id: job.id, client_id: client.organizationId, assignments_purged: 0 }, { jobId: `again-report-${job.id}` });
+      await until(() => Promise.all([request.getState(), report.getState()]), (states) => states.every((s) => s === 'completed'));
+    } finally {
+      await waQueue.close();
+      await tdQueue.close();
+    }
+    expect(await purgeState(job.id)).toEqual(done);
+    expect(await eventsOf('job.answers_purged', job.id)).toHaveLength(1);
+  });
+
+  it("keeps another client's purge invisible: 404 to read or request it", async () => {
+    const job = await cancelledJobWithAnswers(1);
+    expect((await call('DELETE', `/v1/jobs/${job.id}/data`)).statusCode).toBe(202);
+    const other = await newClient(env.db);
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await call(method, method === 'GET' ? `/v1/jobs/${job.id}/data-purge` : `/v1/jobs/${job.id}/data`, other);
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('not_found');
+    }
+    await until(() => purgeState(job.id), (s) => s.status === 'completed');
+  });
+});
