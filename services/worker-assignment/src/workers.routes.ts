@@ -12,7 +12,7 @@ import {
   workerWithSkillsSchema,
 } from '@fairlabel/contracts';
 import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
-import { createWorker, findWorker, listWorkers, setSkill, skillsOf, toWorker, updateWorker } from './workers.service.js';
+import { createWorker, getWorkerWithSkills, listWorkers, setSkill, updateWorker } from './workers.service.js';
 
 const errors = errorResponses(409, 422);
 const tags = ['workers'];
@@ -65,10 +65,7 @@ export const workerRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: workerWithSkillsSchema, ...errors },
       },
     },
-    async (request) => {
-      const worker = await findWorker(db, callerOf(request), request.params.id);
-      return { ...toWorker(worker), skills: await skillsOf(db, worker.id) };
-    },
+    async (request) => getWorkerWithSkills(db, callerOf(request), request.params.id),
   );
 
   app.patch(

@@ -110,6 +110,12 @@ export async function skillsOf(db: Db, workerId: string) {
   return db.selectFrom('worker_skills').select(['skill', 'level', 'source', 'suspended_at', 'updated_at']).where('worker_id', '=', workerId).orderBy('skill').execute();
 }
 
+/** One worker the caller may see, with its skills. */
+export async function getWorkerWithSkills(db: Db, caller: AuthContext, workerId: string) {
+  const worker = await findWorker(db, caller, workerId);
+  return { ...toWorker(worker), skills: await skillsOf(db, worker.id) };
+}
+
 /** Highest level a vendor may grant; above it is a certification (QA, or platform ops with a reason). */
 export const VENDOR_MAX_LEVEL = 2;
 
