@@ -87,7 +87,7 @@ describe('job data purge', () => {
       expect(t.decided_at).toBeInstanceOf(Date);
     }
     // The answers belong to worker-assignment, which erases them when it hears the request
-    // (purge-answers tests); task-dispatch leaves them alone.
+    // (worker-assignment/test/answers-purge.test.ts, gateway/test/purge-flow.test.ts); task-dispatch leaves them alone.
     const assignments = await env.db.selectFrom('assignments').selectAll().where('job_id', '=', job.id).execute();
     expect(assignments).toHaveLength(2);
     for (const a of assignments) expect(a).toMatchObject({ answer: { label: 'cat' }, status: 'accepted', time_spent_ms: 1234 });

@@ -9,6 +9,9 @@ describe('event registry', () => {
   it('routes an event to each queue that subscribes to it', () => {
     expect(queuesFor('task.decided').sort()).toEqual(['settlement', 'task-dispatch', 'webhooks']);
     expect(queuesFor('assignment.submitted')).toContain('qa-sampling');
+    // A purge's request goes to the owner of the answers only, and its report back to task-dispatch only.
+    expect(queuesFor('job.data_purge_requested')).toEqual(['worker-assignment']);
+    expect(queuesFor('job.answers_purged')).toEqual(['task-dispatch']);
   });
 
   it('validates payloads', () => {
