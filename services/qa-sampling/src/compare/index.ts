@@ -1,0 +1,12 @@
+export * from './types.js';
+export * from './choices.js';
+export * from './spans.js';
+export * from './rectangles.js';
+export * from './polygons.js';
+export * from './keypoints.js';
+export * from './text.js';
+export * from './numeric.js';
+export * from './answer.js';
+export { boxIoU, boxCorners, convexIoU, convexIntersectionArea, signedArea } from './geometry.js';
+export { minCostAssignment, maxSimilarityMatching } from './hungarian.js';
+export { sequenceDistance, charDistance, codePointLength, words } from './edit-distance.js';
