@@ -22,6 +22,11 @@ export interface GoldStats {
   trusted: Uint8Array;
 }
 
+/** The exclusion rule of TrustOptions for one worker's gold record. */
+export function trustedByGold(goldTotal: number, goldCorrect: number, options: TrustOptions = {}): boolean {
+  return !(goldTotal >= (options.minGold ?? 5) && smoothedAccuracy(goldCorrect, goldTotal, options.prior ?? DEFAULT_ACCURACY_PRIOR) < (options.untrustedBelow ?? 0.5));
+}
+
 export function goldStats(data: CategoricalAnswers, options: TrustOptions = {}): GoldStats {
   const goldTotal = new Int32Array(data.nWorkers);
   const goldCorrect = new Int32Array(data.nWorkers);
@@ -34,13 +39,8 @@ export function goldStats(data: CategoricalAnswers, options: TrustOptions = {}):
       if (data.label[k] === g) goldCorrect[w]!++;
     }
   }
-  const trusted = new Uint8Array(data.nWorkers).fill(1);
-  const minGold = options.minGold ?? 5;
-  const below = options.untrustedBelow ?? 0.5;
-  const prior = options.prior ?? DEFAULT_ACCURACY_PRIOR;
-  for (let w = 0; w < data.nWorkers; w++) {
-    if (goldTotal[w]! >= minGold && smoothedAccuracy(goldCorrect[w]!, goldTotal[w]!, prior) < below) trusted[w] = 0;
-  }
+  const trusted = new Uint8Array(data.nWorkers);
+  for (let w = 0; w < data.nWorkers; w++) trusted[w] = trustedByGold(goldTotal[w]!, goldCorrect[w]!, options) ? 1 : 0;
   return { goldTotal, goldCorrect, trusted };
 }
 
