@@ -125,6 +125,27 @@ describe('Dawid–Skene on synthetic crowds', () => {
     expect(acc(ds) - acc(naiveMv)).toBeGreaterThan(0.4);
   });
 
+  it('full confusion matrices turn a systematic confuser into evidence; one-coin models cannot', () => {
+    // Two workers answer t + 1 for truth t: without gold that is indistinguishable from a relabelled
+    // truth (label switching), so the job has gold; exclusion by gold accuracy is off because these
+    // workers are inaccurate yet informative, which only a full matrix can use.
+    const job = syntheticJob({
+      seed: 5,
+      items: 2000,
+      labels: 4,
+      goldShare: 0.1,
+      workers: [{ kind: 'accurate', accuracy: 0.7 }, { kind: 'shifted', accuracy: 0.9 }, { kind: 'shifted', accuracy: 0.9 }, { kind: 'random' }],
+    });
+    const built = categoricalFromRows(job.rows, job.labels);
+    const trust = { untrustedBelow: 0 };
+    const ds = dawidSkene(built.data, { trust });
+    const oneCoin = dawidSkene(built.data, { trust, minAnswersForConfusion: Infinity });
+    const mv = majorityVote(built.data, { trust });
+    console.log(`systematic confusers: majority ${accuracy(built, mv, job).toFixed(4)}, one-coin DS ${accuracy(built, oneCoin, job).toFixed(4)}, full DS ${accuracy(built, ds, job).toFixed(4)}`);
+    expect(accuracy(built, ds, job)).toBeGreaterThan(0.9);
+    expect(accuracy(built, ds, job) - accuracy(built, oneCoin, job)).toBeGreaterThan(0.1);
+  });
+
   it('a worker with three answers gets a smoothed one-coin matrix, not a 0/1 one', () => {
     const built = categoricalFromRows([
       { item: 'a', worker: 'new', label: 'x' },

@@ -3,9 +3,10 @@ import { randomInt, seededRandom } from '../util/rng.js';
 /**
  * Seeded synthetic crowds for tests and benchmarks: each worker is accurate (answers the truth with
  * probability `accuracy`, otherwise a uniformly wrong label), random (uniform over all labels), or
- * a colluder (all colluders give the same per-item label, drawn at random, regardless of truth).
+ * a colluder (all colluders give the same per-item label, drawn at random, regardless of truth), or
+ * shifted (systematically confuses: answers label t + 1 for truth t with probability `accuracy`).
  */
-export type SyntheticWorker = { kind: 'accurate'; accuracy: number } | { kind: 'random' } | { kind: 'colluder' };
+export type SyntheticWorker = { kind: 'accurate'; accuracy: number } | { kind: 'random' } | { kind: 'colluder' } | { kind: 'shifted'; accuracy: number };
 
 export interface SyntheticJob {
   rows: Array<{ item: string; worker: string; label: string; gold?: string }>;
@@ -36,6 +37,8 @@ export function syntheticJob(options: { seed: number; items: number; labels: num
       let l: number;
       if (kind.kind === 'accurate') {
         l = rnd() < kind.accuracy ? t : (t + 1 + randomInt(rnd, labels.length - 1)) % labels.length;
+      } else if (kind.kind === 'shifted') {
+        l = rnd() < kind.accuracy ? (t + 1) % labels.length : randomInt(rnd, labels.length);
       } else if (kind.kind === 'random') {
         l = randomInt(rnd, labels.length);
       } else {

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { syntheticJob } from '../aggregate/synthetic.js';
+import { StreamingAggregator } from './aggregator.js';
+
+describe('StreamingAggregator', () => {
+  it('aggregates pushed rows with each method and reports items and workers', () => {
+    const job = syntheticJob({
+      seed: 99,
+      items: 500,
+      labels: 3,
+      goldShare: 0.1,
+      workers: [{ kind: 'accurate', accuracy: 0.9 }, { kind: 'accurate', accuracy: 0.8 }, { kind: 'random' }, { kind: 'accurate', accuracy: 0.7 }],
+    });
+    const agg = new StreamingAggregator({ expectedRows: 16 });
+    for (const row of job.rows) agg.push(row);
+    expect(agg.rows).toBe(job.rows.length);
+    for (const method of ['majority', 'accuracy_weighted', 'dawid_skene'] as const) {
+      const out = agg.run(method);
+      expect(out).toMatchObject({ method, items: 500, workers: 4, rows: job.rows.length });
+      const items = [...out.itemOutcomes()];
+      expect(items).toHaveLength(500);
+      expect(items[0]!.item).toBe('item-0');
+      let right = 0;
+      for (const it of items) {
+        expect(it.confidence).toBeGreaterThanOrEqual(0);
+        expect(it.confidence).toBeLessThanOrEqual(1);
+        if (it.gold) expect(it).toMatchObject({ label: it.gold, confidence: 1 });
+        if (it.label === job.truth.get(it.item)) right++;
+      }
+      expect(right / items.length).toBeGreaterThan(0.85);
+      const workers = new Map([...out.workerOutcomes()].map((w) => [w.worker, w]));
+      expect(workers.get('w0')!.accuracy).toBeGreaterThan(workers.get('w2')!.accuracy);
+      expect(workers.get('w2')!.trusted).toBe(false);
+      expect(workers.get('w0')!.answers).toBe(500);
+    }
+    expect(() => agg.push({ item: 'x', worker: 'y', label: 'L0' })).toThrow(/after run/);
+  });
+
+  it('counts conflicting gold and handles no rows', () => {
+    const agg = new StreamingAggregator();
+    agg.push({ item: 'a', worker: 'w', label: 'x', gold: 'x' });
+    agg.push({ item: 'a', worker: 'v', label: 'x', gold: 'y' });
+    expect(agg.run('majority').goldConflicts).toBe(1);
+    const empty = new StreamingAggregator().run('dawid_skene');
+    expect([...empty.itemOutcomes()]).toEqual([]);
+  });
+});
