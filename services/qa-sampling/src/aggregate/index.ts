@@ -1,0 +1,10 @@
+export * from './categorical.js';
+export * from './trust.js';
+export * from './vote.js';
+export * from './dawid-skene.js';
+export * from './incremental-ds.js';
+export * from './boxes.js';
+export * from './spans.js';
+export * from './text.js';
+export * from './control.js';
+export { syntheticJob, type SyntheticJob, type SyntheticWorker } from './synthetic.js';
