@@ -22,7 +22,8 @@ export function majorityVote(data: CategoricalAnswers, options: VoteOptions = {}
  * the optimal weight under the one-coin model for accuracy p (0 for p <= 1/K: a worker no better
  * than chance adds nothing). p comes from gold when the worker has enough gold answers, otherwise
  * from agreement with the majority vote (Wawa's idea), re-estimated once against the weighted
- * result. Confidence = the one-coin posterior of the winner, softmax of the weighted scores over
+ * result. Crowd-kit's Wawa weighs a vote by the raw agreement itself; the log-odds weight is what the
+ * one-coin model makes optimal and turns the scores into a calibrated posterior. Confidence = the one-coin posterior of the winner, softmax of the weighted scores over
  * all K labels — the same quantity dynamic overlap uses.
  */
 export function accuracyWeightedVote(data: CategoricalAnswers, options: VoteOptions = {}): CategoricalResult {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { boxCorners, boxIoU, convexIntersectionArea } from './geometry.js';
-import { maxSimilarityMatching, minCostAssignment } from './hungarian.js';
+import { matchCandidates, maxSimilarityMatching, minCostAssignment } from './hungarian.js';
+import { compareRectangles } from './rectangles.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 
@@ -92,4 +93,36 @@ describe('Hungarian matching', () => {
       expect(new Set([...asg].filter((j) => j >= 0)).size).toBe(Math.min(rows, cols));
     }
   });
+
+  it('component-wise matching equals one dense Hungarian on sparse random instances', () => {
+    let seed = 99;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0), seed / 2 ** 32);
+    for (let t = 0; t < 40; t++) {
+      const rows = 2 + Math.floor(rnd() * 8);
+      const cols = 2 + Math.floor(rnd() * 8);
+      const sim = new Float64Array(rows * cols);
+      const candidates: Array<[number, number, number]> = [];
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) {
+          if (rnd() < 0.25) {
+            const s = 0.05 + Math.round(rnd() * 95) / 100;
+            sim[i * cols + j] = s;
+            candidates.push([i, j, s]);
+          }
+        }
+      }
+      const cost = Float64Array.from(sim, (s) => -s);
+      const dense = minCostAssignment(cost, rows, cols);
+      const best = [...dense].reduce((acc, j, i) => acc + (j >= 0 ? sim[i * cols + j]! : 0), 0);
+      const got = matchCandidates(candidates, rows, cols).reduce((acc, p) => acc + p[2], 0);
+      expect(got).toBeCloseTo(best, 9);
+    }
+  });
+
+  it('a thousand boxes in small clusters match without a 1000×1000 assignment', () => {
+    const a = { boxes: Array.from({ length: 1000 }, (_, k) => ({ labels: ['x'], x: (k % 40) * 2.5, y: Math.floor(k / 40) * 4, width: 2, height: 3 })) };
+    const b = { boxes: a.boxes.map((bx) => ({ ...bx, x: bx.x + 0.1 })) };
+    expect(compareRectangles(a, b).matched).toBe(1000);
+  });
 });
+

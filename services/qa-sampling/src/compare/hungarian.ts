@@ -81,23 +81,88 @@ export function minCostAssignment(cost: Float64Array, rows: number, cols: number
  * valid pair). `similarity` is row-major `rows × cols`. Returns [row, col, similarity] triples.
  */
 export function maxSimilarityMatching(similarity: Float64Array, rows: number, cols: number, threshold: number): Array<[number, number, number]> {
-  const cost = new Float64Array(rows * cols);
-  let any = false;
-  for (let k = 0; k < cost.length; k++) {
-    const s = similarity[k]!;
-    if (s >= threshold && s > 0) {
-      cost[k] = -s;
-      any = true;
+  const candidates: Array<[number, number, number]> = [];
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const s = similarity[i * cols + j]!;
+      if (s >= threshold && s > 0) candidates.push([i, j, s]);
     }
   }
-  const pairs: Array<[number, number, number]> = [];
-  if (!any) return pairs;
-  const assignment = minCostAssignment(cost, rows, cols);
-  for (let i = 0; i < rows; i++) {
-    const j = assignment[i]!;
-    if (j < 0) continue;
-    const s = similarity[i * cols + j]!;
-    if (s >= threshold && s > 0) pairs.push([i, j, s]);
+  return matchCandidates(candidates, rows, cols);
+}
+
+/** Components larger than this (rows × cols) are matched greedily by similarity instead. */
+const MAX_DENSE_CELLS = 40_000;
+
+/**
+ * The same matching from a sparse list of candidate pairs [row, col, similarity > 0]. The bipartite
+ * graph of candidates is split into connected components (union-find) and each is solved on its
+ * own dense matrix: objects that overlap nothing in common never share a matrix, so a thousand boxes
+ * in clusters of three cost a thousand 3×3 problems, not one 1000×1000 one. A component above
+ * MAX_DENSE_CELLS (pathological: hundreds of mutually overlapping objects) is matched greedily by
+ * descending similarity, which is within a factor of 2 of the optimum.
+ */
+export function matchCandidates(candidates: ReadonlyArray<readonly [number, number, number]>, rows: number, cols: number): Array<[number, number, number]> {
+  if (candidates.length === 0) return [];
+  // Nodes: rows are 0..rows-1, columns rows..rows+cols-1.
+  const parent = new Int32Array(rows + cols);
+  for (let k = 0; k < parent.length; k++) parent[k] = k;
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  for (const [i, j] of candidates) {
+    const a = find(i);
+    const b = find(rows + j);
+    if (a !== b) parent[a] = b;
   }
-  return pairs;
+  const groups = new Map<number, Array<readonly [number, number, number]>>();
+  for (const c of candidates) {
+    const root = find(c[0]);
+    const g = groups.get(root);
+    if (g) g.push(c);
+    else groups.set(root, [c]);
+  }
+  const out: Array<[number, number, number]> = [];
+  for (const group of groups.values()) {
+    if (group.length === 1) {
+      const [i, j, s] = group[0]!;
+      out.push([i, j, s]);
+      continue;
+    }
+    const rowIds = [...new Set(group.map((c) => c[0]))];
+    const colIds = [...new Set(group.map((c) => c[1]))];
+    if (rowIds.length * colIds.length > MAX_DENSE_CELLS) {
+      const usedR = new Set<number>();
+      const usedC = new Set<number>();
+      for (const [i, j, s] of [...group].sort((p, q) => q[2] - p[2])) {
+        if (usedR.has(i) || usedC.has(j)) continue;
+        usedR.add(i);
+        usedC.add(j);
+        out.push([i, j, s]);
+      }
+      continue;
+    }
+    const rIndex = new Map(rowIds.map((r, k) => [r, k]));
+    const cIndex = new Map(colIds.map((c, k) => [c, k]));
+    const n = rowIds.length;
+    const m = colIds.length;
+    const cost = new Float64Array(n * m);
+    const sim = new Float64Array(n * m);
+    for (const [i, j, s] of group) {
+      const at = rIndex.get(i)! * m + cIndex.get(j)!;
+      cost[at] = -s;
+      sim[at] = s;
+    }
+    const assignment = minCostAssignment(cost, n, m);
+    for (let r = 0; r < n; r++) {
+      const c = assignment[r]!;
+      if (c >= 0 && sim[r * m + c]! > 0) out.push([rowIds[r]!, colIds[c]!, sim[r * m + c]!]);
+    }
+  }
+  out.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+  return out;
 }

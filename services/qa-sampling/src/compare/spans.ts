@@ -1,5 +1,5 @@
 import { labelsKey, matchScores, sameLabels } from './common.js';
-import { maxSimilarityMatching } from './hungarian.js';
+import { matchCandidates } from './hungarian.js';
 import type { MatchComparison, Span, SpansValue } from './types.js';
 
 export interface SpansCompareOptions {
@@ -17,9 +17,6 @@ export interface SpansCompareOptions {
   passScore?: number;
 }
 
-/** Above this many candidate pairs the optimal matching gives way to a greedy one by IoU. */
-const HUNGARIAN_MAX_CELLS = 250_000;
-
 /**
  * Span-level F1 between two span answers, spans matched one-to-one. score = F1; precision is the
  * share of `a`'s spans matched, recall the share of `b`'s (pass the gold as `b`).
@@ -34,24 +31,7 @@ export function compareSpans(a: SpansValue | undefined, b: SpansValue | undefine
   const n = sa.length;
   const m = sb.length;
   if (n === 0 || m === 0) return matchScores(0, n, m, [], passScore);
-  const candidates = overlappingPairs(sa, sb, minOverlap, labelsMustMatch);
-  let pairs: Array<[number, number, number]>;
-  if (n * m <= HUNGARIAN_MAX_CELLS) {
-    const sim = new Float64Array(n * m);
-    for (const [i, j, s] of candidates) sim[i * m + j] = s;
-    pairs = maxSimilarityMatching(sim, n, m, Number.MIN_VALUE);
-  } else {
-    candidates.sort((p, q) => q[2] - p[2]);
-    const usedA = new Uint8Array(n);
-    const usedB = new Uint8Array(m);
-    pairs = [];
-    for (const c of candidates) {
-      if (usedA[c[0]] || usedB[c[1]]) continue;
-      usedA[c[0]] = 1;
-      usedB[c[1]] = 1;
-      pairs.push(c);
-    }
-  }
+  const pairs = matchCandidates(overlappingPairs(sa, sb, minOverlap, labelsMustMatch), n, m);
   return matchScores(pairs.length, n, m, pairs, passScore);
 }
 
