@@ -86,8 +86,16 @@ export interface OverlapDecision {
 
 export function decideOverlap(votes: readonly Vote[], nLabels: number, policy: OverlapPolicy): OverlapDecision {
   const { label, confidence } = labelPosterior(votes, nLabels);
-  if (votes.length < (policy.minOverlap ?? 1)) return { action: 'request_more', label, confidence, reason: 'below_min_overlap' };
-  if (confidence >= policy.confidenceFloor) return { action: 'decide', label, confidence, reason: 'confident' };
-  if (votes.length >= policy.maxOverlap) return { action: 'decide', label, confidence, reason: 'max_overlap' };
-  return { action: 'request_more', label, confidence, reason: 'below_floor' };
+  return { label, confidence, ...overlapAction(confidence, votes.length, policy) };
+}
+
+/**
+ * The overlap rule alone, for a confidence computed elsewhere (a Dawid–Skene posterior, a box or
+ * span agreement): decide when confident or at the maximum, otherwise ask for one more.
+ */
+export function overlapAction(confidence: number, annotations: number, policy: OverlapPolicy): Pick<OverlapDecision, 'action' | 'reason'> {
+  if (annotations < (policy.minOverlap ?? 1)) return { action: 'request_more', reason: 'below_min_overlap' };
+  if (confidence >= policy.confidenceFloor) return { action: 'decide', reason: 'confident' };
+  if (annotations >= policy.maxOverlap) return { action: 'decide', reason: 'max_overlap' };
+  return { action: 'request_more', reason: 'below_floor' };
 }

@@ -3,7 +3,7 @@ import { accuracyEstimate, DEFAULT_ACCURACY_PRIOR, probabilityAbove, smoothedAcc
 import { betaCdf, betaQuantile } from './beta.js';
 import { detectSuspectGold, fastResponseRule, isFastResponse } from './fraud.js';
 import { decideSkillAction, type SkillThresholds } from './levels.js';
-import { decideOverlap, labelPosterior } from './overlap.js';
+import { decideOverlap, labelPosterior, overlapAction } from './overlap.js';
 import { shouldReview, uniformFromKey } from './sampling.js';
 
 describe('smoothed accuracy', () => {
@@ -107,6 +107,9 @@ describe('dynamic overlap', () => {
       policy,
     );
     expect(sure).toMatchObject({ action: 'decide', reason: 'confident', label: 'x' });
+    // The same rule on any confidence (e.g. a box agreement): one more at a time, up to the maximum.
+    const steps = [3, 4, 5, 6].map((n) => overlapAction(0.4, n, { confidenceFloor: 0.8, maxOverlap: 5 }).action);
+    expect(steps).toEqual(['request_more', 'request_more', 'decide', 'decide']);
   });
 });
 
