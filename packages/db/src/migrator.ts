@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Db } from './pool.js';
+import { applySqlFiles, sqlFilesFingerprint } from './sql-files.js';
 
 export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -34,9 +35,16 @@ function check(result: MigrationResultSet): string[] {
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => `${r.direction} ${r.migrationName}`);
 }
 
-/** Applies every pending migration; returns what ran. Concurrent callers are serialised by kysely's lock table. */
+/**
+ * Applies every pending migration, then the SQL files of packages/db/sql that changed (all of them
+ * when a migration ran, since it may have replaced or dropped one); returns what ran, e.g.
+ * `Up 20261129T1230_sql_files` and `sql wa_claim.sql`. Concurrent callers are serialised by kysely's
+ * lock table and the SQL files' advisory lock.
+ */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  return check(await createMigrator(db).migrateToLatest());
+  const ran = check(await createMigrator(db).migrateToLatest());
+  const applied = await applySqlFiles(db, { all: ran.length > 0 });
+  return [...ran, ...applied.map((name) => `sql ${name}`)];
 }
 
 /** Reverts the last applied migration. */
@@ -44,7 +52,10 @@ export async function migrateDownOne(db: Db): Promise<string[]> {
   return check(await createMigrator(db).migrateDown());
 }
 
-/** A stable fingerprint of the migration files, so the test template is rebuilt only when they change. */
+/**
+ * A stable fingerprint of the migration files and the rendered SQL files (with their constants), so
+ * the test template is rebuilt only when one of them changes.
+ */
 export async function migrationsFingerprint(): Promise<string> {
   const { createHash } = await import('node:crypto');
   const hash = createHash('sha256');
@@ -52,5 +63,6 @@ export async function migrationsFingerprint(): Promise<string> {
     hash.update(file);
     hash.update(await fs.readFile(path.join(migrationsFolder, file)));
   }
+  hash.update(await sqlFilesFingerprint());
   return hash.digest('hex').slice(0, 12);
 }

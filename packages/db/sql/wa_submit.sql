@@ -1,0 +1,27 @@
+-- The submit of a valid answer by the holder of a live lease, in one statement: the lease becomes
+-- 'submitted' and, only if it did, the event's outbox rows (built and validated by @fairlabel/queues)
+-- are written and the relay is notified, atomically. No row back means "not that simple": the caller
+-- then runs the ordered checks (submit.service.ts, submitChecked) to say why.
+CREATE OR REPLACE FUNCTION wa_submit(p_id bigint, p_worker_id uuid, p_now timestamptz, p_answer jsonb, p_time_spent_ms integer,
+                          p_task_id bigint, p_job_id uuid, p_vendor_id uuid, p_outbox jsonb, p_channel text)
+RETURNS SETOF assignments LANGUAGE plpgsql SET enable_seqscan = off AS $f$
+DECLARE
+  submitted assignments;
+BEGIN
+  -- The task's payload is only ever cleared (a purge), never changed: while it is there, the answer
+  -- context the caller validated against is still the task's.
+  UPDATE assignments a
+  SET status = 'submitted', answer = p_answer, time_spent_ms = p_time_spent_ms, submitted_at = p_now, ended_at = p_now
+  FROM tasks t
+  WHERE a.id = p_id AND a.worker_id = p_worker_id AND a.status = 'leased' AND a.lease_expires_at > p_now
+    AND a.task_id = p_task_id AND a.job_id = p_job_id AND a.vendor_id = p_vendor_id
+    AND t.id = a.task_id AND t.payload IS NOT NULL
+  RETURNING a.* INTO submitted;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  INSERT INTO outbox (event, queue, payload)
+  SELECT o.event, o.queue, o.payload FROM jsonb_to_recordset(p_outbox) AS o(event text, queue text, payload jsonb);
+  PERFORM pg_notify(p_channel, '');
+  RETURN NEXT submitted;
+END $f$;
