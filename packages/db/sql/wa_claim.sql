@@ -1,14 +1,44 @@
--- requires: wa_claim_candidates.sql
--- The whole claim in one call: the worker, the checks, the choice, the lock, the insert and what
--- the worker is shown. Statements inside PL/pgSQL keep their plans per connection, so a claim
--- neither re-plans its queries nor pays a round trip per step.
+-- requires: wa_claim_candidates.sql wa_open_slots.sql wa_lease_interval.sql wa_assignment_takes_slot.sql
 --
--- p_check_worker: refuse suspended workers and workers at their daily limit (a long poll checks
---   once, before it starts waiting, and not on every retry).
--- p_jobs: the job ids to probe first, best first (the caller's hinted job order); the first
---   32 are probed 8 at a time.
--- p_full_search: when the hinted jobs yield nothing, search every active job. Without it only
---   p_jobs are considered (the caller already applied a rule of its own to pick them).
+-- The claim: one call reads the worker, checks them, picks the best task they are eligible for, locks
+-- its slot, inserts the assignment and returns what the worker is shown. One round trip, and the
+-- statements inside keep their plans per connection (PL/pgSQL), so a claim neither re-plans its
+-- queries nor pays a round trip per step.
+--
+-- THE CLAIM'S RULES (the one place they are written down; the code below and the files it names
+-- implement them; services/worker-assignment/test/claim-sql.test.ts calls this function for each)
+--
+-- 1. Worker checks, only with p_check_worker (a long poll checks once, before it starts waiting):
+--    - the worker must exist and belong to p_vendor_id, else 'not_found' (checked always);
+--    - workers.status must be 'active', else 'suspended';
+--    - with a daily_active_limit_seconds, the active time of the worker's current day (in their time
+--      zone) must be below it, else 'daily_limit_reached' with the limit, zone and next midnight.
+--      Active time is measured by the server: lease start to submit/release/expiry (ended_at), or to
+--      now (at most the lease's expiry) for a live lease.
+-- 2. Eligibility of a job (wa_claim_candidates): it is active; the vendor is on its allow-list (or it
+--    has none); the worker's region is allowed (country `IN` or country-province `IN-KA`; or it has no
+--    list); with a required skill, the worker has it at the job's minimum level or above and is not
+--    suspended from it.
+-- 3. Eligibility of a task (wa_open_slots): it has an open slot (open, and fewer leased + submitted +
+--    accepted assignments than its required annotations: overlap never overfills) and this worker
+--    never had an assignment for it, in any state (unique (task_id, worker_id) backs this up).
+-- 4. Vendor share cap (jobs.vendor_share_caps[vendor], a fraction): the vendor may hold at most
+--    floor(cap × the job's total slots) of its leased + submitted + accepted assignments; the 1e-9
+--    absorbs float error (0.3 × 10 is 2.9999999999999996 in float8, and must allow 3).
+-- 5. Order: job priority (highest first), then the job's best open task priority (highest first),
+--    then deadline (earliest first, none last), then task id (oldest first). Within a job, tasks go
+--    by priority, then oldest.
+-- 6. Search: the hinted jobs first (p_jobs: the caller's cached job order; the first ${WA_HINTED_JOBS},
+--    ${WA_CLAIM_BATCH} at a time), then, with p_full_search, every active job, ${WA_CLAIM_BATCH} at a
+--    time; without it, only p_jobs (the caller applied a rule of its own to pick them: fair share).
+--    Slots other claims hold locked are skipped (SKIP LOCKED): any number of gateway processes claim
+--    different slots without waiting on each other.
+-- 7. Lease: now + wa_lease_interval(job lease time, worker accommodations).
+-- Fair share across vendors (who gets the next slots while vendors compete) depends on Redis state
+-- and lives in claim.service.ts / fair-share.ts, which call this function with the jobs it allows.
+--
+-- Outcomes: 'claimed' (with the assignment and what the worker is shown), 'none' (nothing eligible),
+-- 'not_found', 'suspended', 'daily_limit_reached'.
 CREATE OR REPLACE FUNCTION wa_claim(p_worker_id uuid, p_vendor_id uuid, p_now timestamptz, p_check_worker boolean, p_jobs uuid[], p_full_search boolean)
 RETURNS wa_claim_result LANGUAGE plpgsql
 -- Planned with sequential scans off: every statement here is a lookup by key, and a plan cached while
@@ -18,10 +48,9 @@ DECLARE
   wk record;
   cand record;
   r wa_claim_result;
-  v_lease_factor float8;
   v_day_start timestamptz;
   v_active_seconds float8;
-  v_hint_rounds integer := ceil(least(coalesce(cardinality(p_jobs), 0), 32) / 8.0)::integer;
+  v_hint_rounds integer := ceil(least(coalesce(cardinality(p_jobs), 0), ${WA_HINTED_JOBS})::numeric / ${WA_CLAIM_BATCH})::integer;
   v_round integer := 0;
   v_only uuid[];
   v_excluded uuid[] := '{}';
@@ -29,6 +58,7 @@ DECLARE
   v_held bigint;
   v_total bigint;
   v_task_id bigint;
+  v_open refcursor;
 BEGIN
   SELECT w.status, w.timezone, w.accommodations, w.daily_active_limit_seconds AS daily_limit
     INTO wk
@@ -43,7 +73,6 @@ BEGIN
       r.outcome := 'suspended';
       RETURN r;
     END IF;
-    -- Active time is measured by the server: lease start to submit/release/expiry, or to now for live leases.
     IF wk.daily_limit IS NOT NULL THEN
       v_day_start := date_trunc('day', p_now AT TIME ZONE wk.timezone) AT TIME ZONE wk.timezone;
       SELECT coalesce(sum(extract(epoch FROM coalesce(a.ended_at, least(p_now, a.lease_expires_at)) - a.leased_at)), 0)::float8
@@ -59,12 +88,9 @@ BEGIN
     END IF;
   END IF;
 
-  v_lease_factor := CASE WHEN jsonb_typeof(wk.accommodations -> 'lease_factor') = 'number'
-                         THEN greatest((wk.accommodations ->> 'lease_factor')::float8, 1) ELSE 1 END;
-
   LOOP
     IF v_round < v_hint_rounds THEN
-      v_only := p_jobs[v_round * 8 + 1 : v_round * 8 + 8];
+      v_only := p_jobs[v_round * ${WA_CLAIM_BATCH} + 1 : (v_round + 1) * ${WA_CLAIM_BATCH}];
     ELSIF p_full_search THEN
       v_only := NULL;
     ELSE
@@ -79,9 +105,9 @@ BEGIN
       v_any := true;
       v_excluded := v_excluded || cand.job_id;
 
-      -- A hard vendor share cap: at most cap × the job's total annotations. The usage row is
-      -- created on first need (counted once from assignments) and locked, so concurrent claims of
-      -- the same vendor on the same job check and take in turn; triggers keep it current.
+      -- The share cap. The usage row is created on first need (counted once from assignments) and
+      -- locked, so concurrent claims of the same vendor on the same job check and take in turn;
+      -- triggers keep it current (wa_assignment_changed).
       IF cand.share_cap IS NOT NULL THEN
         SELECT u.held, coalesce(t.total_slots, 0) INTO v_held, v_total
           FROM job_vendor_usage u LEFT JOIN job_slot_totals t ON t.job_id = u.job_id
@@ -90,7 +116,7 @@ BEGIN
         IF NOT FOUND THEN
           INSERT INTO job_vendor_usage (job_id, vendor_id, held)
           SELECT cand.job_id, p_vendor_id, count(*) FROM assignments a
-          WHERE a.job_id = cand.job_id AND a.vendor_id = p_vendor_id AND a.status IN ('leased', 'submitted', 'accepted')
+          WHERE a.job_id = cand.job_id AND a.vendor_id = p_vendor_id AND wa_assignment_takes_slot(a.status)
           ON CONFLICT DO NOTHING;
           SELECT u.held, coalesce(t.total_slots, 0) INTO v_held, v_total
             FROM job_vendor_usage u LEFT JOIN job_slot_totals t ON t.job_id = u.job_id
@@ -100,21 +126,25 @@ BEGIN
         CONTINUE WHEN NOT (v_held + 1 <= floor(cand.share_cap * v_total + 1e-9));
       END IF;
 
-      -- The first claimable open slot, skipping rows other claims hold: any number of gateway
-      -- processes claim different slots without waiting on each other.
-      SELECT s.task_id INTO v_task_id
-        FROM task_slots s
-        WHERE s.job_id = cand.job_id AND s.open_slots > 0
-          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = s.task_id AND a.worker_id = p_worker_id)
-        ORDER BY s.priority DESC, s.task_id
-        LIMIT 1
-        FOR UPDATE OF s SKIP LOCKED;
+      -- The job's open slots in order, each locked unless another claim holds it. The cursor fetches
+      -- one row at a time and is planned for a few rows, so this is the same probe as the candidates'
+      -- (wa_open_slots) without a second copy of it; the lock re-checks open_slots on the row as it is
+      -- now, since the slot may have filled after the cursor's snapshot.
+      v_task_id := NULL;
+      OPEN v_open NO SCROLL FOR SELECT o.task_id FROM wa_open_slots(cand.job_id, p_worker_id) o;
+      LOOP
+        FETCH v_open INTO v_task_id;
+        EXIT WHEN NOT FOUND;
+        PERFORM 1 FROM task_slots s WHERE s.task_id = v_task_id AND s.open_slots > 0 FOR UPDATE SKIP LOCKED;
+        EXIT WHEN FOUND;
+        v_task_id := NULL;
+      END LOOP;
+      CLOSE v_open;
       CONTINUE WHEN v_task_id IS NULL;
 
       -- The insert trigger takes the slot; unique (task_id, worker_id) backs up "never the same item twice".
       INSERT INTO assignments AS a (task_id, job_id, worker_id, vendor_id, status, leased_at, lease_expires_at)
-      SELECT v_task_id, j.id, p_worker_id, p_vendor_id, 'leased', p_now,
-             p_now + make_interval(secs => ceil(j.lease_seconds * v_lease_factor))
+      SELECT v_task_id, j.id, p_worker_id, p_vendor_id, 'leased', p_now, p_now + wa_lease_interval(j.lease_seconds, wk.accommodations)
       FROM jobs j WHERE j.id = cand.job_id
       ON CONFLICT (task_id, worker_id) DO NOTHING
       RETURNING a.id, a.leased_at, a.lease_expires_at INTO r.id, r.leased_at, r.lease_expires_at;

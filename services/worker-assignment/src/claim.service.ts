@@ -1,4 +1,4 @@
-import { sql, type Database } from '@fairlabel/db';
+import { sql, sqlConstants, type Database } from '@fairlabel/db';
 import { ApiError, notFound } from '@fairlabel/http';
 import type { Transaction } from 'kysely';
 import { hintedJobOrder } from './job-order.js';
@@ -12,14 +12,14 @@ import { announceSlots, type SlotWakeups } from './wakeups.js';
 /** The claim needs exactly what the lease operations need. */
 export type ClaimDeps = LeaseDeps;
 
-/** How far down the hinted job order a claim probes (8 jobs at a time) before searching every active job. */
-const HINTED_JOBS = 32;
+// The claim's rules are written down once, in packages/db/sql/wa_claim.sql, beside the SQL that applies them.
+const { WA_CLAIM_BATCH, WA_HINTED_JOBS } = sqlConstants;
 /** Retry-After for a 204: soon, because slots free up all the time. */
 export const NO_WORK_RETRY_AFTER_SECONDS = 5;
 /** A long poll re-checks at least this often, so a lost wake-up costs latency, not the claim. */
 const POLL_INTERVAL_MS = 2000;
 
-/** One row of `wa_claim` (migration 20261127T1400_claim_function): the outcome and, when claimed, what the worker is shown. */
+/** One row of `wa_claim` (packages/db/sql/wa_claim.sql): the outcome and, when claimed, what the worker is shown. */
 interface ClaimRow {
   outcome: 'claimed' | 'none' | 'not_found' | 'suspended' | 'daily_limit_reached';
   id: number;
@@ -42,13 +42,9 @@ interface ClaimRow {
 }
 
 /**
- * One claim attempt in one statement, so one round trip and plans cached per connection: the SQL
- * function reads the worker, optionally refuses a suspended worker or one at their daily limit,
- * walks the eligible jobs best first (the `jobs` first, 8 at a time, then every active job when
- * `fullSearch`), checks the vendor share cap, locks the first open slot with FOR UPDATE SKIP LOCKED
- * (so any number of gateway processes claim different slots without waiting on each other) and
- * inserts the assignment; the insert trigger takes the slot, and the unique (task_id, worker_id)
- * constraint backs up "never the same item twice".
+ * One claim attempt in one statement (`wa_claim`), so one round trip and plans cached per connection:
+ * with `checkWorker` the worker checks, then the hinted `jobs` first and, with `fullSearch`, every
+ * active job; the rules are listed in wa_claim.sql.
  */
 async function runClaim(
   on: Transaction<Database> | ClaimDeps,
@@ -85,7 +81,7 @@ async function claimSharingFairly(
     const excluded: string[] = [];
     // First the jobs the hint ranks best, a few at a time; then, if they yield nothing, every job.
     const chunks = [];
-    for (let i = 0; i < hinted.length; i += 8) chunks.push(hinted.slice(i, i + 8));
+    for (let i = 0; i < hinted.length; i += WA_CLAIM_BATCH) chunks.push(hinted.slice(i, i + WA_CLAIM_BATCH));
     for (let round = 0; ; round++) {
       const only = round < chunks.length ? chunks[round]! : null;
       const candidates = await sql<{ job_id: string }>`
@@ -134,7 +130,7 @@ async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, ch
   const now = deps.clock.now();
   const starved = await starvedVendors(deps.redis, deps.prefix, now);
   const competitors = starved.filter((v) => v !== vendorId);
-  const hinted = (await hintedJobOrder(deps.db)).slice(0, HINTED_JOBS);
+  const hinted = (await hintedJobOrder(deps.db)).slice(0, WA_HINTED_JOBS);
   let row: ClaimRow | null;
   if (competitors.length === 0) {
     row = await runClaim(deps, workerId, vendorId, now, checkWorker, hinted, true);

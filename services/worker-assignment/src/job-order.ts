@@ -17,17 +17,9 @@ interface Cached {
 const caches = new WeakMap<Db, Cached>();
 
 async function load(db: Db): Promise<string[]> {
-  const rows = await sql<{ id: string }>`
-    SELECT j.id
-    FROM jobs j
-    CROSS JOIN LATERAL (
-      SELECT s.priority, s.task_id FROM task_slots s WHERE s.job_id = j.id AND s.open_slots > 0
-      ORDER BY s.priority DESC, s.task_id LIMIT 1
-    ) head
-    WHERE j.status = 'active'
-    ORDER BY j.priority DESC, head.priority DESC, j.deadline ASC NULLS LAST, head.task_id
-  `.execute(db);
-  return rows.rows.map((r) => r.id);
+  // The order and the open-slot probe are the claim's own (packages/db/sql/wa_job_order.sql).
+  const rows = await sql<{ job_id: string }>`SELECT job_id FROM wa_job_order()`.execute(db);
+  return rows.rows.map((r) => r.job_id);
 }
 
 /** Active job ids with open slots, best first, at most a second old (refreshed by one caller at a time). */

@@ -34,13 +34,13 @@ async function explainNotLive(db: Db, assignmentId: number, workerId: string, no
   throw conflict('lease_not_active', `the assignment is ${a.status}, not leased`);
 }
 
-/** Extends the holder's live lease by the job's lease time × the worker's lease factor, from now. */
+/** Extends the holder's live lease to now + the lease interval the claim granted (wa_lease_interval.sql). */
 export async function heartbeat(deps: LeaseDeps, assignmentId: number, workerId: string) {
   const now = deps.clock.now();
   const row = await sql<{ id: number; task_id: number; job_id: string; status: 'leased'; leased_at: Date; lease_expires_at: Date; last_heartbeat_at: Date | null }>`
     UPDATE assignments a SET
       last_heartbeat_at = ${now}::timestamptz,
-      lease_expires_at = ${now}::timestamptz + make_interval(secs => ceil(j.lease_seconds * greatest(coalesce((w.accommodations ->> 'lease_factor')::float8, 1), 1)))
+      lease_expires_at = ${now}::timestamptz + wa_lease_interval(j.lease_seconds, w.accommodations)
     FROM jobs j, workers w
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
       AND j.id = a.job_id AND w.id = a.worker_id

@@ -23,6 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
+    DROP FUNCTION IF EXISTS wa_job_order(), wa_open_slots(uuid, uuid), wa_lease_interval(integer, jsonb);
     DROP TABLE sql_files;
   `.execute(db);
 }
