@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@fairlabel/observability';
 import { announceSlots } from './wakeups.js';
 import type { Pool } from './prepared.js';
+import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
 
 export interface LeaseDeps {
   db: Db;
@@ -19,31 +20,48 @@ export interface LeaseDeps {
 
 const leaseColumns = ['id', 'task_id', 'job_id', 'status', 'leased_at', 'lease_expires_at', 'last_heartbeat_at'] as const;
 
-/** Why a lease operation found no live lease of this worker: someone else's (404) or no longer live (409). */
+/**
+ * Why a lease operation found no live lease of this worker: someone else's (404), the worker or their
+ * skill suspended (403) or the task closed (409 `task_closed`, wa_answer_refused.sql), or no longer
+ * live (409).
+ */
 async function explainNotLive(db: Db, assignmentId: number, workerId: string, now: Date): Promise<never> {
-  const a = await db
-    .selectFrom('assignments')
-    .select(['status', 'lease_expires_at'])
-    .where('id', '=', assignmentId)
-    .where('worker_id', '=', workerId)
-    .executeTakeFirst();
+  const found = await sql<RefusalFacts & { status: string; lease_expires_at: Date }>`
+    SELECT a.status, a.lease_expires_at, ${refusalColumns}
+    FROM assignments a
+    JOIN tasks t ON t.id = a.task_id
+    JOIN jobs j ON j.id = a.job_id
+    JOIN workers w ON w.id = a.worker_id
+    LEFT JOIN worker_skills ws ON ws.worker_id = a.worker_id AND ws.skill = j.required_skill
+    WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid
+  `.execute(db);
+  const a = found.rows[0];
   if (!a) throw notFound('assignment');
+  // A lease ended by the job's cancellation (status released) is explained by the cancellation.
+  if (a.refused && (a.status === 'leased' || a.status === 'released')) throw refusalError({ ...a, refused: a.refused });
   if (a.status === 'expired' || (a.status === 'leased' && a.lease_expires_at <= now)) {
     throw conflict('lease_expired', `the lease expired at ${a.lease_expires_at.toISOString()}; claim a new task`);
   }
   throw conflict('lease_not_active', `the assignment is ${a.status}, not leased`);
 }
 
-/** Extends the holder's live lease to now + the lease interval the claim granted (wa_lease_interval.sql). */
+/**
+ * Extends the holder's live lease to now + the lease interval the claim granted (wa_lease_interval.sql),
+ * unless it may no longer take an answer (wa_answer_refused.sql): extending a lease that cannot be
+ * submitted would only keep its slot from others.
+ */
 export async function heartbeat(deps: LeaseDeps, assignmentId: number, workerId: string) {
   const now = deps.clock.now();
   const row = await sql<{ id: number; task_id: number; job_id: string; status: 'leased'; leased_at: Date; lease_expires_at: Date; last_heartbeat_at: Date | null }>`
     UPDATE assignments a SET
       last_heartbeat_at = ${now}::timestamptz,
       lease_expires_at = ${now}::timestamptz + wa_lease_interval(j.lease_seconds, w.accommodations)
-    FROM jobs j, workers w
+    FROM tasks t
+    JOIN jobs j ON j.id = t.job_id
+    JOIN workers w ON w.id = ${workerId}::uuid
+    LEFT JOIN worker_skills ws ON ws.worker_id = ${workerId}::uuid AND ws.skill = j.required_skill
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
-      AND j.id = a.job_id AND w.id = a.worker_id
+      AND t.id = a.task_id AND wa_answer_refused(t.status, j.status, w.status, ws.suspended_at) IS NULL
     RETURNING ${sql.join(leaseColumns.map((c) => sql.ref(`a.${c}`)))}
   `.execute(deps.db);
   return row.rows[0] ?? explainNotLive(deps.db, assignmentId, workerId, now);
@@ -78,6 +96,43 @@ export async function release(deps: LeaseDeps, assignmentId: number, workerId: s
 }
 
 const EXPIRY_BATCH = 500;
+
+/** The release reason of leases ended because their job was cancelled. */
+export const JOB_CANCELLED_REASON = 'job_cancelled';
+
+/**
+ * Ends the live leases of a cancelled job (the `job.cancelled` consumer): each becomes `released` with
+ * the reason `job_cancelled` and an `assignment.released` event, in batches of one transaction each;
+ * the slot triggers give the slots back (a cancelled task has none open) and lower capped vendors'
+ * usage. Its holder learns it on the next heartbeat or submit (409 `task_closed`). Nothing happens
+ * unless the job is cancelled, so a redelivered or stray event is a no-op. Returns how many ended.
+ */
+export async function endLeasesOfCancelledJob(deps: Pick<LeaseDeps, 'db' | 'clock'>, jobId: string): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const now = deps.clock.now();
+    const ended = await deps.db.transaction().execute(async (trx) => {
+      const rows = await sql<{ id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string }>`
+        WITH live AS (
+          SELECT a.id FROM assignments a JOIN jobs j ON j.id = a.job_id AND j.status = 'cancelled'
+          WHERE a.job_id = ${jobId}::uuid AND a.status = 'leased'
+          ORDER BY a.id
+          LIMIT ${EXPIRY_BATCH}
+          FOR UPDATE OF a
+        )
+        UPDATE assignments a SET status = 'released', release_reason = ${JOB_CANCELLED_REASON}, ended_at = least(${now}::timestamptz, a.lease_expires_at)
+        FROM live WHERE a.id = live.id AND a.status = 'leased'
+        RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id
+      `.execute(trx);
+      for (const r of rows.rows) {
+        await publish(trx, 'assignment.released', { assignment_id: r.id, task_id: r.task_id, job_id: r.job_id, worker_id: r.worker_id, vendor_id: r.vendor_id, reason: JOB_CANCELLED_REASON });
+      }
+      return rows.rows.length;
+    });
+    total += ended;
+    if (ended < EXPIRY_BATCH) return total;
+  }
+}
 
 /**
  * Expires every lease past its expiry, in batches, each batch one transaction that marks the rows

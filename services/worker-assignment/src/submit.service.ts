@@ -6,6 +6,7 @@ import type { Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
 import { runPrepared } from './prepared.js';
+import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
 
 /** Facts about the item that bound a valid answer (image size for boxes, text length for spans). */
 function answerContextOf(payload: unknown): AnswerContext {
@@ -154,8 +155,8 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
     vendor_id: facts.vendor_id,
   });
   try {
-    // One statement, atomic without BEGIN/COMMIT; wa_submit (migration 20261128T1100_claim_plans) matches
-    // only the holder's live lease of the remembered task, and writes the event only if it did.
+    // One statement, atomic without BEGIN/COMMIT; wa_submit (packages/db/sql/wa_submit.sql) matches only
+    // the holder's live lease of the remembered task that may still take an answer, and writes the event only if it did.
     const written = await runPrepared(pool, db, sql<SubmittedRow>`
       SELECT * FROM wa_submit(${assignmentId}, ${workerId}::uuid, ${now}::timestamptz, ${JSON.stringify(checked.data)}::jsonb, ${timeSpentMs},
                               ${facts.task_id}, ${facts.job_id}::uuid, ${facts.vendor_id}::uuid, ${outbox}::jsonb, ${OUTBOX_CHANNEL})
@@ -172,13 +173,19 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
 
 /**
  * The assignment read, locked and checked in order: not the holder's (404), already submitted (replay
- * or 409), no live lease (409), invalid answer (422); then the validated answer is written with its
- * event.
+ * or 409), the worker or their skill suspended (403), the task closed or the job cancelled or
+ * completed (409 `task_closed`; wa_answer_refused.sql has the rule), no live lease (409), invalid
+ * answer (422); then the validated answer is written with its event.
  */
 async function submitChecked(trx: Transaction<Database>, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
-  const found = await sql<SubmittedRow & { status: string; lease_expires_at: Date; payload: unknown }>`
-    SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, a.lease_expires_at, t.payload
-    FROM assignments a JOIN tasks t ON t.id = a.task_id
+  const found = await sql<SubmittedRow & RefusalFacts & { status: string; lease_expires_at: Date; payload: unknown }>`
+    SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, a.lease_expires_at, t.payload,
+           ${refusalColumns}
+    FROM assignments a
+    JOIN tasks t ON t.id = a.task_id
+    JOIN jobs j ON j.id = a.job_id
+    JOIN workers w ON w.id = a.worker_id
+    LEFT JOIN worker_skills ws ON ws.worker_id = a.worker_id AND ws.skill = j.required_skill
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid
     FOR UPDATE OF a
   `.execute(trx);
@@ -190,6 +197,7 @@ async function submitChecked(trx: Transaction<Database>, assignmentId: number, w
     if (canonicalJson(again.success ? again.data : answer) === canonicalJson(a.answer)) return resultOf(a);
     throw conflict('already_submitted', 'this assignment was already submitted with a different answer', [{ path: 'body.answer', message: 'differs from the submitted answer' }]);
   }
+  if (a.refused) throw refusalError({ ...a, refused: a.refused });
   if (a.status === 'expired' || (a.status === 'leased' && a.lease_expires_at <= now)) {
     throw conflict('lease_expired', `the lease expired at ${a.lease_expires_at.toISOString()}; the answer was not accepted`);
   }

@@ -4,6 +4,7 @@ import { createConsumer, type HandlerMap } from '@fairlabel/queues';
 import type { Logger } from '@fairlabel/observability';
 import type { Clock } from '@fairlabel/runtime';
 import { purgeJobAnswers } from './answers-purge.service.js';
+import { endLeasesOfCancelledJob } from './leases.service.js';
 import { announceSlots } from './wakeups.js';
 
 export interface WorkerAssignmentConsumerDeps {
@@ -15,14 +16,16 @@ export interface WorkerAssignmentConsumerDeps {
 }
 
 /**
- * The worker-assignment queue. Most events it hears mean slots may have opened (a job activated,
- * tasks imported, a lease expired or released), so it wakes long-polling claimers in every gateway;
- * waking twice is harmless, so redelivery needs no guard. A purge request erases the job's answers,
- * once per job (see answers-purge.service).
+ * The handlers of the worker-assignment queue. Most events mean slots may have opened (a job
+ * activated, tasks imported, a lease expired or released), so they wake long-polling claimers in every
+ * gateway; waking twice is harmless, so redelivery needs no guard. A purge request erases the job's
+ * answers, once per job (see answers-purge.service). `job.cancelled` ends the job's live leases
+ * (worker-assignment owns assignments); it acts only on a cancelled job's leased rows, so a redelivery
+ * finds nothing left to do.
  */
-export function createWorkerAssignmentConsumer(deps: WorkerAssignmentConsumerDeps, connection: Redis) {
+export function workerAssignmentHandlers(deps: WorkerAssignmentConsumerDeps): HandlerMap {
   const wake = async (payload: { job_id: string }) => announceSlots(deps.redis, deps.prefix, payload.job_id, deps.logger);
-  const handlers: HandlerMap = {
+  return {
     'job.activated': wake,
     'tasks.imported': wake,
     'assignment.expired': wake,
@@ -31,6 +34,13 @@ export function createWorkerAssignmentConsumer(deps: WorkerAssignmentConsumerDep
       const erased = await purgeJobAnswers(deps, payload);
       ctx.log.info({ jobId: payload.job_id, erased, repeat: erased === null }, 'job answers purged');
     },
+    'job.cancelled': async (payload, ctx) => {
+      const ended = await endLeasesOfCancelledJob(deps, payload.job_id);
+      if (ended > 0) ctx.log.info({ jobId: payload.job_id, ended }, 'ended the live leases of a cancelled job');
+    },
   };
-  return createConsumer({ queue: 'worker-assignment', handlers, connection, prefix: deps.prefix, logger: deps.logger });
+}
+
+export function createWorkerAssignmentConsumer(deps: WorkerAssignmentConsumerDeps, connection: Redis) {
+  return createConsumer({ queue: 'worker-assignment', handlers: workerAssignmentHandlers(deps), connection, prefix: deps.prefix, logger: deps.logger });
 }

@@ -24,6 +24,14 @@ export const workerAssignmentEvents = {
  * Events the `worker-assignment` queue consumes. The first four mean new or freed slots, so the
  * consumer wakes the workers long-polling for a claim (expiry and release also wake them directly
  * after commit; the event is the durable path when that message is lost). `job.data_purge_requested`
- * asks it to erase the job's answers, which only it may write.
+ * asks it to erase the job's answers, which only it may write. `job.cancelled` ends the job's live
+ * leases (released, reason `job_cancelled`).
  */
-export const workerAssignmentSubscribes: string[] = ['job.activated', 'tasks.imported', 'assignment.expired', 'assignment.released', 'job.data_purge_requested'];
+export const workerAssignmentSubscribes: string[] = [
+  'job.activated',
+  'tasks.imported',
+  'assignment.expired',
+  'assignment.released',
+  'job.data_purge_requested',
+  'job.cancelled',
+];

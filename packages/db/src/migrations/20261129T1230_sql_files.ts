@@ -23,7 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
-    DROP FUNCTION IF EXISTS wa_job_order(), wa_open_slots(uuid, uuid), wa_lease_interval(integer, jsonb);
+    DROP FUNCTION IF EXISTS wa_job_order(), wa_open_slots(uuid, uuid), wa_lease_interval(integer, jsonb), wa_answer_refused(text, text, text, timestamptz);
     DROP TABLE sql_files;
   `.execute(db);
 }
