@@ -24,7 +24,7 @@
 --    never had an assignment for it, in any state (unique (task_id, worker_id) backs this up).
 -- 4. Vendor share cap (jobs.vendor_share_caps[vendor], a fraction): the vendor may hold at most
 --    floor(cap × the job's total slots) of its leased + submitted + accepted assignments; the 1e-9
---    absorbs float error (0.3 × 10 is 2.9999999999999996 in float8, and must allow 3).
+--    absorbs float error (0.29 × 100 is 28.999999999999996 in float8, and must allow 29).
 -- 5. Order: job priority (highest first), then the job's best open task priority (highest first),
 --    then deadline (earliest first, none last), then task id (oldest first). Within a job, tasks go
 --    by priority, then oldest.

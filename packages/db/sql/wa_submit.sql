@@ -15,13 +15,15 @@ BEGIN
   -- context the caller validated against is still the task's.
   UPDATE assignments a
   SET status = 'submitted', answer = p_answer, time_spent_ms = p_time_spent_ms, submitted_at = p_now, ended_at = p_now
+  -- Each table is pinned by its key from a parameter, so the cached generic plan is four key lookups
+  -- (joined on each other's columns, it planned a scan of every job).
   FROM tasks t
-  JOIN jobs j ON j.id = t.job_id
-  JOIN workers w ON w.id = p_worker_id
-  LEFT JOIN worker_skills ws ON ws.worker_id = p_worker_id AND ws.skill = j.required_skill
+  CROSS JOIN jobs j
+  CROSS JOIN workers w
+  LEFT JOIN worker_skills ws ON ws.worker_id = w.id AND ws.skill = j.required_skill
   WHERE a.id = p_id AND a.worker_id = p_worker_id AND a.status = 'leased' AND a.lease_expires_at > p_now
     AND a.task_id = p_task_id AND a.job_id = p_job_id AND a.vendor_id = p_vendor_id
-    AND t.id = a.task_id AND t.payload IS NOT NULL
+    AND t.id = p_task_id AND t.payload IS NOT NULL AND j.id = p_job_id AND w.id = p_worker_id
     AND wa_answer_refused(t.status, j.status, w.status, ws.suspended_at) IS NULL
   RETURNING a.* INTO submitted;
   IF NOT FOUND THEN

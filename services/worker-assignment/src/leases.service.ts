@@ -57,11 +57,12 @@ export async function heartbeat(deps: LeaseDeps, assignmentId: number, workerId:
       last_heartbeat_at = ${now}::timestamptz,
       lease_expires_at = ${now}::timestamptz + wa_lease_interval(j.lease_seconds, w.accommodations)
     FROM tasks t
-    JOIN jobs j ON j.id = t.job_id
-    JOIN workers w ON w.id = ${workerId}::uuid
-    LEFT JOIN worker_skills ws ON ws.worker_id = ${workerId}::uuid AND ws.skill = j.required_skill
+    CROSS JOIN jobs j
+    CROSS JOIN workers w
+    LEFT JOIN worker_skills ws ON ws.worker_id = w.id AND ws.skill = j.required_skill
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
-      AND t.id = a.task_id AND wa_answer_refused(t.status, j.status, w.status, ws.suspended_at) IS NULL
+      AND t.id = a.task_id AND j.id = a.job_id AND w.id = ${workerId}::uuid
+      AND wa_answer_refused(t.status, j.status, w.status, ws.suspended_at) IS NULL
     RETURNING ${sql.join(leaseColumns.map((c) => sql.ref(`a.${c}`)))}
   `.execute(deps.db);
   return row.rows[0] ?? explainNotLive(deps.db, assignmentId, workerId, now);
