@@ -128,9 +128,9 @@ export interface ClaimedAssignment {
  */
 async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, checkWorker: boolean): Promise<ClaimedAssignment | null> {
   const now = deps.clock.now();
-  const starved = await starvedVendors(deps.redis, deps.prefix, now);
+  const starved = await starvedVendors(deps, now);
   const competitors = starved.filter((v) => v !== vendorId);
-  const hinted = (await hintedJobOrder(deps.db)).slice(0, WA_HINTED_JOBS);
+  const hinted = (await hintedJobOrder(deps)).slice(0, WA_HINTED_JOBS);
   let row: ClaimRow | null;
   if (competitors.length === 0) {
     row = await runClaim(deps, workerId, vendorId, now, checkWorker, hinted, true);
@@ -146,7 +146,7 @@ async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, ch
   }
   if (!row || row.outcome === 'none') return null;
   if (row.outcome !== 'claimed') refuse(row, now);
-  rememberClaim(row, vendorId);
+  rememberClaim(deps, row, workerId, vendorId);
   return {
     id: row.id,
     task_id: row.task_id,
@@ -160,7 +160,7 @@ async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, ch
     prediction: row.prediction === null ? null : { value: row.prediction, confidence: row.prediction_confidence, model: row.prediction_model },
     leased_at: row.leased_at,
     lease_expires_at: row.lease_expires_at,
-    pay: await payQuote(deps.db, row.job_id, row.pay_per_annotation, row.currency, now),
+    pay: await payQuote(deps, row.job_id, row.pay_per_annotation, row.currency),
   };
 }
 

@@ -1,6 +1,8 @@
 import { sql, type Database } from '@fairlabel/db';
 import type { Transaction } from 'kysely';
 import type { Redis } from 'ioredis';
+import type { Clock } from '@fairlabel/runtime';
+import { ProcessCache } from './process-cache.js';
 
 /**
  * Fair share across vendors. A hard share cap (jobs.vendor_share_caps) bounds what a vendor may hold
@@ -25,23 +27,24 @@ const starvedKey = (prefix: string) => `${prefix}:worker-assignment:starved-vend
 
 export async function markStarved(redis: Redis, prefix: string, vendorId: string, now: Date): Promise<void> {
   await redis.zadd(starvedKey(prefix), now.getTime(), vendorId);
-  cache = null;
+  starvedCache.existing(redis)?.delete(prefix);
 }
 
-// Read on every claim; a second of staleness is harmless and saves a Redis round trip per claim.
-let cache: { prefix: string; at: number; vendors: string[] } | null = null;
-const CACHE_MS = 1000;
+/** Read on every claim; a second of staleness is harmless and saves a Redis round trip per claim. Per Redis handle, keyed by prefix. */
+const starvedCache = new ProcessCache<string[]>({ max: 64, ttlMs: 1000 });
 
-export async function starvedVendors(redis: Redis, prefix: string, now: Date): Promise<string[]> {
+export async function starvedVendors(deps: { redis: Redis; prefix: string; clock: Clock }, now: Date): Promise<string[]> {
+  const cache = starvedCache.in(deps.redis, deps.clock);
+  const cached = cache.get(deps.prefix);
+  if (cached) return cached;
   const t = now.getTime();
-  if (cache && cache.prefix === prefix && t - cache.at >= 0 && t - cache.at < CACHE_MS) return cache.vendors;
-  const key = starvedKey(prefix);
-  const [, vendors] = (await redis
+  const key = starvedKey(deps.prefix);
+  const [, vendors] = (await deps.redis
     .multi()
     .zremrangebyscore(key, '-inf', t - STARVED_FOR_MS)
     .zrangebyscore(key, t - STARVED_FOR_MS, '+inf')
     .exec()) as [[Error | null, number], [Error | null, string[]]];
-  cache = { prefix, at: t, vendors: vendors[1] };
+  cache.set(deps.prefix, vendors[1]);
   return vendors[1];
 }
 

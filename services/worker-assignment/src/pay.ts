@@ -1,28 +1,31 @@
 import { sql, type Db } from '@fairlabel/db';
+import type { Clock } from '@fairlabel/runtime';
+import { ProcessCache } from './process-cache.js';
 
 /** The median is taken over this many of the job's latest submissions: recent, and cheap at any job size. */
 const MEDIAN_SAMPLE = 200;
 const CACHE_MS = 10_000;
-const medians = new Map<string, { at: number; ms: number | null }>();
+/** Per job: its median time per task, recomputed at most every CACHE_MS (null: no submission yet). */
+const medians = new ProcessCache<{ ms: number | null }>({ max: 10_000, ttlMs: CACHE_MS });
 
-async function medianTimeMs(db: Db, jobId: string, now: Date): Promise<number | null> {
-  const cached = medians.get(jobId);
-  if (cached && now.getTime() - cached.at < CACHE_MS && now.getTime() >= cached.at) return cached.ms;
+async function medianTimeMs(deps: { db: Db; clock: Clock }, jobId: string): Promise<number | null> {
+  const cache = medians.in(deps.db, deps.clock);
+  const cached = cache.get(jobId);
+  if (cached) return cached.ms;
   const row = await sql<{ median: number | null }>`
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms)::float8 AS median
     FROM (SELECT time_spent_ms FROM assignments
           WHERE job_id = ${jobId}::uuid AND submitted_at IS NOT NULL AND time_spent_ms IS NOT NULL
           ORDER BY submitted_at DESC LIMIT ${MEDIAN_SAMPLE}) recent
-  `.execute(db);
+  `.execute(deps.db);
   const ms = row.rows[0]?.median ?? null;
-  if (medians.size > 10_000) medians.clear();
-  medians.set(jobId, { at: now.getTime(), ms });
+  cache.set(jobId, { ms });
   return ms;
 }
 
 /** What one annotation pays, and the hourly rate that is at the job's median time per task so far. */
-export async function payQuote(db: Db, jobId: string, amount: number, currency: string, now: Date) {
-  const ms = await medianTimeMs(db, jobId, now);
+export async function payQuote(deps: { db: Db; clock: Clock }, jobId: string, amount: number, currency: string) {
+  const ms = await medianTimeMs(deps, jobId);
   const usable = ms !== null && ms > 0;
   return {
     amount,

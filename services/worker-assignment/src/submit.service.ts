@@ -7,6 +7,10 @@ import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
 import { runPrepared } from './prepared.js';
 import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
+import { cacheKey, ProcessCache } from './process-cache.js';
+
+/** What the caches need: the database handle that scopes them and the clock their TTL runs on. */
+type CacheDeps = Pick<LeaseDeps, 'db' | 'clock'>;
 
 /** Facts about the item that bound a valid answer (image size for boxes, text length for spans). */
 function answerContextOf(payload: unknown): AnswerContext {
@@ -31,34 +35,33 @@ const CONTEXT_DEPENDENT: ReadonlySet<TaskTypeName> = new Set(['bounding_boxes', 
 interface JobAnswerRules {
   taskType: TaskTypeName;
   labelConfig: unknown;
-  /** Built schemas by answer context ('' for context-free task types). */
-  schemas: Map<string, z.ZodType>;
 }
 
 /**
- * Per job, its task type and label config and the answer schemas built from them. Both are draft-only
- * fields (PATCH refuses them once a job has been active), and only an active job's tasks are ever
- * assigned, so an entry never goes stale.
+ * Per job, its task type and label config, and the answer schemas built from them per answer context.
+ * Both are draft-only fields (PATCH refuses them once a job has been active), and only an active job's
+ * tasks are ever assigned, so an entry never goes stale; the TTL only returns memory.
  */
-const rulesByJob = new Map<string, JobAnswerRules>();
-const MAX_JOBS = 10_000;
-const MAX_SCHEMAS_PER_JOB = 256;
+const rulesByJob = new ProcessCache<JobAnswerRules>({ max: 10_000, ttlMs: 60 * 60_000 });
+const schemasByJobAndContext = new ProcessCache<z.ZodType>({ max: 20_000, ttlMs: 60 * 60_000 });
 
-async function answerSchema(db: Db | Transaction<Database>, jobId: string, context: AnswerContext): Promise<z.ZodType> {
-  let rules = rulesByJob.get(jobId);
+/** `deps.db` scopes the caches; `reader` is where a miss is read (the caller's transaction, if any). */
+async function answerSchema(deps: CacheDeps, reader: Db | Transaction<Database>, jobId: string, context: AnswerContext): Promise<z.ZodType> {
+  const rulesCache = rulesByJob.in(deps.db, deps.clock);
+  let rules = rulesCache.get(jobId);
   if (!rules) {
-    const job = await sql<{ task_type: TaskTypeName; label_config: unknown }>`SELECT task_type, label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(db);
+    const job = await sql<{ task_type: TaskTypeName; label_config: unknown }>`SELECT task_type, label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(reader);
     const { task_type, label_config } = job.rows[0]!;
-    rules = { taskType: task_type, labelConfig: label_config, schemas: new Map() };
-    if (rulesByJob.size >= MAX_JOBS) rulesByJob.clear();
-    rulesByJob.set(jobId, rules);
+    rules = { taskType: task_type, labelConfig: label_config };
+    rulesCache.set(jobId, rules);
   }
-  const key = CONTEXT_DEPENDENT.has(rules.taskType) ? `${context.image_width}|${context.image_height}|${context.text_length}` : '';
-  let schema = rules.schemas.get(key);
+  const contextKey = CONTEXT_DEPENDENT.has(rules.taskType) ? cacheKey(`${context.image_width}`, `${context.image_height}`, `${context.text_length}`) : '';
+  const schemas = schemasByJobAndContext.in(deps.db, deps.clock);
+  const key = cacheKey(jobId, contextKey);
+  let schema = schemas.get(key);
   if (!schema) {
     schema = answerSchemaFor(rules.taskType, rules.labelConfig, context);
-    if (rules.schemas.size >= MAX_SCHEMAS_PER_JOB) rules.schemas.clear();
-    rules.schemas.set(key, schema);
+    schemas.set(key, schema);
   }
   return schema;
 }
@@ -94,16 +97,20 @@ interface ClaimedFacts {
 }
 
 /**
- * Assignments claimed in this process, so their submit can skip reading them back. A submit that
- * reaches another process (or follows a restart) reads the same facts from the database instead.
+ * Assignments claimed in this process, so their submit can skip reading them back; keyed by the
+ * assignment and its worker (the submit names both). A submit that reaches another process (or follows
+ * a restart or an eviction) reads the same facts from the database instead.
  */
-const claimedHere = new Map<number, ClaimedFacts>();
-const MAX_CLAIMED_HERE = 100_000;
+const claimedHere = new ProcessCache<ClaimedFacts>({ max: 100_000, ttlMs: 60 * 60_000 });
 
 /** Called by the claim with what it has just leased (the task's payload bounds a valid answer). */
-export function rememberClaim(assignment: { id: number; task_id: number; job_id: string; payload: unknown }, vendorId: string): void {
-  if (claimedHere.size >= MAX_CLAIMED_HERE) claimedHere.clear();
-  claimedHere.set(assignment.id, { task_id: assignment.task_id, job_id: assignment.job_id, vendor_id: vendorId, context: answerContextOf(assignment.payload) });
+export function rememberClaim(deps: CacheDeps, assignment: { id: number; task_id: number; job_id: string; payload: unknown }, workerId: string, vendorId: string): void {
+  claimedHere.in(deps.db, deps.clock).set(cacheKey(assignment.id, workerId), {
+    task_id: assignment.task_id,
+    job_id: assignment.job_id,
+    vendor_id: vendorId,
+    context: answerContextOf(assignment.payload),
+  });
 }
 
 /**
@@ -116,7 +123,7 @@ export async function submit(deps: LeaseDeps, assignmentId: number, workerId: st
   const now = deps.clock.now();
   const written = await submitInOneStatement(deps, assignmentId, workerId, answer, timeSpentMs, now);
   if (written) return written;
-  return deps.db.transaction().execute((trx) => submitChecked(trx, assignmentId, workerId, answer, timeSpentMs, now));
+  return deps.db.transaction().execute((trx) => submitChecked(deps, trx, assignmentId, workerId, answer, timeSpentMs, now));
 }
 
 function unstorable(err: unknown): boolean {
@@ -134,7 +141,9 @@ function unstorable(err: unknown): boolean {
  */
 async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
   const { db, pool } = deps;
-  let facts = claimedHere.get(assignmentId);
+  const claimed = claimedHere.in(db, deps.clock);
+  const factsKey = cacheKey(assignmentId, workerId);
+  let facts = claimed.get(factsKey);
   if (!facts) {
     const read = await runPrepared(pool, db, sql<{ task_id: number; job_id: string; vendor_id: string; payload: unknown }>`
       SELECT a.task_id, a.job_id, a.vendor_id, t.payload
@@ -145,7 +154,7 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
     if (!row) return null;
     facts = { task_id: row.task_id, job_id: row.job_id, vendor_id: row.vendor_id, context: answerContextOf(row.payload) };
   }
-  const checked = (await answerSchema(db, facts.job_id, facts.context)).safeParse(answer);
+  const checked = (await answerSchema(deps, db, facts.job_id, facts.context)).safeParse(answer);
   if (!checked.success) return null;
   const outbox = outboxRowsJson('assignment.submitted', {
     assignment_id: assignmentId,
@@ -163,7 +172,7 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
     `);
     const row = written[0];
     if (!row) return null;
-    claimedHere.delete(assignmentId);
+    claimed.delete(factsKey);
     return resultOf(row);
   } catch (err) {
     if (unstorable(err)) return null;
@@ -177,7 +186,7 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
  * completed (409 `task_closed`; wa_answer_refused.sql has the rule), no live lease (409), invalid
  * answer (422); then the validated answer is written with its event.
  */
-async function submitChecked(trx: Transaction<Database>, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
+async function submitChecked(deps: CacheDeps, trx: Transaction<Database>, assignmentId: number, workerId: string, answer: unknown, timeSpentMs: number, now: Date) {
   const found = await sql<SubmittedRow & RefusalFacts & { status: string; lease_expires_at: Date; payload: unknown }>`
     SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, a.lease_expires_at, t.payload,
            ${refusalColumns}
@@ -193,7 +202,7 @@ async function submitChecked(trx: Transaction<Database>, assignmentId: number, w
   if (!a) throw notFound('assignment');
   if (a.status === 'submitted' || a.status === 'accepted' || a.status === 'rejected') {
     // Compared after validation, as stored: a retry of the same answer matches however it was formatted.
-    const again = (await answerSchema(trx, a.job_id, answerContextOf(a.payload))).safeParse(answer);
+    const again = (await answerSchema(deps, trx, a.job_id, answerContextOf(a.payload))).safeParse(answer);
     if (canonicalJson(again.success ? again.data : answer) === canonicalJson(a.answer)) return resultOf(a);
     throw conflict('already_submitted', 'this assignment was already submitted with a different answer', [{ path: 'body.answer', message: 'differs from the submitted answer' }]);
   }
@@ -203,7 +212,7 @@ async function submitChecked(trx: Transaction<Database>, assignmentId: number, w
   }
   if (a.status !== 'leased') throw conflict('lease_not_active', `the assignment is ${a.status}, not leased`);
 
-  const accepted = await validAnswer(trx, a.job_id, a.payload, answer);
+  const accepted = await validAnswer(deps, trx, a.job_id, a.payload, answer);
   const updated = await sql<SubmittedRow>`
     UPDATE assignments
     SET status = 'submitted', answer = ${JSON.stringify(accepted)}::jsonb, time_spent_ms = ${timeSpentMs}, submitted_at = ${now}::timestamptz, ended_at = ${now}::timestamptz
@@ -214,8 +223,8 @@ async function submitChecked(trx: Transaction<Database>, assignmentId: number, w
 }
 
 /** The answer as the job's schema accepts it, or a 422 naming each failing field. */
-async function validAnswer(trx: Transaction<Database>, jobId: string, payload: unknown, answer: unknown): Promise<unknown> {
-  const checked = (await answerSchema(trx, jobId, answerContextOf(payload))).safeParse(answer);
+async function validAnswer(deps: CacheDeps, trx: Transaction<Database>, jobId: string, payload: unknown, answer: unknown): Promise<unknown> {
+  const checked = (await answerSchema(deps, trx, jobId, answerContextOf(payload))).safeParse(answer);
   if (checked.success) return checked.data;
   throw unprocessable(
     'invalid_answer',
