@@ -2,6 +2,7 @@ import type { EventPayload } from '@fairlabel/contracts';
 import type { Db } from '@fairlabel/db';
 import { publish } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
+import { endLiveLeases, JOB_DATA_PURGED_REASON } from './leases.service.js';
 
 /**
  * Erases the answers of a job's assignments for the client's data purge (`job.data_purge_requested`,
@@ -22,6 +23,10 @@ export async function purgeJobAnswers(deps: { db: Db; clock: Clock }, request: E
       .returning('job_id')
       .executeTakeFirst();
     if (!first) return null;
+    // Leases still live (the job.cancelled event not handled yet) end first: their row locks wait for
+    // a submit in flight, and the erase below, a later statement, then sees its answer; a submit after
+    // this finds the lease released.
+    await endLiveLeases(trx, request.job_id, JOB_DATA_PURGED_REASON, deps.clock.now(), null, ['cancelled', 'completed']);
     const erased = await trx.updateTable('assignments').set({ answer: null }).where('job_id', '=', request.job_id).where('answer', 'is not', null).executeTakeFirst();
     const count = Number(erased.numUpdatedRows);
     await trx.updateTable('assignment_answer_purges').set({ answers_erased: count }).where('job_id', '=', request.job_id).execute();

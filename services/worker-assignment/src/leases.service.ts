@@ -1,4 +1,5 @@
-import { sql, type Db } from '@fairlabel/db';
+import { sql, type Database, type Db } from '@fairlabel/db';
+import type { Transaction } from 'kysely';
 import { conflict, notFound } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
@@ -100,38 +101,52 @@ const EXPIRY_BATCH = 500;
 
 /** The release reason of leases ended because their job was cancelled. */
 export const JOB_CANCELLED_REASON = 'job_cancelled';
+/** The release reason of leases a data purge found still live (the job.cancelled event had not yet ended them). */
+export const JOB_DATA_PURGED_REASON = 'job_data_purged';
 
 /**
- * Ends the live leases of a cancelled job (the `job.cancelled` consumer): each becomes `released` with
- * the reason `job_cancelled` and an `assignment.released` event, in batches of one transaction each;
- * the slot triggers give the slots back (a cancelled task has none open) and lower capped vendors'
- * usage. Its holder learns it on the next heartbeat or submit (409 `task_closed`). Nothing happens
- * unless the job is cancelled, so a redelivered or stray event is a no-op. Returns how many ended.
+ * Ends live leases of a job that takes no more answers (its status one of `jobStatuses`, checked in
+ * the same statement): each becomes `released` with `reason`, ended now (or at its expiry, if that
+ * was earlier), with an `assignment.released` event, in the caller's transaction; at most `limit`
+ * (null: all). Returns how many ended. The slot triggers give the slots back (a closed task has none
+ * open) and lower capped vendors' usage; the holder learns it on the next heartbeat or submit.
+ *
+ * Row locks order this against an in-flight submit of the same lease: the submit either commits
+ * first (the lease is then submitted, not ended) or finds the lease released and matches nothing.
+ */
+export async function endLiveLeases(trx: Transaction<Database>, jobId: string, reason: string, now: Date, limit: number | null, jobStatuses: string[]): Promise<number> {
+  const rows = await sql<{ id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string }>`
+    WITH live AS (
+      SELECT a.id FROM assignments a JOIN jobs j ON j.id = a.job_id AND j.status = ANY (${jobStatuses}::text[])
+      WHERE a.job_id = ${jobId}::uuid AND a.status = 'leased'
+      ORDER BY a.id
+      LIMIT ${limit}
+      FOR UPDATE OF a
+    )
+    UPDATE assignments a SET status = 'released', release_reason = ${reason}, ended_at = least(${now}::timestamptz, a.lease_expires_at)
+    FROM live WHERE a.id = live.id AND a.status = 'leased'
+    RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id
+  `.execute(trx);
+  for (const r of rows.rows) {
+    await publish(trx, 'assignment.released', { assignment_id: r.id, task_id: r.task_id, job_id: r.job_id, worker_id: r.worker_id, vendor_id: r.vendor_id, reason });
+  }
+  return rows.rows.length;
+}
+
+const CANCEL_BATCH = 500;
+
+/**
+ * The `job.cancelled` consumer: ends the cancelled job's live leases (reason `job_cancelled`), in
+ * batches of one transaction each. Nothing happens unless the job is cancelled, so a redelivered or
+ * stray event is a no-op. Returns how many ended.
  */
 export async function endLeasesOfCancelledJob(deps: Pick<LeaseDeps, 'db' | 'clock'>, jobId: string): Promise<number> {
   let total = 0;
   for (;;) {
     const now = deps.clock.now();
-    const ended = await deps.db.transaction().execute(async (trx) => {
-      const rows = await sql<{ id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string }>`
-        WITH live AS (
-          SELECT a.id FROM assignments a JOIN jobs j ON j.id = a.job_id AND j.status = 'cancelled'
-          WHERE a.job_id = ${jobId}::uuid AND a.status = 'leased'
-          ORDER BY a.id
-          LIMIT ${EXPIRY_BATCH}
-          FOR UPDATE OF a
-        )
-        UPDATE assignments a SET status = 'released', release_reason = ${JOB_CANCELLED_REASON}, ended_at = least(${now}::timestamptz, a.lease_expires_at)
-        FROM live WHERE a.id = live.id AND a.status = 'leased'
-        RETURNING a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id
-      `.execute(trx);
-      for (const r of rows.rows) {
-        await publish(trx, 'assignment.released', { assignment_id: r.id, task_id: r.task_id, job_id: r.job_id, worker_id: r.worker_id, vendor_id: r.vendor_id, reason: JOB_CANCELLED_REASON });
-      }
-      return rows.rows.length;
-    });
+    const ended = await deps.db.transaction().execute((trx) => endLiveLeases(trx, jobId, JOB_CANCELLED_REASON, now, CANCEL_BATCH, ['cancelled']));
     total += ended;
-    if (ended < EXPIRY_BATCH) return total;
+    if (ended < CANCEL_BATCH) return total;
   }
 }
 

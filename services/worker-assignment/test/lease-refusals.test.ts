@@ -100,6 +100,22 @@ describe('a cancelled job', () => {
   });
 });
 
+describe('a data purge', () => {
+  it('ends the leases the job.cancelled event has not ended yet before it erases the answers', async () => {
+    const { job, client } = await activeJob(env, 1);
+    const { worker } = await vendorWithWorker(env);
+    const a = (await claim(app, worker)).json();
+    await cancelAsTaskDispatchDoes(job.id);
+    await workerAssignmentHandlers(env)['job.data_purge_requested']!({ job_id: job.id, client_id: client.organizationId }, { jobId: 'test', attempt: 1, log: env.logger });
+    expect(await stored(a.id)).toMatchObject({ status: 'released', release_reason: 'job_data_purged', answer: null });
+    expect(errorOf(await submit(app, worker, a.id))).toEqual([409, 'task_closed']);
+    // The job.cancelled event arriving afterwards finds nothing left to end.
+    const outboxBefore = await env.db.selectFrom('outbox').select('id').execute();
+    await deliverJobCancelled(job.id, client.organizationId);
+    expect(await env.db.selectFrom('outbox').select('id').execute()).toHaveLength(outboxBefore.length);
+  });
+});
+
 describe('other reasons a lease can no longer take an answer', () => {
   it('a task decided while the lease was live: 409 task_closed', async () => {
     const { tasks } = await activeJob(env, 1);
