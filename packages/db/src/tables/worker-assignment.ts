@@ -2,7 +2,7 @@ import type { Timestamp } from './core.js';
 
 /**
  * Claim bookkeeping written by worker-assignment (and kept in step by triggers on tasks and
- * assignments; see migration 20261127T1300_worker_assignment).
+ * assignments: packages/db/sql/wa_tasks_inserted.sql, wa_task_changed.sql, wa_assignment_changed.sql).
  */
 
 export interface TaskSlotsTable {
