@@ -33,7 +33,7 @@ export const assignmentSchema = z
     task_type: z.string(),
     payload: z.unknown().describe('The item to annotate, as the client imported it.'),
     instructions: z.string(),
-    label_config: z.unknown().describe('What a valid answer looks like for this job (see the task type).'),
+    label_config: z.unknown().describe('The job\'s v2 label config (objects and named controls): what a valid answer looks like.'),
     prediction: z
       .object({ value: z.unknown(), confidence: z.number().nullable(), model: z.string().nullable() })
       .nullable()
@@ -63,7 +63,7 @@ export const releaseBody = z.strictObject({
 });
 
 export const submitBody = z.strictObject({
-  answer: z.unknown().refine((v) => v !== undefined, 'required').describe("The annotation; its shape follows the job's task type and label config."),
+  answer: z.unknown().refine((v) => v !== undefined, 'required').describe("The annotation: an object keyed by the job's control names (see LabelConfig)."),
   time_spent_ms: z.number().int().min(0).max(86_400_000),
 });
 

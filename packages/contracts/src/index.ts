@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './common.js';
 export * from './organizations.js';
 export * from './label-config.js';
+export * from './label-config-legacy.js';
 export * from './jobs.js';
 export * from './workers.js';
 export * from './assignments.js';

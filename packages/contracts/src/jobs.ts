@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { countryCodeSchema, currencySchema, minorUnitsSchema, pageOf, pageQuerySchema, timestampSchema } from './common.js';
-import { taskTypeSchema } from './label-config.js';
+import { taskTypeSchema } from './label-config-legacy.js';
 
 export const jobStatusSchema = z.enum(['draft', 'active', 'paused', 'completed', 'cancelled']);
 export type JobStatusName = z.infer<typeof jobStatusSchema>;
@@ -25,10 +25,17 @@ export const qaPolicySchema = z
 
 const jobFields = {
   name: z.string().trim().min(1).max(200),
-  task_type: taskTypeSchema,
+  task_type: taskTypeSchema.describe(
+    'Only with the first API\'s config form (`label_config` of one task type, e.g. `{labels: [..]}` for classification), which is converted to a v2 config on the way in.',
+  ),
   label_config: z
-    .record(z.string(), z.unknown())
-    .describe('Depends on task_type; see the LabelConfig schemas. Invalid configs are a 422 `invalid_label_config` naming the field.'),
+    .union([z.record(z.string(), z.unknown()), z.string().max(1_000_000)])
+    .describe(
+      'A v2 config `{objects: [{name, type, value: "$key"}], controls: [{name, type, to_name, ...}]}` (see LabelConfig), a Label Studio XML config ' +
+        '(a string, with `label_config_format: "labelstudio"`), or with `task_type` the first API\'s form. Invalid configs are a 422 `invalid_label_config` ' +
+        'naming the field (XML: the tag and its line).',
+    ),
+  label_config_format: z.enum(['fairlabel', 'labelstudio']).describe('`labelstudio`: `label_config` is Label Studio XML. Defaults from the type of `label_config`.'),
   instructions: z.string().max(50_000),
   required_skill: requiredSkillSchema.nullable(),
   min_level: z.number().int().min(1).max(5),
@@ -51,6 +58,8 @@ const jobFields = {
 export const createJobBody = z
   .strictObject({
     ...jobFields,
+    task_type: jobFields.task_type.optional(),
+    label_config_format: jobFields.label_config_format.optional(),
     instructions: jobFields.instructions.default(''),
     required_skill: jobFields.required_skill.default(null),
     min_level: jobFields.min_level.default(1),
@@ -71,7 +80,7 @@ export type CreateJobBody = z.infer<typeof createJobBody>;
  * Fields that define what the work is and what it costs; they change only while the job is a draft,
  * because answers already given (and money already posted) were given under the old values.
  */
-export const draftOnlyJobFields = ['task_type', 'label_config', 'overlap', 'pay_per_annotation', 'client_price_per_item', 'currency', 'contains_pii'] as const;
+export const draftOnlyJobFields = ['task_type', 'label_config', 'label_config_format', 'overlap', 'pay_per_annotation', 'client_price_per_item', 'currency', 'contains_pii'] as const;
 
 export const updateJobBody = z
   .strictObject(Object.fromEntries(Object.entries(jobFields).map(([k, v]) => [k, v.optional()])) as {
@@ -81,11 +90,16 @@ export const updateJobBody = z
   .meta({ id: 'UpdateJob' });
 export type UpdateJobBody = z.infer<typeof updateJobBody>;
 
+const { label_config_format: _labelConfigFormat, ...jobResponseFields } = jobFields;
+
 export const jobSchema = z
   .object({
     id: z.uuid(),
     client_id: z.uuid(),
-    ...jobFields,
+    ...jobResponseFields,
+    task_type: z.string().describe('The kind of the config: classification, multi_label, bounding_boxes, text_spans, free_text (one control of that kind), transcription (legacy) or custom.'),
+    label_config: z.record(z.string(), z.unknown()).describe('The v2 config (see LabelConfig); `GET /v1/jobs/{id}/label-config?format=labelstudio` gives it as Label Studio XML.'),
+
     deadline: timestampSchema.nullable(),
     qa_policy: z.record(z.string(), z.unknown()),
     status: jobStatusSchema,
@@ -131,6 +145,12 @@ export const importQuery = z.strictObject({
   format: importFormatSchema.optional().describe('Defaults from Content-Type; `labelstudio` is also recognised from the items\' shape.'),
 });
 
+const predictionItemSchema = z.strictObject({
+  answer: z.unknown().describe('In the job\'s answer shape; validated against its label config.'),
+  confidence: z.number().min(0).max(1).optional(),
+  model_version: z.string().max(200).optional(),
+});
+
 /** One item of a JSON, NDJSON or Label-Studio-converted import. */
 export const importItemSchema = z
   .strictObject({
@@ -138,19 +158,16 @@ export const importItemSchema = z
     data: z.record(z.string(), z.unknown()).optional().describe('The item shown to workers (alias: `payload`).'),
     payload: z.record(z.string(), z.unknown()).optional(),
     priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
-    prediction: z
-      .strictObject({
-        answer: z.unknown().describe('In the job\'s answer shape; validated against its label config.'),
-        confidence: z.number().min(0).max(1).optional(),
-        model_version: z.string().max(200).optional(),
-      })
-      .optional(),
+    prediction: predictionItemSchema.optional(),
+    predictions: z.array(predictionItemSchema).max(100).optional().describe('Several model predictions; the first is what workers start from.'),
     gold: z.unknown().optional().describe('The known right answer, in the job\'s answer shape.'),
   })
   .meta({ id: 'ImportItem' });
 
+const importPartCountsSchema = z.object({ kept: z.number().int(), converted: z.number().int(), refused: z.number().int() });
+
 export const importErrorSchema = z.object({
-  line: z.number().int().describe('NDJSON and CSV: the line in the body (1-based; the CSV header is line 1). JSON arrays: the item\'s position (1-based).'),
+  line: z.number().int().describe('NDJSON and CSV: the line in the body (1-based; the CSV header is line 1). JSON arrays: the item\'s position (1-based); a single JSON object: 1.'),
   external_id: z.string().optional(),
   message: z.string(),
 });
@@ -163,8 +180,17 @@ export const importResultSchema = z
     created: z.number().int(),
     duplicates: z.number().int().describe('Items whose external_id the job already had (or that repeated one earlier in the body).'),
     rejected: z.number().int().describe('Bad items: all of them when on_error=reject and any is bad, otherwise just the bad ones.'),
-    errors: z.array(importErrorSchema).describe('The first 100 bad items.'),
+    errors: z.array(importErrorSchema).describe('The first 100 bad items (and, with on_error=skip, refused predictions and annotations).'),
     errors_truncated: z.boolean(),
+    parts: z
+      .object({ predictions: importPartCountsSchema, annotations: importPartCountsSchema })
+      .describe(
+        'What became of the predictions and annotations the items carried. predictions: kept (every one, with model_version and score). annotations: kept as prior annotations ' +
+          '(who, when, result), converted (a ground-truth annotation becomes the gold answer), refused (not valid for the job; listed in errors). Counted for created items only.',
+      ),
+    ignored_fields: z
+      .record(z.string(), z.number().int())
+      .describe('Label Studio bookkeeping fields that are not stored (e.g. `drafts`, `created_at`, `project`, `result.origin`), with how many items carried each.'),
   })
   .meta({ id: 'ImportResult' });
 export type ImportResult = z.infer<typeof importResultSchema>;

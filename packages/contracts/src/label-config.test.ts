@@ -1,125 +1,114 @@
 import { describe, expect, it } from 'vitest';
-import { answerSchemaFor, LabelConfigError, parseLabelConfig, safeParseLabelConfig, validateAnswer } from './label-config.js';
+import { answerContextKey, answerContextOf, answerSchemaFor, parseLabelConfig, safeParseLabelConfig, taskTypeOf, validateAnswer, type LabelConfig } from './label-config.js';
 
-function issuePaths(taskType: Parameters<typeof safeParseLabelConfig>[0], config: unknown): string[] {
-  const r = safeParseLabelConfig(taskType, config);
-  if (r.success) throw new Error(`expected ${JSON.stringify(config)} to be invalid`);
-  return r.issues.map((i) => i.path);
-}
+const config: LabelConfig = parseLabelConfig({
+  objects: [
+    { name: 'image', type: 'image', value: '$image' },
+    { name: 'text', type: 'text', value: '$text' },
+  ],
+  controls: [
+    { name: 'sentiment', type: 'choices', to_name: 'text', choices: ['Positive', 'Negative ', 'Neutral\n'], required: true },
+    { name: 'topics', type: 'choices', to_name: 'text', choices: ['a', 'b', 'c'], multiple: true, max: 2 },
+    { name: 'ner', type: 'labels', to_name: 'text', labels: ['PER', 'ORG'], allow_overlap: false },
+    { name: 'box', type: 'rectangle', to_name: 'image', labels: ['Car', 'Tree'], max: 3 },
+    { name: 'poly', type: 'polygon', to_name: 'image', labels: ['Road'] },
+    { name: 'kp', type: 'keypoint', to_name: 'image', labels: ['Eye'] },
+    { name: 'comment', type: 'textarea', to_name: 'text', max_length: 10, max_items: 2 },
+    { name: 'stars', type: 'rating', to_name: 'text', max_rating: 10 },
+    { name: 'price', type: 'number', to_name: 'image', min: 0, max: 100 },
+    { name: 'colour', type: 'choices', to_name: 'image', choices: ['red', 'blue'], per_region: true },
+    { name: 'note', type: 'textarea', to_name: 'image', per_region: true },
+  ],
+});
 
-describe('classification', () => {
-  const config = { labels: ['cat', 'dog', 'other'] };
-  it('accepts a label list and rejects short, duplicate or extra-keyed configs', () => {
-    expect(parseLabelConfig('classification', config)).toEqual(config);
-    expect(issuePaths('classification', { labels: ['only'] })).toEqual(['labels']);
-    expect(issuePaths('classification', { labels: ['a', 'b', 'a'] })).toEqual(['labels.2']);
-    expect(issuePaths('classification', { labels: ['a', ''] })).toEqual(['labels.1']);
-    expect(issuePaths('classification', { labels: ['a', 'b'], colour: 'red' })).toEqual(['']);
-    expect(issuePaths('classification', {})).toEqual(['labels']);
+const paths = (answer: unknown, context = {}) => {
+  const r = validateAnswer(config, answer, context);
+  return r.success ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+};
+
+describe('v2 configs', () => {
+  it('fill defaults and keep values byte-exact', () => {
+    expect(config.controls[0]).toEqual({ name: 'sentiment', type: 'choices', to_name: 'text', choices: ['Positive', 'Negative ', 'Neutral\n'], multiple: false, required: true, per_region: false });
+    expect(config.controls[3]).toMatchObject({ multiple: false, can_rotate: true, required: false });
+    expect(config.version).toBe(2);
   });
-  it('answers are one label of the list', () => {
-    const schema = answerSchemaFor('classification', config);
-    expect(schema.safeParse({ label: 'dog' }).success).toBe(true);
-    expect(validateAnswer('classification', config, { label: 'horse' })).toMatchObject({ success: false, issues: [{ path: 'label' }] });
-    expect(schema.safeParse({ label: ['dog'] }).success).toBe(false);
-    expect(schema.safeParse('dog').success).toBe(false);
-    expect(schema.safeParse({ label: 'dog', extra: 1 }).success).toBe(false);
+
+  it('report each wrong field by its path', () => {
+    const issues = (c: unknown) => {
+      const r = safeParseLabelConfig(c);
+      return r.success ? [] : r.issues.map((i) => i.path);
+    };
+    const objects = [{ name: 'text', type: 'text', value: '$text' }];
+    expect(issues({ objects, controls: [{ name: 'c', type: 'choices', to_name: 'nope', choices: ['a'] }] })).toEqual(['controls.0.to_name']);
+    expect(issues({ objects, controls: [{ name: 'c', type: 'rectangle', to_name: 'text', labels: ['a'] }] })).toEqual(['controls.0.to_name']);
+    expect(issues({ objects, controls: [{ name: 'text', type: 'choices', to_name: 'text', choices: ['a'] }] })).toEqual(['controls.0.name']);
+    expect(issues({ objects, controls: [{ name: 'c', type: 'choices', to_name: 'text', choices: ['a', 'a'] }] })).toEqual(['controls.0.choices.1']);
+    expect(issues({ objects, controls: [{ name: 'c', type: 'choices', to_name: 'text', choices: ['a'], per_region: true }] })).toEqual(['controls.0.per_region']);
+    expect(issues({ objects: [{ name: 'i', type: 'image', value: 'image' }], controls: [{ name: 'c', type: 'video', to_name: 'i' }] })).toEqual(['objects.0.value', 'controls.0.type']);
+    expect(issues({ objects, controls: [] })).toEqual(['controls']);
+  });
+
+  it('have a kind', () => {
+    expect(taskTypeOf(config)).toBe('custom');
+    expect(taskTypeOf(parseLabelConfig({ objects: [{ name: 't', type: 'text', value: '$t' }], controls: [{ name: 'c', type: 'choices', to_name: 't', choices: ['a', 'b'] }] }))).toBe('classification');
   });
 });
 
-describe('multi_label', () => {
-  const config = { labels: ['red', 'green', 'blue'], min_picks: 1, max_picks: 2 };
-  it('fills max_picks from the labels and checks min <= max <= labels', () => {
-    expect(parseLabelConfig('multi_label', { labels: ['a', 'b'] })).toEqual({ labels: ['a', 'b'], min_picks: 1, max_picks: 2 });
-    expect(issuePaths('multi_label', { labels: ['a', 'b'], max_picks: 3 })).toEqual(['max_picks']);
-    expect(issuePaths('multi_label', { labels: ['a', 'b', 'c'], min_picks: 3, max_picks: 2 })).toEqual(['min_picks']);
-    expect(issuePaths('multi_label', { labels: [] })).toEqual(['labels']);
-    expect(issuePaths('multi_label', { labels: ['a'], min_picks: -1 })).toEqual(['min_picks']);
-  });
-  it('answers pick between min and max distinct labels of the list', () => {
-    const v = (answer: unknown) => validateAnswer('multi_label', config, answer);
-    expect(v({ labels: ['red'] }).success).toBe(true);
-    expect(v({ labels: ['red', 'blue'] }).success).toBe(true);
-    expect(v({ labels: [] })).toMatchObject({ success: false, issues: [{ path: 'labels', message: 'pick at least 1' }] });
-    expect(v({ labels: ['red', 'green', 'blue'] })).toMatchObject({ success: false, issues: [{ path: 'labels' }] });
-    expect(v({ labels: ['red', 'red'] })).toMatchObject({ success: false, issues: [{ path: 'labels.1' }] });
-    expect(v({ labels: ['purple'] })).toMatchObject({ success: false, issues: [{ path: 'labels.0' }] });
-  });
-});
+describe('v2 answers', () => {
+  const valid = {
+    sentiment: { choices: ['Neutral\n'] },
+    topics: { choices: ['a', 'c'] },
+    ner: { spans: [{ id: 'n1', start: 0, end: 4, labels: ['PER'], text: 'John' }] },
+    box: { boxes: [{ id: 'b1', labels: ['Car'], x: 10, y: 10, width: 20, height: 20, rotation: 30, attributes: { colour: { choices: ['red'] }, note: { text: ['dented'] } } }] },
+    poly: { polygons: [{ labels: ['Road'], points: [[0, 0], [50, 0], [50, 50]] }] },
+    kp: { keypoints: [{ labels: ['Eye'], x: 5, y: 5, width: 1 }] },
+    comment: { text: ['fine'] },
+    stars: { rating: 7 },
+    price: { number: 12.5 },
+  };
 
-describe('bounding_boxes', () => {
-  it('validates labels, sizes and that image width and height go together', () => {
-    expect(parseLabelConfig('bounding_boxes', { labels: ['car'] })).toMatchObject({ min_width: 1, min_height: 1, min_boxes: 0, max_boxes: 1000 });
-    expect(issuePaths('bounding_boxes', { labels: ['car'], image_width: 640 })).toEqual(['image_height']);
-    expect(issuePaths('bounding_boxes', { labels: ['car'], min_width: 0 })).toEqual(['min_width']);
-    expect(issuePaths('bounding_boxes', { labels: ['car'], min_boxes: 5, max_boxes: 2 })).toEqual(['min_boxes']);
-    expect(issuePaths('bounding_boxes', { labels: ['car'], image_width: 10, image_height: 10, min_width: 20 })).toEqual(['min_width']);
+  it('accept one value per control, keyed by name', () => {
+    expect(paths(valid)).toEqual([]);
+    expect(paths({ sentiment: { choices: ['Positive'] } })).toEqual([]);
   });
-  it('boxes have a known label, the minimum size, and stay inside the image', () => {
-    const config = { labels: ['car', 'person'], image_width: 640, image_height: 480, min_width: 2, min_height: 2 };
-    const v = (answer: unknown) => validateAnswer('bounding_boxes', config, answer);
-    expect(v({ boxes: [{ label: 'car', x: 0, y: 0, width: 640, height: 480 }] }).success).toBe(true);
-    expect(v({ boxes: [] }).success).toBe(true);
-    expect(v({ boxes: [{ label: 'car', x: 600, y: 0, width: 50, height: 10 }] })).toMatchObject({ success: false, issues: [{ path: 'boxes.0.width' }] });
-    expect(v({ boxes: [{ label: 'car', x: 0, y: 470, width: 10, height: 20 }] })).toMatchObject({ success: false, issues: [{ path: 'boxes.0.height' }] });
-    expect(v({ boxes: [{ label: 'car', x: -1, y: 0, width: 10, height: 10 }] })).toMatchObject({ success: false, issues: [{ path: 'boxes.0.x' }] });
-    expect(v({ boxes: [{ label: 'car', x: 0, y: 0, width: 1, height: 10 }] })).toMatchObject({ success: false, issues: [{ path: 'boxes.0.width' }] });
-    expect(v({ boxes: [{ label: 'truck', x: 0, y: 0, width: 10, height: 10 }] })).toMatchObject({ success: false, issues: [{ path: 'boxes.0.label' }] });
-    expect(v({ boxes: [{ label: 'car', x: 0, y: 0, width: 10 }] }).success).toBe(false);
-  });
-  it('takes the image size from the item when the config has none', () => {
-    const config = { labels: ['car'] };
-    const box = { boxes: [{ label: 'car', x: 90, y: 0, width: 20, height: 5 }] };
-    expect(validateAnswer('bounding_boxes', config, box).success).toBe(true);
-    expect(validateAnswer('bounding_boxes', config, box, { image_width: 100, image_height: 100 }).success).toBe(false);
-  });
-});
 
-describe('text_spans', () => {
-  const config = { entity_types: ['PER', 'ORG', 'LOC'] };
-  it('needs entity types', () => {
-    expect(parseLabelConfig('text_spans', config)).toEqual({ entity_types: ['PER', 'ORG', 'LOC'], allow_overlap: false, max_spans: 10000 });
-    expect(issuePaths('text_spans', { entity_types: [] })).toEqual(['entity_types']);
-    expect(issuePaths('text_spans', { labels: ['PER'] })).toEqual(['entity_types', '']);
+  it('name the control and the field that is wrong', () => {
+    expect(paths({})).toEqual(['sentiment: Invalid input: expected object, received undefined']);
+    expect(paths({ sentiment: { choices: ['Neutral'] } })).toEqual(['sentiment.choices.0: "Neutral" is not one of the choices']);
+    expect(paths({ sentiment: { choices: ['Positive', 'Neutral\n'] } })).toEqual(['sentiment.choices: pick exactly one']);
+    expect(paths({ ...valid, topics: { choices: ['a', 'b', 'c'] } })).toEqual(['topics.choices: pick at most 2']);
+    expect(paths({ ...valid, box: { boxes: [{ labels: ['Bus'], x: 90, y: 0, width: 20, height: 5 }] } })).toEqual([
+      'box.boxes.0.labels.0: "Bus" is not one of the box\'s labels',
+      'box.boxes.0.width: the box reaches x=110, past the right edge (100)',
+    ]);
+    expect(paths({ ...valid, box: { boxes: [{ labels: ['Car'], x: 10, y: 10, width: 5, height: 5, attributes: { sentiment: { choices: ['Positive'] } } }] } })).toEqual([
+      'box.boxes.0.attributes: Unrecognized key: "sentiment"',
+    ]);
+    expect(paths({ ...valid, colour: { choices: ['red'] } })).toEqual(['colour: "colour" is answered per region, in each region\'s attributes']);
+    expect(paths({ ...valid, mood: 1 })[0]).toMatch(/^mood: not a control of this job/);
+    expect(paths({ ...valid, stars: { rating: 11 } })).toEqual(['stars.rating: at most 10']);
+    expect(paths({ ...valid, price: { number: -1 } })).toEqual(['price.number: at least 0']);
+    expect(paths({ ...valid, comment: { text: ['far too long a comment'] } })).toEqual(['comment.text.0: at most 10 characters']);
+    expect(paths({ ...valid, poly: { polygons: [{ labels: ['Road'], points: [[0, 0], [1, 1]] }] } })).toEqual(['poly.polygons.0.points: a polygon needs at least 3 points']);
+    expect(paths({ ...valid, kp: { keypoints: [{ labels: ['Eye'], x: 101, y: 5 }] } })[0]).toMatch(/^kp.keypoints.0.x: above 100/);
   });
-  it('spans have start < end, a known entity type, no overlap unless allowed, and stay in the text', () => {
-    const v = (answer: unknown, c: object = config, ctx = {}) => validateAnswer('text_spans', c, answer, ctx);
-    expect(v({ spans: [{ start: 0, end: 5, label: 'PER' }, { start: 10, end: 13, label: 'LOC' }] }).success).toBe(true);
-    expect(v({ spans: [{ start: 5, end: 5, label: 'PER' }] })).toMatchObject({ success: false, issues: [{ path: 'spans.0.end' }] });
-    expect(v({ spans: [{ start: 0, end: 5, label: 'DATE' }] })).toMatchObject({ success: false, issues: [{ path: 'spans.0.label' }] });
-    const overlapping = { spans: [{ start: 4, end: 9, label: 'ORG' }, { start: 0, end: 5, label: 'PER' }] };
-    expect(v(overlapping)).toMatchObject({ success: false, issues: [{ path: 'spans.0' }] });
-    expect(v(overlapping, { ...config, allow_overlap: true }).success).toBe(true);
-    expect(v({ spans: [{ start: 0, end: 20, label: 'PER' }] }, config, { text_length: 10 })).toMatchObject({ success: false, issues: [{ path: 'spans.0.end' }] });
-  });
-});
 
-describe('transcription and free_text', () => {
-  it('need a max length at least the min length', () => {
-    for (const t of ['transcription', 'free_text'] as const) {
-      expect(parseLabelConfig(t, { max_length: 10 })).toEqual({ min_length: 0, max_length: 10 });
-      expect(issuePaths(t, {})).toEqual(['max_length']);
-      expect(issuePaths(t, { max_length: 0 })).toEqual(['max_length']);
-      expect(issuePaths(t, { max_length: 5, min_length: 6 })).toEqual(['min_length']);
-      expect(issuePaths(t, { max_length: 1_000_000 })).toEqual(['max_length']);
-    }
+  it('check spans against the text they mark, and overlaps when the control forbids them', () => {
+    const context = answerContextOf({ text: 'John works', image: 'x.jpg' });
+    expect(answerContextKey(config, context)).toBe('10');
+    expect(paths({ ...valid, ner: { spans: [{ start: 5, end: 11, labels: ['ORG'] }] } }, context)).toEqual(['ner.spans.0.end: end (11) is past the end of the text (10)']);
+    expect(paths({ ...valid, ner: { spans: [{ start: 0, end: 4, labels: ['PER'] }, { start: 2, end: 6, labels: ['ORG'] }] } })).toEqual([
+      'ner.spans.1: overlaps span 0; this control does not allow overlapping spans',
+    ]);
   });
-  it('answers are text within the limits', () => {
-    for (const t of ['transcription', 'free_text'] as const) {
-      const config = { min_length: 2, max_length: 5 };
-      expect(validateAnswer(t, config, { text: 'hello' }).success).toBe(true);
-      expect(validateAnswer(t, config, { text: 'hello!' })).toMatchObject({ success: false, issues: [{ path: 'text', message: 'at most 5 characters' }] });
-      expect(validateAnswer(t, config, { text: 'h' })).toMatchObject({ success: false, issues: [{ path: 'text' }] });
-      expect(validateAnswer(t, config, { text: 5 }).success).toBe(false);
-    }
-  });
-});
 
-describe('errors', () => {
-  it('an invalid config throws a LabelConfigError listing every issue, also from answerSchemaFor', () => {
-    expect(() => parseLabelConfig('classification', { labels: [] })).toThrow(LabelConfigError);
-    expect(() => answerSchemaFor('free_text', { max_length: -1 })).toThrow(/max_length/);
-    expect(() => answerSchemaFor('video' as never, {})).toThrow(/unknown task type/);
-    expect(safeParseLabelConfig('video' as never, {})).toMatchObject({ success: false });
+  it('refuse a region id used twice in one answer', () => {
+    const twice = { ...valid, kp: { keypoints: [{ id: 'b1', labels: ['Eye'], x: 5, y: 5 }] } };
+    expect(paths(twice)).toEqual(['kp.keypoints.0.id: region id "b1" is also used at box.boxes.0']);
+  });
+
+  it('build one schema per relevant context', () => {
+    expect(answerContextKey(config, answerContextOf({ image: 'a.jpg' }))).toBe('');
+    expect(answerSchemaFor(config).safeParse(valid).success).toBe(true);
   });
 });

@@ -2,12 +2,15 @@ import { z } from 'zod';
 
 /** Results export and data purge of a job (task-dispatch). */
 
-export const resultsFormatSchema = z.enum(['jsonl', 'csv', 'coco', 'labelstudio']);
+export const resultsFormatSchema = z.enum(['jsonl', 'csv', 'coco', 'labelstudio', 'yolo', 'conll']);
 export type ResultsFormat = z.infer<typeof resultsFormatSchema>;
 
 export const resultsQuerySchema = z.strictObject({
-  format: resultsFormatSchema.default('jsonl').describe('`coco` is for bounding-box jobs only (422 otherwise).'),
+  format: resultsFormatSchema
+    .default('jsonl')
+    .describe('`coco` and `yolo` need a rectangle or polygon control (yolo: rectangle), `conll` a labels control on a text (422 otherwise).'),
   include: z.enum(['annotations']).optional().describe("`annotations`: also every annotator's answer, status and time spent."),
+  control: z.string().min(1).max(200).optional().describe('coco, yolo, conll: the control to export (default: every fitting control; conll: the first labels control).'),
 });
 
 export const jobDataPurgeStatusSchema = z.enum(['pending', 'completed']);
