@@ -61,7 +61,8 @@ export interface SkillLevelEventsTable {
   created_at: Generated<Date>;
 }
 
-export type TaskType = 'classification' | 'multi_label' | 'bounding_boxes' | 'text_spans' | 'transcription' | 'free_text';
+/** The kind of a job's label config (v2: derived from its controls; `custom` for anything but one control of a legacy kind). */
+export type TaskType = 'classification' | 'multi_label' | 'bounding_boxes' | 'text_spans' | 'transcription' | 'free_text' | 'custom';
 export type JobStatus = 'draft' | 'active' | 'paused' | 'completed' | 'cancelled';
 
 export interface JobsTable {
@@ -69,7 +70,10 @@ export interface JobsTable {
   client_id: string;
   name: string;
   task_type: TaskType;
+  /** The v2 label config (packages/contracts label-config.ts): objects and named controls. */
   label_config: Json<Record<string, unknown>>;
+  /** The Label Studio XML the config was parsed from, returned as is when asked for Label Studio's form. */
+  label_config_xml: string | null;
   instructions: string;
   required_skill: string | null;
   min_level: Generated<number>;
@@ -109,6 +113,12 @@ export interface TasksTable {
   prediction_confidence: number | null;
   prediction_model: string | null;
   gold: Json<unknown> | null;
+  /** Every model prediction: [{answer, model_version?, score?}]; `prediction*` above hold the first, which claims show. */
+  predictions: Json<unknown[]> | null;
+  /** Annotations brought by an import (e.g. from Label Studio): [{answer, completed_by?, created_at?, ...}]. */
+  prior_annotations: Json<unknown[]> | null;
+  /** Image sizes learnt from an import, by object name: {image: {width, height}}. */
+  image_sizes: Json<Record<string, { width: number; height: number }>> | null;
   status: Generated<TaskStatus>;
   /** Annotations wanted: the job's overlap, raised by QA when agreement is low. */
   required_annotations: number;
