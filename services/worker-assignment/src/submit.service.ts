@@ -1,4 +1,4 @@
-import { answerSchemaFor, issuesOf, type AnswerContext, type TaskTypeName } from '@fairlabel/contracts';
+import { answerContextKey, answerContextOf, answerSchemaFor, issuesOf, parseLabelConfig, type AnswerContext, type LabelConfig } from '@fairlabel/contracts';
 import { sql, type Database, type Db } from '@fairlabel/db';
 import { conflict, notFound, unprocessable } from '@fairlabel/http';
 import { OUTBOX_CHANNEL, outboxRowsJson, publish } from '@fairlabel/queues';
@@ -12,35 +12,20 @@ import { cacheKey, ProcessCache } from './process-cache.js';
 /** What the caches need: the database handle that scopes them and the clock their TTL runs on. */
 type CacheDeps = Pick<LeaseDeps, 'db' | 'clock'>;
 
-/** Facts about the item that bound a valid answer (image size for boxes, text length for spans). */
-function answerContextOf(payload: unknown): AnswerContext {
-  if (!payload || typeof payload !== 'object') return {};
-  const p = payload as Record<string, unknown>;
-  const ctx: AnswerContext = {};
-  if (typeof p.image_width === 'number') ctx.image_width = p.image_width;
-  if (typeof p.image_height === 'number') ctx.image_height = p.image_height;
-  if (typeof p.text === 'string') ctx.text_length = p.text.length;
-  return ctx;
-}
-
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
   );
 }
 
-/** The task types whose answer schema reads the answer context (image size, text length); the others do not. */
-const CONTEXT_DEPENDENT: ReadonlySet<TaskTypeName> = new Set(['bounding_boxes', 'text_spans']);
-
 interface JobAnswerRules {
-  taskType: TaskTypeName;
-  labelConfig: unknown;
+  labelConfig: LabelConfig;
 }
 
 /**
- * Per job, its task type and label config, and the answer schemas built from them per answer context.
- * Both are draft-only fields (PATCH refuses them once a job has been active), and only an active job's
- * tasks are ever assigned, so an entry never goes stale; the TTL only returns memory.
+ * Per job, its label config, and the answer schemas built from it per the part of the answer context
+ * that matters to it. The config is a draft-only field (PATCH refuses it once a job has been active),
+ * and only an active job's tasks are ever assigned, so an entry never goes stale; the TTL only returns memory.
  */
 const rulesByJob = new ProcessCache<JobAnswerRules>({ max: 10_000, ttlMs: 60 * 60_000 });
 const schemasByJobAndContext = new ProcessCache<z.ZodType>({ max: 20_000, ttlMs: 60 * 60_000 });
@@ -50,17 +35,15 @@ async function answerSchema(deps: CacheDeps, reader: Db | Transaction<Database>,
   const rulesCache = rulesByJob.in(deps.db, deps.clock);
   let rules = rulesCache.get(jobId);
   if (!rules) {
-    const job = await sql<{ task_type: TaskTypeName; label_config: unknown }>`SELECT task_type, label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(reader);
-    const { task_type, label_config } = job.rows[0]!;
-    rules = { taskType: task_type, labelConfig: label_config };
+    const job = await sql<{ label_config: unknown }>`SELECT label_config FROM jobs WHERE id = ${jobId}::uuid`.execute(reader);
+    rules = { labelConfig: parseLabelConfig(job.rows[0]!.label_config) };
     rulesCache.set(jobId, rules);
   }
-  const contextKey = CONTEXT_DEPENDENT.has(rules.taskType) ? cacheKey(`${context.image_width}`, `${context.image_height}`, `${context.text_length}`) : '';
   const schemas = schemasByJobAndContext.in(deps.db, deps.clock);
-  const key = cacheKey(jobId, contextKey);
+  const key = cacheKey(jobId, answerContextKey(rules.labelConfig, context));
   let schema = schemas.get(key);
   if (!schema) {
-    schema = answerSchemaFor(rules.taskType, rules.labelConfig, context);
+    schema = answerSchemaFor(rules.labelConfig, context);
     schemas.set(key, schema);
   }
   return schema;

@@ -108,7 +108,7 @@ describe('concurrent claims through 4 gateway processes', () => {
             if (rel.status !== 200) problems.push(`release ${rel.status}`);
             continue;
           }
-          const sub = await call(w, `/v1/assignments/${a.id}/submit`, { answer: { label: 'cat' }, time_spent_ms: 500 });
+          const sub = await call(w, `/v1/assignments/${a.id}/submit`, { answer: { label: { choices: ['cat'] } }, time_spent_ms: 500 });
           if (sub.status !== 200) problems.push(`submit ${sub.status} ${JSON.stringify(sub.body)}`);
           else submitted++;
         }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestApp, createTestEnv, newWorker, type TestEnv } from '@fairlabel/testing';
+import { buildTestApp, createTestEnv, labelConfigs, newWorker, type TestEnv } from '@fairlabel/testing';
 import type { AppInstance } from '@fairlabel/http';
 import { workerAssignmentRoutes } from '../src/index.js';
 import { markStarved, withinFairShare } from '../src/fair-share.js';
@@ -20,7 +20,7 @@ beforeEach(() => pauseAllJobs(env));
 describe('the claim', () => {
   it('returns the task, instructions, label config, prediction, lease and pay', async () => {
     const { job, tasks } = await activeJob(env, 1, { lease_seconds: 120 });
-    await env.db.updateTable('tasks').set({ prediction: JSON.stringify({ label: 'dog' }), prediction_confidence: 0.8, prediction_model: 'm1' }).where('id', '=', tasks[0]!.id).execute();
+    await env.db.updateTable('tasks').set({ prediction: JSON.stringify({ label: { choices: ['dog'] } }), prediction_confidence: 0.8, prediction_model: 'm1' }).where('id', '=', tasks[0]!.id).execute();
     const { worker } = await vendorWithWorker(env);
     const before = env.clock.now().getTime();
     const res = await claim(app, worker);
@@ -34,8 +34,8 @@ describe('the claim', () => {
       task_type: 'classification',
       payload: { text: 'item 0' },
       instructions: job.instructions,
-      label_config: { labels: ['cat', 'dog', 'other'] },
-      prediction: { value: { label: 'dog' }, confidence: expect.closeTo(0.8, 5), model: 'm1' },
+      label_config: labelConfigs.classification,
+      prediction: { value: { label: { choices: ['dog'] } }, confidence: expect.closeTo(0.8, 5), model: 'm1' },
       pay: { amount: 5, currency: 'USD', median_seconds_per_task: null, hourly_rate: null },
     });
     const lease = new Date(a.lease_expires_at).getTime() - before;
@@ -47,7 +47,7 @@ describe('the claim', () => {
     await activeJob(env, 3, { pay_per_annotation: 10 });
     const { worker } = await vendorWithWorker(env);
     const first = (await claim(app, worker)).json();
-    expect((await submit(app, worker, first.id, { label: 'cat' }, 36_000)).statusCode).toBe(200);
+    expect((await submit(app, worker, first.id, { label: { choices: ['cat'] } }, 36_000)).statusCode).toBe(200);
     env.clock.advance(11_000); // past the median cache
     const second = (await claim(app, worker)).json();
     // 10 minor units per 36 s is 1000 per hour.

@@ -23,6 +23,6 @@ export function claim(app: AppInstance, who: { auth: { authorization: string } }
   return app.inject({ method: 'POST', url: `/v1/assignments/next${query}`, headers: who.auth });
 }
 
-export function submit(app: AppInstance, who: { auth: { authorization: string } }, id: number, answer: unknown = { label: 'cat' }, timeSpentMs = 1000) {
+export function submit(app: AppInstance, who: { auth: { authorization: string } }, id: number, answer: unknown = { label: { choices: ['cat'] } }, timeSpentMs = 1000) {
   return app.inject({ method: 'POST', url: `/v1/assignments/${id}/submit`, headers: who.auth, payload: { answer, time_spent_ms: timeSpentMs } });
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestApp, createTestEnv, newWorker, type TestEnv } from '@fairlabel/testing';
+import { buildTestApp, createTestEnv, labelConfigs, newWorker, type TestEnv } from '@fairlabel/testing';
 import type { AppInstance } from '@fairlabel/http';
 import { Queue } from 'bullmq';
 import { workerAssignmentRoutes } from '../src/index.js';
@@ -144,14 +144,14 @@ describe('leases', () => {
 
 describe('submit', () => {
   it('validates the answer against the label config and names the failing field', async () => {
-    await activeJob(env, 1, { task_type: 'bounding_boxes', label_config: JSON.stringify({ labels: ['car', 'person'], min_width: 1, min_height: 1 }) });
+    await activeJob(env, 1, { task_type: 'bounding_boxes', label_config: JSON.stringify(labelConfigs.bounding_boxes) });
     const { worker } = await vendorWithWorker(env);
     const a = (await claim(app, worker)).json();
-    const bad = await submit(app, worker, a.id, { boxes: [{ label: 'tree', x: 0, y: 0, width: 5, height: 5 }] });
+    const bad = await submit(app, worker, a.id, { label: { boxes: [{ labels: ['tree'], x: 0, y: 0, width: 5, height: 5 }] } });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().error.code).toBe('invalid_answer');
-    expect(bad.json().error.details[0].path).toBe('body.answer.boxes.0.label');
-    expect((await submit(app, worker, a.id, { boxes: [{ label: 'car', x: 0, y: 0, width: 5, height: 5 }] })).statusCode).toBe(200);
+    expect(bad.json().error.details[0].path).toBe('body.answer.label.boxes.0.labels.0');
+    expect((await submit(app, worker, a.id, { label: { boxes: [{ labels: ['car'], x: 0, y: 0, width: 5, height: 5 }] } })).statusCode).toBe(200);
   });
 
   it('checks an answer Postgres cannot store (\\u0000) in the usual order: 404 for another worker, 422 when invalid', async () => {
@@ -159,23 +159,23 @@ describe('submit', () => {
     const { worker } = await vendorWithWorker(env);
     const { worker: other } = await vendorWithWorker(env);
     const a = (await claim(app, worker)).json();
-    expect((await submit(app, other, a.id, { label: 'c\u0000t' })).statusCode).toBe(404);
-    const bad = await submit(app, worker, a.id, { label: 'c\u0000t' });
+    expect((await submit(app, other, a.id, { label: { choices: ['c\u0000t'] } })).statusCode).toBe(404);
+    const bad = await submit(app, worker, a.id, { label: { choices: ['c\u0000t'] } });
     expect(bad.statusCode).toBe(422);
-    expect(bad.json().error.details[0].path).toBe('body.answer.label');
-    expect((await submit(app, worker, a.id, { label: 'cat' })).statusCode).toBe(200);
+    expect(bad.json().error.details[0].path).toBe('body.answer.label.choices.0');
+    expect((await submit(app, worker, a.id, { label: { choices: ['cat'] } })).statusCode).toBe(200);
   });
 
   it('writes the submission with its event; the same answer again replays, a different one is 409', async () => {
     await activeJob(env, 1);
     const { worker } = await vendorWithWorker(env);
     const a = (await claim(app, worker)).json();
-    const first = await submit(app, worker, a.id, { label: 'dog' }, 4200);
+    const first = await submit(app, worker, a.id, { label: { choices: ['dog'] } }, 4200);
     expect(first.statusCode, first.body).toBe(200);
-    expect(first.json()).toMatchObject({ id: a.id, status: 'submitted', answer: { label: 'dog' }, time_spent_ms: 4200 });
-    const again = await submit(app, worker, a.id, { label: 'dog' }, 4200);
+    expect(first.json()).toMatchObject({ id: a.id, status: 'submitted', answer: { label: { choices: ['dog'] } }, time_spent_ms: 4200 });
+    const again = await submit(app, worker, a.id, { label: { choices: ['dog'] } }, 4200);
     expect(again.json()).toEqual(first.json());
-    const different = await submit(app, worker, a.id, { label: 'cat' });
+    const different = await submit(app, worker, a.id, { label: { choices: ['cat'] } });
     expect(different.statusCode).toBe(409);
     expect(different.json().error.code).toBe('already_submitted');
     const events = await env.db.selectFrom('outbox').select(['payload', 'queue']).where('event', '=', 'assignment.submitted').execute();
@@ -201,7 +201,7 @@ describe('GET /v1/me', () => {
     await activeJob(env, 3, { pay_per_annotation: 7, currency: 'INR' });
     const { worker } = await vendorWithWorker(env, { skills: { cls: 2 } });
     const a = (await claim(app, worker)).json();
-    await submit(app, worker, a.id, { label: 'cat' }, 3000);
+    await submit(app, worker, a.id, { label: { choices: ['cat'] } }, 3000);
     const live = (await claim(app, worker)).json();
     const res = await app.inject({ method: 'GET', url: '/v1/me', headers: worker.auth });
     expect(res.statusCode, res.body).toBe(200);
