@@ -48,15 +48,16 @@ function claimCycle(workers: SeededWorker[]): Cycle {
       return 'idle';
     }
     if (res.statusCode !== 200) return fail('claim', res.statusCode, res.body);
-    const assignment = (await res.body.json()) as { id: number; label_config: { labels: string[] } };
+    const assignment = (await res.body.json()) as { id: number; label_config: { controls: { name: string; choices: string[] }[] } };
     recordClaim(performance.now() - t0);
-    const labels = assignment.label_config.labels;
+    const control = assignment.label_config.controls[0]!;
+    const labels = control.choices;
     const t1 = performance.now();
     const sub = await pool.request({
       method: 'POST',
       path: `/v1/assignments/${assignment.id}/submit`,
       headers: { authorization, 'content-type': 'application/json' },
-      body: JSON.stringify({ answer: { label: labels[Math.floor(Math.random() * labels.length)] }, time_spent_ms: 5000 + Math.floor(Math.random() * 10_000) }),
+      body: JSON.stringify({ answer: { [control.name]: { choices: [labels[Math.floor(Math.random() * labels.length)]] } }, time_spent_ms: 5000 + Math.floor(Math.random() * 10_000) }),
     });
     if (sub.statusCode !== 200) return fail('submit', sub.statusCode, sub.body);
     await sub.body.dump();
@@ -76,7 +77,7 @@ const helloCycle: Cycle = async ({ pool, recordClaim, recordOther }) => {
     method: 'POST',
     path: '/hello',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ answer: { label: 'cat' }, time_spent_ms: 5000 }),
+    body: JSON.stringify({ answer: { label: { choices: ['cat'] } }, time_spent_ms: 5000 }),
   });
   await b.body.dump();
   recordOther(performance.now() - t1);

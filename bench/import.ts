@@ -132,7 +132,11 @@ async function drive(): Promise<void> {
     await db.insertInto('api_keys').values({ organization_id: org.id, role: 'client', prefix, key_hash: hash, name: 'bench' }).execute();
     const job = await db
       .insertInto('jobs')
-      .values({ client_id: org.id, name: 'bench', task_type: 'classification', label_config: JSON.stringify({ labels: ['a', 'b'] }), instructions: '', pay_per_annotation: 1, client_price_per_item: 2, currency: 'USD' })
+      .values({ client_id: org.id, name: 'bench', task_type: 'classification', label_config: JSON.stringify({
+          version: 2,
+          objects: [{ name: 'item', type: 'text', value: '$text' }],
+          controls: [{ name: 'label', type: 'choices', to_name: 'item', choices: ['a', 'b'], multiple: false, required: true, per_region: false }],
+        }), instructions: '', pay_per_annotation: 1, client_price_per_item: 2, currency: 'USD' })
       .returning('id')
       .executeTakeFirstOrThrow();
     const bytes = [...ndjsonChunks(Math.min(ITEMS, 1000))].join('').length / Math.min(ITEMS, 1000);

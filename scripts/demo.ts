@@ -69,13 +69,20 @@ for (const v of vendors) {
   log(`vendor ${v.name}: ${v.workers.length} workers with the image_classification skill at level 2`);
 }
 
-// The job: 60 images, three annotations each.
+// The job: 60 images, three annotations each. Its label config is Label Studio XML, as a team coming
+// from Label Studio has it: one Choices control named `animal` on the image.
 const labels = ['cat', 'dog', 'bird', 'other'];
+const labelConfigXml = `<View>
+  <Image name="photo" value="$image"/>
+  <Choices name="animal" toName="photo" required="true">
+${labels.map((l) => `    <Choice value="${l}"/>`).join('\n')}
+  </Choices>
+</View>`;
 const job = (
   await api<{ id: string }>(clientKey, 'POST', '/v1/jobs', {
     name: 'Pet photos',
-    task_type: 'classification',
-    label_config: { labels },
+    label_config: labelConfigXml,
+    label_config_format: 'labelstudio',
     instructions: 'Which animal is in the photo?',
     required_skill: 'image_classification',
     min_level: 1,
@@ -100,7 +107,8 @@ await Promise.all(
       if (res.status === 204) return;
       if (res.status !== 200 && res.status !== 201) throw new Error(`claim for ${w.name}: ${res.status} ${await res.text()}`);
       const a = (await res.json()) as { id: number; pay: { amount: number; hourly_rate: number | null } };
-      const answer = { label: labels[Math.floor(Math.random() * labels.length)] };
+      // An answer is keyed by control name; a choices control answers `{choices: [...]}`.
+      const answer = { animal: { choices: [labels[Math.floor(Math.random() * labels.length)]] } };
       await api(w.key, 'POST', `/v1/assignments/${a.id}/submit`, { answer, time_spent_ms: 4000 + Math.floor(Math.random() * 8000) });
       annotations++;
     }

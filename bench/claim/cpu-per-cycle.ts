@@ -69,7 +69,7 @@ export async function cpuPerCycle(opts: {
         const w = worker(i);
         const a = await claimNext(deps, wakeups, w.id, opts.vendorId, 0);
         if (!a) throw new Error('cpu profile: nothing to claim');
-        await submit(deps, a.id, w.id, { label: LABELS[i % LABELS.length] }, 1000);
+        await submit(deps, a.id, w.id, { label: { choices: [LABELS[i % LABELS.length]] } }, 1000);
       }),
     );
     costs.push(
@@ -82,7 +82,7 @@ export async function cpuPerCycle(opts: {
           method: 'POST',
           url: `/v1/assignments/${id}/submit`,
           headers: { authorization, 'content-type': 'application/json' },
-          payload: JSON.stringify({ answer: { label: LABELS[i % LABELS.length] }, time_spent_ms: 1000 }),
+          payload: JSON.stringify({ answer: { label: { choices: [LABELS[i % LABELS.length]] } }, time_spent_ms: 1000 }),
         });
         if (submitted.statusCode !== 200) throw new Error(`cpu profile: submit answered ${submitted.statusCode}: ${submitted.body.slice(0, 200)}`);
       }),

@@ -78,7 +78,7 @@ export async function profileClaims(url: string, redisUrl: string, prefix: strin
       if (!claimed) throw new Error('profile: no task left to claim');
       for (const q of log) if (/hint refresh/.test(nameOf(q.sql)) && !toExplain.has(q.sql)) toExplain.set(q.sql, q);
       const t1 = performance.now();
-      await submit(deps, claimed.id, worker.id, { label: LABELS[i % LABELS.length] }, 1000);
+      await submit(deps, claimed.id, worker.id, { label: { choices: [LABELS[i % LABELS.length]] } }, 1000);
       submitWall.push(performance.now() - t1);
       for (const q of log) {
         const name = nameOf(q.sql);

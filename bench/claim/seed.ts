@@ -6,6 +6,15 @@ import { generateApiKey } from '@fairlabel/http';
 import type { BenchOptions } from './options.js';
 
 export const LABELS = ['cat', 'dog', 'other'] as const;
+
+/** The bench jobs' v2 label config: one choices control `label` (answers `{label: {choices: [..]}}`). */
+export function classificationConfig(choices: readonly string[]) {
+  return {
+    version: 2,
+    objects: [{ name: 'item', type: 'text', value: '$text' }],
+    controls: [{ name: 'label', type: 'choices', to_name: 'item', choices, multiple: false, required: true, per_region: false }],
+  };
+}
 const SKILL = 'image_cls';
 /** Tasks per INSERT statement: bounds the statement trigger's transition table. */
 const TASKS_PER_STATEMENT = 250_000;
@@ -100,7 +109,7 @@ export async function seed(opts: BenchOptions, url: string): Promise<Seeded> {
          SELECT $1, 'bench job ' || g, 'classification', $2::jsonb, 'Pick the label that fits best.', $3, 1, $4,
                 5, 20, 'USD', g % 5, now() + make_interval(hours => g), 'active', now()
          FROM generate_series(1, $5::int) g ORDER BY g RETURNING id`,
-        [client!.id, JSON.stringify({ labels: LABELS }), SKILL, opts.overlap, opts.jobs],
+        [client!.id, JSON.stringify(classificationConfig(LABELS)), SKILL, opts.overlap, opts.jobs],
       )
     ).map((r) => r.id);
 

@@ -79,14 +79,75 @@ export async function newWorker(
   return { ...actor, workerId: worker.id, vendorId };
 }
 
+/**
+ * A v2 label config (packages/contracts label-config.ts) for each kind of job, as jobs store them
+ * (defaults filled in). Answers are keyed by control name: `label` (`answer` for text), e.g.
+ * `{label: {choices: ['cat']}}`; `sampleAnswers` has a valid one for each.
+ */
 export const labelConfigs: Record<TaskType, Record<string, unknown>> = {
-  classification: { labels: ['cat', 'dog', 'other'] },
-  multi_label: { labels: ['red', 'green', 'blue'], min_picks: 1, max_picks: 2 },
-  bounding_boxes: { labels: ['car', 'person'], min_width: 1, min_height: 1 },
-  text_spans: { entity_types: ['PER', 'ORG', 'LOC'] },
-  transcription: { max_length: 5000 },
-  free_text: { max_length: 1000 },
+  classification: {
+    version: 2,
+    objects: [{ name: 'item', type: 'text', value: '$text' }],
+    controls: [{ name: 'label', type: 'choices', to_name: 'item', choices: ['cat', 'dog', 'other'], multiple: false, required: true, per_region: false }],
+  },
+  multi_label: {
+    version: 2,
+    objects: [{ name: 'item', type: 'text', value: '$text' }],
+    controls: [{ name: 'label', type: 'choices', to_name: 'item', choices: ['red', 'green', 'blue'], multiple: true, min: 1, max: 2, required: true, per_region: false }],
+  },
+  bounding_boxes: {
+    version: 2,
+    objects: [{ name: 'image', type: 'image', value: '$image' }],
+    controls: [{ name: 'label', type: 'rectangle', to_name: 'image', labels: ['car', 'person'], multiple: false, can_rotate: true, required: false }],
+  },
+  text_spans: {
+    version: 2,
+    objects: [{ name: 'text', type: 'text', value: '$text' }],
+    controls: [{ name: 'label', type: 'labels', to_name: 'text', labels: ['PER', 'ORG', 'LOC'], multiple: false, allow_overlap: false, required: false }],
+  },
+  transcription: {
+    version: 2,
+    objects: [{ name: 'item', type: 'audio', value: '$audio' }],
+    controls: [{ name: 'answer', type: 'textarea', to_name: 'item', min_length: 0, max_length: 5000, max_items: 1, required: true, per_region: false }],
+  },
+  free_text: {
+    version: 2,
+    objects: [{ name: 'item', type: 'text', value: '$text' }],
+    controls: [{ name: 'answer', type: 'textarea', to_name: 'item', min_length: 0, max_length: 1000, max_items: 1, required: true, per_region: false }],
+  },
+  custom: {
+    version: 2,
+    objects: [
+      { name: 'image', type: 'image', value: '$image' },
+      { name: 'text', type: 'text', value: '$text' },
+    ],
+    controls: [
+      { name: 'boxes', type: 'rectangle', to_name: 'image', labels: ['car', 'person'], multiple: false, can_rotate: true, required: false },
+      { name: 'quality', type: 'choices', to_name: 'image', choices: ['good', 'blurry'], multiple: false, required: true, per_region: false },
+      { name: 'comment', type: 'textarea', to_name: 'text', min_length: 0, max_length: 500, required: false, per_region: false },
+    ],
+  },
 };
+
+/** A valid answer for each entry of labelConfigs. */
+export const sampleAnswers: Record<TaskType, Record<string, unknown>> = {
+  classification: { label: { choices: ['cat'] } },
+  multi_label: { label: { choices: ['red', 'blue'] } },
+  bounding_boxes: { label: { boxes: [{ labels: ['car'], x: 10, y: 20, width: 30, height: 40 }] } },
+  text_spans: { label: { spans: [{ start: 0, end: 4, labels: ['PER'] }] } },
+  transcription: { answer: { text: ['hello'] } },
+  free_text: { answer: { text: ['hello'] } },
+  custom: { boxes: { boxes: [{ labels: ['car'], x: 10, y: 20, width: 30, height: 40, rotation: 15 }] }, quality: { choices: ['good'] } },
+};
+
+/** A v2 classification config with these choices (control `label` on a text object `item`). */
+export function choicesConfig(choices: string[], opts: { multiple?: boolean } = {}): Record<string, unknown> {
+  return {
+    version: 2,
+    objects: [{ name: 'item', type: 'text', value: '$text' }],
+    controls: [{ name: 'label', type: 'choices', to_name: 'item', choices, multiple: opts.multiple ?? false, required: true, per_region: false }],
+  };
+}
 
 export async function newJob(db: Db, clientId: string, opts: Partial<Insertable<JobsTable>> = {}) {
   const taskType = (opts.task_type ?? 'classification') as TaskType;
