@@ -1,14 +1,13 @@
 import type { Readable } from 'node:stream';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
-import type { ImportResult, TaskTypeName } from '@fairlabel/contracts';
+import { parseLabelConfig, type ImportResult } from '@fairlabel/contracts';
 import type { Database, JobStatus } from '@fairlabel/db';
 import { badRequest, conflict, notFound, unprocessable } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
-import { looksLikeLabelStudioTask } from './label-studio.js';
 import { BatchWriter } from './import/copy-writer.js';
-import { labelStudioToItem } from './import/label-studio-tasks.js';
-import { csvItems, jsonArrayItems, MalformedBody, ndjsonItems, type ItemError } from './import/readers.js';
+import { labelStudioToItem, looksLikeFlatTask, looksLikeLabelStudioTask, type PartCounts } from './import/label-studio-tasks.js';
+import { csvItems, jsonItems, MalformedBody, ndjsonItems, type ItemError } from './import/readers.js';
 import { isObject, ItemValidator, type StagedRow } from './import/validation.js';
 
 /**
@@ -27,7 +26,11 @@ export interface ImportRequest {
   clientId: string;
   jobId: string;
   body: Readable;
-  /** Explicit format; otherwise `contentFormat`, with JSON arrays of Label Studio tasks recognised by shape. */
+  /**
+   * Explicit format. `json`, `ndjson`, `csv` choose the reader; `labelstudio` reads the body as its
+   * Content-Type says (a JSON array or object, or NDJSON) and each item as a Label Studio task.
+   * Without it: `contentFormat`, with Label Studio tasks recognised by the first item's shape.
+   */
   format?: ImportFormat | undefined;
   contentFormat: Exclude<ImportFormat, 'labelstudio'>;
   onError: 'reject' | 'skip';
@@ -64,7 +67,7 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
       if (!job) throw notFound('job');
       assertJobAcceptsTasks(job.status);
       const inserter = new BatchWriter(client, job.id, job.overlap);
-      const outcome = await stageItems(req, job.task_type, job.label_config, inserter).catch(async (err) => {
+      const outcome = await stageItems(req, new ItemValidator(parseLabelConfig(job.label_config), job.task_type), inserter).catch(async (err) => {
         await inserter.abandon();
         throw err;
       });
@@ -72,10 +75,15 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
         await inserter.abandon();
         throw err;
       });
-      if (outcome.rejected > 0 && req.onError === 'reject') {
+      const refusedParts = outcome.parts.predictions.refused + outcome.parts.annotations.refused;
+      if ((outcome.rejected > 0 || refusedParts > 0) && req.onError === 'reject') {
+        const what = [
+          ...(outcome.rejected ? [`${outcome.rejected} of ${outcome.received} items are invalid`] : []),
+          ...(refusedParts ? [`${refusedParts} predictions or annotations do not fit the job`] : []),
+        ].join(' and ');
         throw unprocessable(
           'import_rejected',
-          `${outcome.rejected} of ${outcome.received} items are invalid; nothing was imported (send ?on_error=skip to import the valid ones)`,
+          `${what}; nothing was imported (send ?on_error=skip to import the valid items without what they refused)`,
           outcome.errors.map((e) => ({ path: `line ${e.line}`, line: e.line, message: e.message, ...(e.external_id ? { external_id: e.external_id } : {}) })),
         );
       }
@@ -89,7 +97,9 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
         duplicates: inserter.written - created,
         rejected: outcome.rejected,
         errors: outcome.errors,
-        errors_truncated: outcome.rejected > outcome.errors.length,
+        errors_truncated: outcome.errorCount > outcome.errors.length,
+        parts: outcome.parts,
+        ignored_fields: outcome.ignored,
       };
     });
   } catch (err) {
@@ -108,33 +118,58 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
   }
 }
 
-async function stageItems(req: ImportRequest, taskType: TaskTypeName, labelConfig: unknown, writer: BatchWriter) {
-  const validator = new ItemValidator(taskType, labelConfig);
+async function stageItems(req: ImportRequest, validator: ItemValidator, writer: BatchWriter) {
   const errors: ItemError[] = [];
+  let errorCount = 0;
   let rejected = 0;
   let received = 0;
+  const parts = { predictions: { kept: 0, converted: 0, refused: 0 }, annotations: { kept: 0, converted: 0, refused: 0 } };
+  const ignored: Record<string, number> = {};
+  const reader = req.format === 'labelstudio' ? req.contentFormat : (req.format ?? req.contentFormat);
+  if (req.format === 'labelstudio' && reader === 'csv') {
+    throw badRequest('unsupported_format', 'Label Studio tasks come as JSON (an array or one task) or NDJSON; this body is text/csv', [{ path: 'query.format', message: 'labelstudio needs a JSON or NDJSON body' }]);
+  }
   let format: ImportFormat = req.format ?? req.contentFormat;
-  const source =
-    format === 'ndjson' ? ndjsonItems(req.body) : format === 'csv' ? csvItems(req.body) : jsonArrayItems(req.body);
+  const source = reader === 'ndjson' ? ndjsonItems(req.body) : reader === 'csv' ? csvItems(req.body) : jsonItems(req.body);
   const explicit = req.format !== undefined;
+  const report = (line: number, message: string, externalId?: string) => {
+    errorCount++;
+    if (errors.length < MAX_LISTED_ERRORS) errors.push({ line, message, ...(externalId ? { external_id: externalId } : {}) });
+  };
+  const add = (to: PartCounts, from: PartCounts) => {
+    to.kept += from.kept;
+    to.converted += from.converted;
+    to.refused += from.refused;
+  };
   for await (const raw of source) {
     received++;
-    if (received === 1 && !explicit && format === 'json' && looksLikeLabelStudioTask(raw.value)) format = 'labelstudio';
+    if (received === 1 && !explicit && reader !== 'csv' && (looksLikeLabelStudioTask(raw.value) || looksLikeFlatTask(raw.value))) format = 'labelstudio';
     let outcome: StagedRow | { error: string; externalId?: string };
     if (raw.error !== undefined) outcome = { error: raw.error };
     else if (isObject(raw.value) && typeof raw.value.csvError === 'string') outcome = { error: raw.value.csvError };
     else if (format === 'labelstudio') {
-      const converted = labelStudioToItem(raw.value, taskType);
-      outcome = 'error' in converted ? { error: converted.error } : validator.check(converted.item);
+      const converted = labelStudioToItem(raw.value, validator);
+      if ('error' in converted) outcome = converted;
+      else {
+        outcome = converted.row;
+        add(parts.predictions, converted.predictions);
+        add(parts.annotations, converted.annotations);
+        for (const field of converted.ignored) ignored[field] = (ignored[field] ?? 0) + 1;
+        for (const refusal of converted.refusals) report(raw.line, refusal, converted.row.externalId ?? undefined);
+      }
     } else outcome = validator.check(raw.value);
     if ('error' in outcome) {
       rejected++;
-      if (errors.length < MAX_LISTED_ERRORS) errors.push({ line: raw.line, message: outcome.error, ...(outcome.externalId ? { external_id: outcome.externalId } : {}) });
+      report(raw.line, outcome.error, outcome.externalId);
       continue;
     }
+    if (format !== 'labelstudio') {
+      // A fairlabel item's predictions are all kept; its gold is given as gold.
+      if (outcome.predictions) parts.predictions.kept += (JSON.parse(outcome.predictions) as unknown[]).length;
+    }
     // Once a rejecting import has a bad item nothing will be kept; keep reading only to report errors.
-    if (rejected > 0 && req.onError === 'reject') continue;
+    if (errorCount > 0 && req.onError === 'reject') continue;
     await writer.push(outcome);
   }
-  return { format, received, rejected, errors };
+  return { format, received, rejected, errors, errorCount, parts, ignored };
 }

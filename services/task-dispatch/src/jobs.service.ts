@@ -2,14 +2,21 @@ import { sql, type Db } from '@fairlabel/db';
 import type { Database, JobStatus, JobsTable } from '@fairlabel/db';
 import {
   draftOnlyJobFields,
+  labelConfigFromLegacy,
+  parseLabelConfig,
   safeParseLabelConfig,
+  safeParseLegacyLabelConfig,
+  taskTypeOf,
   type CreateJobBody,
+  type LabelConfig,
+  type LabelIssue,
   type TaskTypeName,
   type UpdateJobBody,
 } from '@fairlabel/contracts';
 import { conflict, decodeCursor, notFound, pageResult, unprocessable } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
 import type { Selectable, Transaction, Updateable } from 'kysely';
+import { labelConfigFromXml, labelConfigToXml, LabelStudioConfigError } from './labelstudio/xml.js';
 
 export type JobRow = Selectable<JobsTable>;
 export type JobAction = 'activate' | 'pause' | 'resume' | 'cancel';
@@ -22,17 +29,63 @@ export const jobTransitions: Record<JobAction, { from: readonly JobStatus[]; to:
   cancel: { from: ['draft', 'active', 'paused'], to: 'cancelled' },
 };
 
-/** The config stored for a job: parsed with defaults filled in, or a 422 naming each wrong field. */
-export function validLabelConfig(taskType: TaskTypeName, config: unknown): Record<string, unknown> {
-  const result = safeParseLabelConfig(taskType, config);
-  if (!result.success) {
-    throw unprocessable(
-      'invalid_label_config',
-      `label_config is not a valid ${taskType} config: ${result.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
-      result.issues.map((i) => ({ path: ['body', 'label_config', i.path].filter(Boolean).join('.'), message: i.message })),
-    );
+function invalidConfig(message: string, issues: (LabelIssue & { line?: number; tag?: string })[], prefix = 'body.label_config') {
+  return unprocessable(
+    'invalid_label_config',
+    message,
+    issues.map((i) => ({ ...i, path: i.path.startsWith('line ') ? `${prefix} ${i.path}` : [prefix, i.path].filter(Boolean).join('.') })),
+  );
+}
+
+export interface ResolvedLabelConfig {
+  config: LabelConfig;
+  /** The Label Studio XML it came from, kept to give back unchanged. */
+  xml: string | null;
+  taskType: TaskTypeName | 'custom';
+}
+
+/**
+ * The v2 config a job stores, from any form the API takes: a v2 config, Label Studio XML (a string,
+ * `label_config_format: "labelstudio"`), or with `task_type` the first API's per-type form, converted.
+ * A wrong config is a 422 `invalid_label_config` naming each field (XML: the tag and its line).
+ */
+export function resolveLabelConfig(input: { task_type?: TaskTypeName | undefined; label_config: unknown; label_config_format?: 'fairlabel' | 'labelstudio' | undefined }): ResolvedLabelConfig {
+  const { task_type: taskType, label_config: config } = input;
+  const format = input.label_config_format ?? (typeof config === 'string' ? 'labelstudio' : 'fairlabel');
+  if (format === 'labelstudio') {
+    if (typeof config !== 'string') throw invalidConfig('a Label Studio label_config is its XML, as a string', [{ path: '', message: 'expected a string of XML' }]);
+    if (taskType !== undefined) throw invalidConfig('task_type goes with the first API\'s config form, not with Label Studio XML', [{ path: '', message: 'drop task_type' }], 'body.task_type');
+    try {
+      const parsed = labelConfigFromXml(config);
+      return { config: parsed, xml: config, taskType: taskTypeOf(parsed) as ResolvedLabelConfig['taskType'] };
+    } catch (err) {
+      if (err instanceof LabelStudioConfigError) throw invalidConfig(`label_config is not a Label Studio config this platform can run: ${err.message}`, err.issues);
+      throw err;
+    }
   }
-  return result.config as Record<string, unknown>;
+  if (typeof config === 'string') throw invalidConfig('a string label_config is Label Studio XML: send label_config_format "labelstudio"', [{ path: '', message: 'expected an object' }]);
+  const isV2 = typeof config === 'object' && config !== null && 'controls' in config;
+  if (taskType !== undefined && !isV2) {
+    const legacy = safeParseLegacyLabelConfig(taskType, config);
+    if (!legacy.success) {
+      throw invalidConfig(`label_config is not a valid ${taskType} config: ${legacy.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, legacy.issues);
+    }
+    return { config: labelConfigFromLegacy(taskType, legacy.config), xml: null, taskType };
+  }
+  const result = safeParseLabelConfig(config);
+  if (!result.success) {
+    throw invalidConfig(`label_config is not a valid config: ${result.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, result.issues);
+  }
+  const kind = taskTypeOf(result.config) as ResolvedLabelConfig['taskType'];
+  if (taskType !== undefined && taskType !== kind) {
+    throw invalidConfig(`task_type ${taskType} does not match the config (a ${kind} config); leave task_type out with a v2 config`, [{ path: '', message: `the config is ${kind}` }], 'body.task_type');
+  }
+  return { config: result.config, xml: null, taskType: kind };
+}
+
+/** The job's config as Label Studio XML: the XML it was created from, else written from the config. */
+export function labelConfigXmlOf(job: Pick<JobRow, 'label_config' | 'label_config_xml'>): string {
+  return job.label_config_xml ?? labelConfigToXml(parseLabelConfig(job.label_config));
 }
 
 function checkShareCaps(allowlist: string[] | null, caps: Record<string, number>) {
@@ -49,14 +102,17 @@ function checkShareCaps(allowlist: string[] | null, caps: Record<string, number>
 }
 
 export async function createJob(db: Db, clientId: string, body: CreateJobBody): Promise<JobRow> {
-  const labelConfig = validLabelConfig(body.task_type, body.label_config);
+  const { task_type: _taskType, label_config: _config, label_config_format: _format, ...fields } = body;
+  const resolved = resolveLabelConfig(body);
   checkShareCaps(body.vendor_allowlist, body.vendor_share_caps);
   return db
     .insertInto('jobs')
     .values({
-      ...body,
+      ...fields,
       client_id: clientId,
-      label_config: JSON.stringify(labelConfig),
+      task_type: resolved.taskType,
+      label_config: JSON.stringify(resolved.config),
+      label_config_xml: resolved.xml,
       vendor_share_caps: JSON.stringify(body.vendor_share_caps),
       qa_policy: JSON.stringify(body.qa_policy),
     })
@@ -114,11 +170,16 @@ export async function updateJob(db: Db, clientId: string, jobId: string, body: U
         );
       }
     }
-    const taskType = body.task_type ?? job.task_type;
-    const { label_config, vendor_share_caps, qa_policy, ...plain } = body;
-    const json: Pick<Updateable<JobsTable>, 'label_config' | 'vendor_share_caps' | 'qa_policy'> = {};
-    if (body.task_type !== undefined || label_config !== undefined) {
-      json.label_config = JSON.stringify(validLabelConfig(taskType, label_config ?? job.label_config));
+    const { label_config, label_config_format, task_type, vendor_share_caps, qa_policy, ...plain } = body;
+    const json: Pick<Updateable<JobsTable>, 'label_config' | 'label_config_xml' | 'task_type' | 'vendor_share_caps' | 'qa_policy'> = {};
+    if (task_type !== undefined || label_config !== undefined || label_config_format !== undefined) {
+      if (label_config === undefined) {
+        throw invalidConfig('give label_config with task_type or label_config_format', [{ path: '', message: 'required with task_type or label_config_format' }]);
+      }
+      const resolved = resolveLabelConfig({ task_type, label_config, label_config_format });
+      json.label_config = JSON.stringify(resolved.config);
+      json.label_config_xml = resolved.xml;
+      json.task_type = resolved.taskType;
     }
     const allowlist = body.vendor_allowlist !== undefined ? body.vendor_allowlist : job.vendor_allowlist;
     checkShareCaps(allowlist, vendor_share_caps ?? job.vendor_share_caps);

@@ -14,7 +14,13 @@ export const resultsRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Export a job's results",
         description:
           "Streams every task of the job with its final result, agreement, external_id, payload, gold and prediction; `include=annotations` adds each annotator's answer. " +
-          'Formats: `jsonl` (one task per line), `csv` (structured columns hold JSON), `coco` (bounding-box jobs only), `labelstudio` (Label Studio task format; re-imports unchanged). ' +
+          'Formats: `jsonl` (one task per line), `csv` (structured columns hold JSON), `labelstudio` (Label Studio JSON with the job\'s own control and object names, ' +
+          'region ids, rotation, percent geometry, original image sizes when known and span text; loads into the Label Studio project made from ' +
+          '`GET /v1/jobs/{id}/label-config?format=labelstudio`, and re-imports into fairlabel unchanged), `coco` (rectangle and polygon controls: `annotations` holds the ' +
+          'decided results in pixels, `gold_annotations` the gold answers, `annotator_annotations` with include=annotations every submitted answer, ' +
+          '`fairlabel_unsized_annotations` the regions of images whose size is unknown, in percent; `images[].width/height` when known), `yolo` (rectangle controls: ' +
+          'a tar of classes.txt, notes.json and labels/<image stem>.txt per decided task, `class x_center y_center width height` in 0..1; rotated boxes as the box around them), ' +
+          '`conll` (a labels control: CoNLL 2003 BIO tags of each decided task\'s text, `token -X- _ TAG`). `control` picks one control for coco, yolo and conll. ' +
           'Memory stays flat for any job size. Every export is recorded in the audit log.',
         params: idParamsSchema,
         querystring: resultsQuerySchema,

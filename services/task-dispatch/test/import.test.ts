@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, createTestEnv, newClient, newJob, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import { buildTestApp, choicesConfig, createTestEnv, labelConfigs, newClient, newJob, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
 import type { AppInstance } from '@fairlabel/http';
 import type { JobStatus } from '@fairlabel/db';
 import { jobAndImportRoutes, ndjson } from './helpers.js';
@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 async function classificationJob(status: JobStatus = 'draft', overlap = 3) {
-  return newJob(env.db, client.organizationId, { status, overlap, label_config: JSON.stringify({ labels: ['cat', 'dog', 'other'] }) });
+  return newJob(env.db, client.organizationId, { status, overlap, label_config: JSON.stringify(choicesConfig(['cat', 'dog', 'other'])) });
 }
 
 function post(jobId: string, body: string, contentType: string, query = '', headers: Record<string, string> = {}, auth = client.auth) {
@@ -31,7 +31,7 @@ async function tasksOf(jobId: string) {
 }
 
 const items = [
-  { external_id: 'a', data: { text: 'a cat' }, priority: 5, prediction: { answer: { label: 'cat' }, confidence: 0.9, model_version: 'm-1' }, gold: { label: 'cat' } },
+  { external_id: 'a', data: { text: 'a cat' }, priority: 5, prediction: { answer: { label: { choices: ['cat'] } }, confidence: 0.9, model_version: 'm-1' }, gold: { label: { choices: ['cat'] } } },
   { external_id: 'b', data: { text: 'a dog' } },
   { external_id: 'c', payload: { text: 'a bird' }, priority: -1 },
 ];
@@ -41,10 +41,23 @@ describe('formats', () => {
     const job = await classificationJob();
     const res = await post(job.id, ndjson(items), 'application/x-ndjson');
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toEqual({ job_id: job.id, format: 'ndjson', received: 3, created: 3, duplicates: 0, rejected: 0, errors: [], errors_truncated: false });
+    expect(res.json()).toEqual({
+      job_id: job.id,
+      format: 'ndjson',
+      received: 3,
+      created: 3,
+      duplicates: 0,
+      rejected: 0,
+      errors: [],
+      errors_truncated: false,
+      parts: { predictions: { kept: 1, converted: 0, refused: 0 }, annotations: { kept: 0, converted: 0, refused: 0 } },
+      ignored_fields: {},
+    });
     const rows = await tasksOf(job.id);
+    const cat = { label: { choices: ['cat'] } };
+    expect(rows[0]!.predictions).toEqual([{ answer: cat, score: 0.9, model_version: 'm-1' }]);
     expect(rows.map((r) => [r.external_id, r.payload, r.priority, r.prediction, r.prediction_confidence, r.prediction_model, r.gold, r.required_annotations, r.status])).toEqual([
-      ['a', { text: 'a cat' }, 5, { label: 'cat' }, expect.closeTo(0.9, 5), 'm-1', { label: 'cat' }, 3, 'open'],
+      ['a', { text: 'a cat' }, 5, cat, expect.closeTo(0.9, 5), 'm-1', cat, 3, 'open'],
       ['b', { text: 'a dog' }, 0, null, null, null, null, 3, 'open'],
       ['c', { text: 'a bird' }, -1, null, null, null, null, 3, 'open'],
     ]);
@@ -63,7 +76,7 @@ describe('formats', () => {
     const job = await classificationJob();
     const csv = [
       'external_id,text,source,priority,gold,prediction,prediction_confidence,prediction_model',
-      'r1,"a cat, sleeping",web,2,"{""label"":""cat""}","{""label"":""dog""}",0.4,m-2',
+      'r1,"a cat, sleeping",web,2,"{""label"":{""choices"":[""cat""]}}","{""label"":""dog""}",0.4,m-2',
       'r2,"two\nlines",app,,,,,',
     ].join('\n');
     const res = await post(job.id, csv, 'text/csv');
@@ -71,7 +84,8 @@ describe('formats', () => {
     expect(res.json()).toMatchObject({ format: 'csv', received: 2, created: 2 });
     const rows = await tasksOf(job.id);
     expect(rows.map((r) => [r.external_id, r.payload, r.priority, r.gold, r.prediction, r.prediction_model])).toEqual([
-      ['r1', { text: 'a cat, sleeping', source: 'web' }, 2, { label: 'cat' }, { label: 'dog' }, 'm-2'],
+      // A job made with the first API's task type still reads that API's answer shapes (`{"label":"dog"}`), stored in the v2 shape.
+      ['r1', { text: 'a cat, sleeping', source: 'web' }, 2, { label: { choices: ['cat'] } }, { label: { choices: ['dog'] } }, 'm-2'],
       ['r2', { text: 'two\nlines', source: 'app' }, 0, null, null, null],
     ]);
   });
@@ -82,8 +96,8 @@ describe('formats', () => {
       {
         id: 101,
         data: { text: 'a cat' },
-        predictions: [{ model_version: 'ls-model', score: 0.8, result: [{ from_name: 'label', to_name: 'text', type: 'choices', value: { choices: ['cat'] } }] }],
-        annotations: [{ ground_truth: true, result: [{ from_name: 'label', to_name: 'text', type: 'choices', value: { choices: ['cat'] } }] }],
+        predictions: [{ model_version: 'ls-model', score: 0.8, result: [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['cat'] } }] }],
+        annotations: [{ ground_truth: true, result: [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['cat'] } }] }],
       },
       { id: 102, data: { text: 'a dog' } },
     ];
@@ -92,7 +106,7 @@ describe('formats', () => {
     expect(res.json()).toMatchObject({ format: 'labelstudio', created: 2 });
     const rows = await tasksOf(job.id);
     expect(rows.map((r) => [r.external_id, r.payload, r.prediction, r.prediction_confidence, r.prediction_model, r.gold])).toEqual([
-      ['101', { text: 'a cat' }, { label: 'cat' }, expect.closeTo(0.8, 5), 'ls-model', { label: 'cat' }],
+      ['101', { text: 'a cat' }, { label: { choices: ['cat'] } }, expect.closeTo(0.8, 5), 'ls-model', { label: { choices: ['cat'] } }],
       ['102', { text: 'a dog' }, null, null, null, null],
     ]);
     // The explicit format takes even items that carry nothing Label-Studio-specific.
@@ -100,18 +114,22 @@ describe('formats', () => {
     expect(explicit.json()).toMatchObject({ format: 'labelstudio', created: 1 });
   });
 
-  it('Label Studio bounding boxes convert from percent to pixels of the original size', async () => {
-    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify({ labels: ['car'] }) });
+  it('Label Studio boxes stay in percent, with rotation and region ids; the original size is kept apart', async () => {
+    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify(labelConfigs.bounding_boxes) });
     const ls = [
       {
         id: 'img-1',
         data: { image: 'https://example.com/1.jpg' },
-        predictions: [{ result: [{ type: 'rectanglelabels', original_width: 200, original_height: 100, value: { x: 10, y: 20, width: 50, height: 30, rectanglelabels: ['car'] } }] }],
+        predictions: [
+          { result: [{ id: 'r1', from_name: 'label', to_name: 'image', type: 'rectanglelabels', original_width: 200, original_height: 100, value: { x: 10, y: 20, width: 50, height: 30, rotation: 12.5, rectanglelabels: ['car'] } }] },
+        ],
       },
     ];
     const res = await post(job.id, JSON.stringify(ls), 'application/json');
     expect(res.json()).toMatchObject({ created: 1 });
-    expect((await tasksOf(job.id))[0]!.prediction).toEqual({ boxes: [{ label: 'car', x: 20, y: 20, width: 100, height: 30 }] });
+    const [row] = await tasksOf(job.id);
+    expect(row!.prediction).toEqual({ label: { boxes: [{ id: 'r1', labels: ['car'], x: 10, y: 20, width: 50, height: 30, rotation: 12.5 }] } });
+    expect(row!.image_sizes).toEqual({ image: { width: 200, height: 100 } });
   });
 });
 
@@ -180,7 +198,7 @@ describe('idempotency', () => {
 describe('bad items', () => {
   const mixed = [
     JSON.stringify({ external_id: 'ok-1', data: { t: 1 } }),
-    JSON.stringify({ external_id: 'bad-label', data: { t: 2 }, gold: { label: 'horse' } }),
+    JSON.stringify({ external_id: 'bad-label', data: { t: 2 }, gold: { label: { choices: ['horse'] } } }),
     '',
     JSON.stringify({ external_id: 'ok-2', data: { t: 3 } }),
     '{"external_id": "broken", ',
@@ -195,7 +213,7 @@ describe('bad items', () => {
     const { error } = res.json();
     expect(error.code).toBe('import_rejected');
     expect(error.details.map((d: { line: number }) => d.line)).toEqual([2, 5, 6, 7]);
-    expect(error.details[0]).toMatchObject({ external_id: 'bad-label', message: expect.stringMatching(/gold is not a valid answer.*label/) });
+    expect(error.details[0]).toMatchObject({ external_id: 'bad-label', message: expect.stringMatching(/gold is not a valid answer.*label\.choices\.0: "horse" is not one of the choices/) });
     expect(error.details[1].message).toMatch(/not valid JSON/);
     expect(error.details[2].message).toMatch(/needs a `data` object/);
     expect(error.details[3].message).toMatch(/priority/);
@@ -249,13 +267,33 @@ describe('bad items', () => {
     expect(dup.json().error.code).toBe('invalid_csv_header');
   });
 
-  it('a malformed JSON array, or JSON that is not an array, is a 400 and imports nothing', async () => {
+  it('a malformed JSON array is a 400 naming its line, and imports nothing; one JSON object is one item', async () => {
     const job = await classificationJob();
-    const cut = await post(job.id, '[{"data":{"t":1}},{"data":', 'application/json');
+    const cut = await post(job.id, '[{"data":{"t":1}},\n{"data":', 'application/json');
     expect(cut.statusCode).toBe(400);
-    expect(cut.json().error).toMatchObject({ code: 'malformed_body', message: expect.stringMatching(/cut short/) });
-    const object = await post(job.id, '{"data":{}}', 'application/json');
-    expect(object.statusCode).toBe(400);
+    expect(cut.json().error).toMatchObject({ code: 'malformed_body', message: expect.stringMatching(/cut short \(line 2, after 1 items\)/), details: [{ line: 2 }] });
+    const broken = await post(job.id, '[\n{"data":{"t":1}},\n{"data" {"t":2}},\n{"data":{"t":3}}\n]', 'application/json');
+    expect(broken.json().error).toMatchObject({ code: 'malformed_body', details: [{ line: 3 }] });
+    expect(await tasksOf(job.id)).toHaveLength(0);
+    const object = await post(job.id, '{"data":{"t":1}}', 'application/json');
+    expect(object.json()).toMatchObject({ format: 'json', received: 1, created: 1 });
+  });
+
+  it('a body of the wrong shape for its Content-Type is a 400 with the line, never a 500', async () => {
+    const job = await classificationJob();
+    const cases: [string, string, string, number][] = [
+      ['external_id,text\nr1,hello\n', 'application/json', '', 1],
+      ['{"data":{"t":1}}\n{"data":{"t":2}}\n', 'application/json', '', 2],
+      ['\n\n{"data":{"t":1}, "x": }', 'application/json', '', 3],
+      ['   ', 'application/json', '', 1],
+      ['[1, 2', 'application/json', '?format=labelstudio', 1],
+      ['external_id,text\nr1,hello\n', 'text/csv', '?format=labelstudio', 0],
+    ];
+    for (const [body, type, query, line] of cases) {
+      const res = await post(job.id, body, type, query);
+      expect(res.statusCode, body).toBe(400);
+      if (line) expect(res.json().error.details[0].line, body).toBe(line);
+    }
     expect(await tasksOf(job.id)).toHaveLength(0);
   });
 

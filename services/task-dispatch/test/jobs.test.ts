@@ -71,17 +71,30 @@ describe('POST /v1/jobs', () => {
     expect(minimal).toMatchObject({ overlap: 1, min_level: 1, lease_seconds: 600, vendor_allowlist: null, qa_policy: { consensus_method: 'majority' }, instructions: '' });
   });
 
-  it('accepts a valid label config of every task type, storing it with defaults', async () => {
-    for (const [taskType, config] of Object.entries(labelConfigs)) {
-      const res = await create({ ...baseJob, task_type: taskType, label_config: config });
-      expect(res.statusCode, `${taskType}: ${res.body}`).toBe(201);
+  it('accepts a v2 config of every kind as stored, and the first API\'s per-type form converted to v2', async () => {
+    for (const [kind, config] of Object.entries(labelConfigs)) {
+      const res = await create({ ...baseJob, task_type: undefined, label_config: config });
+      expect(res.statusCode, `${kind}: ${res.body}`).toBe(201);
+      expect(res.json().label_config, kind).toEqual(config);
+      expect(res.json().task_type, kind).toBe(kind === 'transcription' ? 'free_text' : kind);
     }
     const multi = (await create({ ...baseJob, task_type: 'multi_label', label_config: { labels: ['a', 'b', 'c'] } })).json();
-    expect(multi.label_config).toEqual({ labels: ['a', 'b', 'c'], min_picks: 1, max_picks: 3 });
+    expect(multi.task_type).toBe('multi_label');
+    expect(multi.label_config).toEqual({
+      version: 2,
+      objects: [{ name: 'item', type: 'text', value: '$text' }],
+      controls: [{ name: 'label', type: 'choices', to_name: 'item', choices: ['a', 'b', 'c'], multiple: true, min: 1, max: 3, required: true, per_region: false }],
+    });
+    const mismatch = await create({ ...baseJob, task_type: 'text_spans', label_config: labelConfigs.classification });
+    expect(mismatch.statusCode).toBe(422);
+    expect(mismatch.json().error.details[0].path).toBe('body.task_type');
+    const v2Invalid = await create({ ...baseJob, task_type: undefined, label_config: { objects: [{ name: 'i', type: 'image', value: '$i' }], controls: [{ name: 'c', type: 'labels', to_name: 'i', labels: ['a'] }] } });
+    expect(v2Invalid.statusCode).toBe(422);
+    expect(v2Invalid.json().error).toMatchObject({ code: 'invalid_label_config', details: [{ path: 'body.label_config.controls.0.to_name' }] });
   });
 
   it('refuses an invalid label config of every task type with a 422 naming the field', async () => {
-    const invalid: Record<TaskType, [Record<string, unknown>, string]> = {
+    const invalid: Record<Exclude<TaskType, 'custom'>, [Record<string, unknown>, string]> = {
       classification: [{ labels: ['one'] }, 'body.label_config.labels'],
       multi_label: [{ labels: ['a', 'b'], max_picks: 5 }, 'body.label_config.max_picks'],
       bounding_boxes: [{ labels: ['car'], image_width: 100 }, 'body.label_config.image_height'],
@@ -166,15 +179,17 @@ describe('reading jobs', () => {
 });
 
 describe('PATCH /v1/jobs/:id', () => {
-  it('changes any field of a draft, re-checking the label config against the task type', async () => {
+  it('changes any field of a draft, re-checking the label config', async () => {
     const job = await jobIn('draft');
     const res = await app.inject({ method: 'PATCH', url: `/v1/jobs/${job.id}`, headers: client.auth, payload: { name: 'Renamed', overlap: 5, task_type: 'free_text', label_config: { max_length: 50 } } });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ name: 'Renamed', overlap: 5, task_type: 'free_text', label_config: { min_length: 0, max_length: 50 } });
-    // The stored free_text config is not a classification config.
+    expect(res.json()).toMatchObject({ name: 'Renamed', overlap: 5, task_type: 'free_text', label_config: { controls: [{ name: 'answer', type: 'textarea', min_length: 0, max_length: 50 }] } });
+    // A task type alone says nothing about the config.
     const typeOnly = await app.inject({ method: 'PATCH', url: `/v1/jobs/${job.id}`, headers: client.auth, payload: { task_type: 'classification' } });
     expect(typeOnly.statusCode).toBe(422);
-    expect(typeOnly.json().error.details[0].path).toBe('body.label_config.labels');
+    expect(typeOnly.json().error).toMatchObject({ code: 'invalid_label_config', details: [{ path: 'body.label_config' }] });
+    const legacyInvalid = await app.inject({ method: 'PATCH', url: `/v1/jobs/${job.id}`, headers: client.auth, payload: { task_type: 'classification', label_config: { labels: ['one'] } } });
+    expect(legacyInvalid.json().error.details[0].path).toBe('body.label_config.labels');
     expect((await app.inject({ method: 'PATCH', url: `/v1/jobs/${job.id}`, headers: client.auth, payload: {} })).statusCode).toBe(400);
   });
 

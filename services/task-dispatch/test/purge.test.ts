@@ -40,11 +40,11 @@ async function jobWithData(status: JobStatus, owner = client) {
       .updateTable('tasks')
       .set({
         status: 'decided',
-        result: JSON.stringify({ label: 'cat' }),
+        result: JSON.stringify({ label: { choices: ['cat'] } }),
         agreement: 0.9,
         decided_at: new Date(),
-        gold: JSON.stringify({ label: 'cat' }),
-        prediction: JSON.stringify({ label: 'dog' }),
+        gold: JSON.stringify({ label: { choices: ['cat'] } }),
+        prediction: JSON.stringify({ label: { choices: ['dog'] } }),
         prediction_confidence: 0.3,
         prediction_model: 'm1',
       })
@@ -60,7 +60,7 @@ async function jobWithData(status: JobStatus, owner = client) {
         status: 'accepted',
         lease_expires_at: new Date(Date.now() + 60_000),
         submitted_at: new Date(),
-        answer: JSON.stringify({ label: 'cat' }),
+        answer: JSON.stringify({ label: { choices: ['cat'] } }),
         time_spent_ms: 1234,
         decided_at: new Date(),
       })

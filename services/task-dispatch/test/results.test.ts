@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { AppInstance } from '@fairlabel/http';
-import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { buildTestApp, createTestEnv, labelConfigs, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
 import { resultsRoutes } from '../src/results.routes.js';
 import { importRoutes } from '../src/import.routes.js';
 
@@ -30,6 +30,11 @@ afterAll(async () => {
   await app.close();
   await env.close();
 });
+
+const CAT = { label: { choices: ['cat'] } };
+const DOG = { label: { choices: ['dog'] } };
+/** A box given in pixels of a 640x480 image, as the v2 answer holds it: percent. */
+const box = (label: string, x: number, y: number, width: number, height: number) => ({ labels: [label], x: (x * 100) / 640, y: (y * 100) / 480, width: (width * 100) / 640, height: (height * 100) / 480 });
 
 const decidedAt = new Date('2026-11-20T10:00:00.000Z');
 const submittedAt = new Date('2026-11-20T09:30:00.000Z');
@@ -83,21 +88,21 @@ async function classificationJob(owner = client) {
   // A leased (unanswered) assignment must not appear among the annotations.
   const w = workers[2]!;
   const assignmentIds = await seedTask(job.id, tasks[0]!.id, {
-    result: { label: 'cat' },
+    result: CAT,
     agreement: 2 / 3,
-    gold: { label: 'cat' },
-    prediction: { answer: { label: 'dog' }, confidence: 0.4, model: 'pets-v2' },
+    gold: CAT,
+    prediction: { answer: DOG, confidence: 0.4, model: 'pets-v2' },
     answers: [
-      { worker: 0, answer: { label: 'cat' }, status: 'accepted', ms: 4000 },
-      { worker: 1, answer: { label: 'dog' }, status: 'rejected', ms: 2500 },
-      { worker: 2, answer: { label: 'cat' }, status: 'accepted', ms: 3000 },
+      { worker: 0, answer: CAT, status: 'accepted', ms: 4000 },
+      { worker: 1, answer: DOG, status: 'rejected', ms: 2500 },
+      { worker: 2, answer: CAT, status: 'accepted', ms: 3000 },
     ],
   });
   await seedTask(job.id, tasks[1]!.id, {
-    result: { label: 'dog' },
+    result: DOG,
     agreement: 1,
-    prediction: { answer: { label: 'dog' }, confidence: 0.9, model: 'pets-v2' },
-    answers: [{ worker: 0, answer: { label: 'dog' }, status: 'accepted', ms: 1000 }],
+    prediction: { answer: DOG, confidence: 0.9, model: 'pets-v2' },
+    answers: [{ worker: 0, answer: DOG, status: 'accepted', ms: 1000 }],
   });
   await env.db
     .insertInto('assignments')
@@ -124,18 +129,20 @@ describe('results export', () => {
       external_id: 'item-0',
       status: 'decided',
       payload: { text: 'pet, "number" 0', source: { page: 0 } },
-      result: { label: 'cat' },
+      result: CAT,
       agreement: expect.closeTo(2 / 3, 5),
       decided_at: decidedAt.toISOString(),
-      gold: { label: 'cat' },
-      prediction: { value: { label: 'dog' }, confidence: expect.closeTo(0.4, 5), model: 'pets-v2' },
+      gold: CAT,
+      prediction: { value: DOG, confidence: expect.closeTo(0.4, 5), model: 'pets-v2' },
+      predictions: [{ answer: DOG, score: expect.closeTo(0.4, 5), model_version: 'pets-v2' }],
+      prior_annotations: [],
       annotations: [
-        { assignment_id: assignmentIds[0], worker_id: workers[0]!.workerId, vendor_id: workers[0]!.vendorId, status: 'accepted', answer: { label: 'cat' }, time_spent_ms: 4000, submitted_at: submittedAt.toISOString() },
-        { assignment_id: assignmentIds[1], worker_id: workers[1]!.workerId, vendor_id: workers[1]!.vendorId, status: 'rejected', answer: { label: 'dog' }, time_spent_ms: 2500, submitted_at: submittedAt.toISOString() },
-        { assignment_id: assignmentIds[2], worker_id: workers[2]!.workerId, vendor_id: workers[2]!.vendorId, status: 'accepted', answer: { label: 'cat' }, time_spent_ms: 3000, submitted_at: submittedAt.toISOString() },
+        { assignment_id: assignmentIds[0], worker_id: workers[0]!.workerId, vendor_id: workers[0]!.vendorId, status: 'accepted', answer: CAT, time_spent_ms: 4000, submitted_at: submittedAt.toISOString() },
+        { assignment_id: assignmentIds[1], worker_id: workers[1]!.workerId, vendor_id: workers[1]!.vendorId, status: 'rejected', answer: DOG, time_spent_ms: 2500, submitted_at: submittedAt.toISOString() },
+        { assignment_id: assignmentIds[2], worker_id: workers[2]!.workerId, vendor_id: workers[2]!.vendorId, status: 'accepted', answer: CAT, time_spent_ms: 3000, submitted_at: submittedAt.toISOString() },
       ],
     });
-    expect(lines[1]).toMatchObject({ task_id: tasks[1]!.id, result: { label: 'dog' }, agreement: 1, gold: null, prediction: { value: { label: 'dog' }, model: 'pets-v2' } });
+    expect(lines[1]).toMatchObject({ task_id: tasks[1]!.id, result: DOG, agreement: 1, gold: null, prediction: { value: DOG, model: 'pets-v2' } });
     expect(lines[1].annotations).toHaveLength(1);
     expect(lines[2]).toMatchObject({ task_id: tasks[2]!.id, status: 'open', result: null, agreement: null, decided_at: null, prediction: null, annotations: [] });
 
@@ -150,39 +157,55 @@ describe('results export', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     const rows = parseCsv(res.body, { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(3);
-    expect(Object.keys(rows[0]!)).toEqual(['task_id', 'external_id', 'status', 'result', 'agreement', 'decided_at', 'payload', 'gold', 'prediction', 'prediction_confidence', 'prediction_model', 'annotations']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      'task_id',
+      'external_id',
+      'status',
+      'result',
+      'agreement',
+      'decided_at',
+      'payload',
+      'gold',
+      'prediction',
+      'prediction_confidence',
+      'prediction_model',
+      'predictions',
+      'prior_annotations',
+      'annotations',
+    ]);
     const first = rows[0]!;
     expect(first.task_id).toBe(String(tasks[0]!.id));
     expect(first.external_id).toBe('item-0');
     expect(first.status).toBe('decided');
-    expect(JSON.parse(first.result!)).toEqual({ label: 'cat' });
+    expect(JSON.parse(first.result!)).toEqual(CAT);
     expect(Number(first.agreement)).toBeCloseTo(2 / 3, 5);
     expect(first.decided_at).toBe(decidedAt.toISOString());
     expect(JSON.parse(first.payload!)).toEqual({ text: 'pet, "number" 0', source: { page: 0 } });
-    expect(JSON.parse(first.gold!)).toEqual({ label: 'cat' });
-    expect(JSON.parse(first.prediction!)).toEqual({ label: 'dog' });
+    expect(JSON.parse(first.gold!)).toEqual(CAT);
+    expect(JSON.parse(first.prediction!)).toEqual(DOG);
     expect(Number(first.prediction_confidence)).toBeCloseTo(0.4, 5);
     expect(first.prediction_model).toBe('pets-v2');
     const annotators = JSON.parse(first.annotations!) as { worker_id: string; answer: unknown; status: string; time_spent_ms: number }[];
     expect(annotators.map((a) => [a.worker_id, a.answer, a.status, a.time_spent_ms])).toEqual([
-      [workers[0]!.workerId, { label: 'cat' }, 'accepted', 4000],
-      [workers[1]!.workerId, { label: 'dog' }, 'rejected', 2500],
-      [workers[2]!.workerId, { label: 'cat' }, 'accepted', 3000],
+      [workers[0]!.workerId, CAT, 'accepted', 4000],
+      [workers[1]!.workerId, DOG, 'rejected', 2500],
+      [workers[2]!.workerId, CAT, 'accepted', 3000],
     ]);
     expect(rows[2]).toMatchObject({ status: 'open', result: '', agreement: '', gold: '', prediction: '', annotations: '[]' });
   });
 
-  it('coco: images, boxes as [x, y, w, h], categories from the label config; 422 for other task types', async () => {
-    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify({ labels: ['car', 'person'], min_width: 1, min_height: 1 }) });
+  it('coco: images with sizes, decided boxes in pixels under annotations, gold and annotators in their documented fields; 422 without a box control', async () => {
+    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify(labelConfigs.bounding_boxes) });
     const tasks = await newTasks(env.db, job.id, 2, { payload: (i) => ({ image: `https://img.example/${i}.jpg`, image_width: 640, image_height: 480 }) });
+    const answer = (...boxes: ReturnType<typeof box>[]) => ({ label: { boxes } });
     await seedTask(job.id, tasks[0]!.id, {
-      result: { boxes: [{ label: 'car', x: 10, y: 20, width: 100, height: 50 }, { label: 'person', x: 300, y: 40, width: 30, height: 90 }] },
+      result: answer(box('car', 10, 20, 100, 50), box('person', 300, 40, 30, 90)),
       agreement: 0.8,
-      gold: { boxes: [{ label: 'car', x: 10, y: 20, width: 100, height: 50 }] },
-      prediction: { answer: { boxes: [{ label: 'car', x: 12, y: 18, width: 98, height: 52 }] }, confidence: 0.7, model: 'yolo' },
+      gold: answer(box('car', 10, 20, 100, 50)),
+      prediction: { answer: answer(box('car', 12, 18, 98, 52)), confidence: 0.7, model: 'yolo' },
       answers: [
-        { worker: 0, answer: { boxes: [{ label: 'car', x: 11, y: 21, width: 99, height: 49 }] }, status: 'accepted', ms: 9000 },
-        { worker: 1, answer: { boxes: [] }, status: 'rejected', ms: 1000 },
+        { worker: 0, answer: answer(box('car', 11, 21, 99, 49)), status: 'accepted', ms: 9000 },
+        { worker: 1, answer: answer(), status: 'rejected', ms: 1000 },
       ],
     });
     const res = await exportOf(job.id, 'format=coco&include=annotations');
@@ -198,13 +221,16 @@ describe('results export', () => {
       { id: tasks[0]!.id, file_name: 'https://img.example/0.jpg', width: 640, height: 480, external_id: 'item-0', status: 'decided', agreement: expect.closeTo(0.8, 5) },
       { id: tasks[1]!.id, file_name: 'https://img.example/1.jpg', width: 640, height: 480, external_id: 'item-1', status: 'open', agreement: null },
     ]);
+    const common = { image_id: tasks[0]!.id, iscrowd: 0, control: 'label', segmentation: [] };
     expect(coco.annotations).toEqual([
-      { id: 1, image_id: tasks[0]!.id, category_id: 1, bbox: [10, 20, 100, 50], area: 5000, iscrowd: 0 },
-      { id: 2, image_id: tasks[0]!.id, category_id: 2, bbox: [300, 40, 30, 90], area: 2700, iscrowd: 0 },
+      { id: 1, ...common, category_id: 1, bbox: [10, 20, 100, 50], area: 5000 },
+      { id: 2, ...common, category_id: 2, bbox: [300, 40, 30, 90], area: 2700 },
     ]);
+    expect(coco.gold_annotations).toEqual([{ id: 3, ...common, category_id: 1, bbox: [10, 20, 100, 50], area: 5000 }]);
     expect(coco.annotator_annotations).toEqual([
-      { id: 3, image_id: tasks[0]!.id, category_id: 1, bbox: [11, 21, 99, 49], area: 99 * 49, iscrowd: 0, assignment_id: expect.any(Number), worker_id: workers[0]!.workerId, status: 'accepted' },
+      { id: 4, ...common, category_id: 1, bbox: [11, 21, 99, 49], area: 99 * 49, assignment_id: expect.any(Number), worker_id: workers[0]!.workerId, status: 'accepted' },
     ]);
+    expect(coco.fairlabel_unsized_annotations).toEqual([]);
     const withoutAnnotators = (await exportOf(job.id, 'format=coco')).json();
     expect(withoutAnnotators).not.toHaveProperty('annotator_annotations');
 
@@ -212,16 +238,18 @@ describe('results export', () => {
     const refused = await exportOf(classJob.id, 'format=coco');
     expect(refused.statusCode).toBe(422);
     expect(refused.json().error.code).toBe('format_not_supported');
+    const noControl = await exportOf(job.id, 'format=coco&control=nope');
+    expect(noControl.json().error).toMatchObject({ code: 'format_not_supported', details: [{ path: 'query.control' }] });
   });
 
   it('labelstudio: tasks with data, annotations and predictions, which re-import into fairlabel as the same tasks', async () => {
     const { job, tasks } = await classificationJob();
     const res = await exportOf(job.id, 'format=labelstudio&include=annotations');
     expect(res.statusCode).toBe(200);
-    const ls = res.json() as { id: number; external_id: string; data: unknown; annotations: Record<string, unknown>[]; predictions: Record<string, unknown>[]; meta: unknown }[];
+    const ls = res.json() as { id: number; data: unknown; annotations: Record<string, unknown>[]; predictions: Record<string, unknown>[]; meta: unknown }[];
     expect(ls).toHaveLength(3);
     const first = ls[0]!;
-    expect(first).toMatchObject({ id: tasks[0]!.id, external_id: 'item-0', data: { text: 'pet, "number" 0', source: { page: 0 } }, meta: { status: 'decided' } });
+    expect(first).toMatchObject({ id: tasks[0]!.id, data: { text: 'pet, "number" 0', source: { page: 0 } }, meta: { fairlabel: { external_id: 'item-0', status: 'decided' } } });
     expect(first.annotations.map((a) => [a.fairlabel_kind, a.ground_truth, (a.result as { value: { choices: string[] } }[])[0]!.value.choices])).toEqual([
       ['gold', true, ['cat']],
       ['result', false, ['cat']],
@@ -230,14 +258,23 @@ describe('results export', () => {
       ['annotation', false, ['cat']],
     ]);
     expect(first.annotations[3]).toMatchObject({ fairlabel_worker_id: workers[1]!.workerId, fairlabel_status: 'rejected', lead_time: 2.5 });
-    expect(first.predictions).toEqual([{ result: [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['dog'] } }], score: expect.closeTo(0.4, 5), model_version: 'pets-v2' }]);
+    expect(first.predictions).toEqual([
+      { result: [{ id: `t${tasks[0]!.id}p0_1`, from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['dog'] } }], score: expect.closeTo(0.4, 5), model_version: 'pets-v2' },
+    ]);
     expect(ls[2]).toMatchObject({ annotations: [], predictions: [] });
 
     // Re-import the file, unchanged, into a new job of the same kind.
     const target = await newJob(env.db, client.organizationId, { overlap: 3 });
     const imported = await app.inject({ method: 'POST', url: `/v1/jobs/${target.id}/tasks`, headers: { ...client.auth, 'content-type': 'application/json' }, payload: res.body });
     expect(imported.statusCode, imported.body).toBe(200);
-    expect(imported.json()).toMatchObject({ format: 'labelstudio', received: 3, created: 3, duplicates: 0, rejected: 0 });
+    expect(imported.json()).toMatchObject({
+      format: 'labelstudio',
+      received: 3,
+      created: 3,
+      duplicates: 0,
+      rejected: 0,
+      parts: { predictions: { kept: 2, converted: 0, refused: 0 }, annotations: { kept: 6, converted: 1, refused: 0 } },
+    });
     const columns = ['external_id', 'payload', 'gold', 'prediction', 'prediction_confidence', 'prediction_model'] as const;
     const before = await env.db.selectFrom('tasks').select(columns).where('job_id', '=', job.id).orderBy('id').execute();
     const after = await env.db.selectFrom('tasks').select(columns).where('job_id', '=', target.id).orderBy('id').execute();

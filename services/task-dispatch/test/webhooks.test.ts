@@ -113,7 +113,7 @@ async function decidedTask(n = 3) {
   const job = await newJob(env.db, client.organizationId, { status: 'active' });
   const tasks = await newTasks(env.db, job.id, n);
   const task = tasks[0]!;
-  await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: 'cat' }), agreement: 0.75, decided_at: new Date() }).where('id', '=', task.id).execute();
+  await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: { choices: ['cat'] } }), agreement: 0.75, decided_at: new Date() }).where('id', '=', task.id).execute();
   const event = { task_id: task.id, job_id: job.id, client_id: client.organizationId, agreement: 0.75, accepted_assignment_ids: [], rejected_assignment_ids: [] };
   return { client, job, tasks, task, event };
 }
@@ -360,7 +360,7 @@ describe('webhook delivery to a real HTTP receiver', () => {
     const tasks = await newTasks(env.db, job.id, 10);
     const hook = await registerEndpoint(client, ['job.progress', 'job.completed']);
     const decide = async (i: number) => {
-      await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: 'dog' }), agreement: 1, decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
+      await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: { choices: ['dog'] } }), agreement: 1, decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
       await emit('task.decided', { task_id: tasks[i]!.id, job_id: job.id, client_id: client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] });
     };
     await decide(0);

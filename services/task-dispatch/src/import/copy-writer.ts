@@ -22,13 +22,15 @@ function copyJson(value: string | null): string {
   return value.includes('\\') ? value.replace(/\\/g, '\\\\') : value;
 }
 
-const TASK_COLUMNS = 'job_id, external_id, payload, priority, prediction, prediction_confidence, prediction_model, gold, required_annotations';
+const TASK_COLUMNS =
+  'job_id, external_id, payload, priority, prediction, prediction_confidence, prediction_model, gold, predictions, prior_annotations, image_sizes, required_annotations';
 
 /** Where a batch goes once the job has duplicates: a temporary table with the columns COPY writes. */
 const CREATE_STAGING = `
   CREATE TEMP TABLE IF NOT EXISTS import_staging (
     job_id uuid, external_id text, payload jsonb, priority integer, prediction jsonb,
-    prediction_confidence real, prediction_model text, gold jsonb, required_annotations smallint
+    prediction_confidence real, prediction_model text, gold jsonb, predictions jsonb, prior_annotations jsonb, image_sizes jsonb,
+    required_annotations smallint
   ) ON COMMIT DROP`;
 /** Moves the staged batch into tasks, skipping known external_ids (and ones repeated within the batch). */
 const INSERT_STAGED_SKIPPING_DUPLICATES = `
@@ -75,7 +77,7 @@ export class BatchWriter {
   }
 
   async push(r: StagedRow): Promise<void> {
-    const line = `${this.prefix}${copyText(r.externalId)}\t${copyJson(r.payload)}\t${r.priority}\t${copyJson(r.prediction)}\t${r.confidence ?? '\\N'}\t${copyText(r.model)}\t${copyJson(r.gold)}${this.suffix}`;
+    const line = `${this.prefix}${copyText(r.externalId)}\t${copyJson(r.payload)}\t${r.priority}\t${copyJson(r.prediction)}\t${r.confidence ?? '\\N'}\t${copyText(r.model)}\t${copyJson(r.gold)}\t${copyJson(r.predictions)}\t${copyJson(r.priorAnnotations)}\t${copyJson(r.imageSizes)}${this.suffix}`;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit, so this bound needs no byte count.
     if (this.used + line.length * 3 > this.buffer.length) {
       await this.flush();

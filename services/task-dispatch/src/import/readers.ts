@@ -79,10 +79,106 @@ export async function* ndjsonItems(body: AsyncIterable<Buffer | string>): AsyncG
   }
 }
 
-export async function* jsonArrayItems(body: Readable): AsyncGenerator<RawItem> {
+/** A JSON body that is one object (one item, or one Label Studio task) is read whole, up to this size. */
+export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
+
+const linesIn = (text: string) => {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+};
+
+/**
+ * A JSON body: an array of items (streamed, one item at a time), or a single object (one item, as
+ * Label Studio accepts one task). Anything else is a 400 naming the line: a body that is not JSON
+ * (CSV sent as JSON), several JSON values (NDJSON sent as JSON), an array cut short.
+ */
+export async function* jsonItems(body: Readable): AsyncGenerator<RawItem> {
+  const decoder = new StringDecoder('utf8');
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const decode = (chunk: Buffer | string) => (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+  let head = '';
+  let ended = false;
+  // \s also matches a byte-order mark, so a BOM is skipped like whitespace.
+  while (!/\S/.test(head)) {
+    const next = await chunks.next();
+    if (next.done) {
+      head += decoder.end();
+      ended = true;
+      break;
+    }
+    head += decode(next.value);
+  }
+  const at = head.search(/\S/);
+  if (at === -1) throw new MalformedBody('the body is empty: send a JSON array of items, or one item as a JSON object', 1);
+  const line = 1 + linesIn(head.slice(0, at));
+  const first = head[at];
+  if (first === '{') {
+    let text = head;
+    while (!ended) {
+      const next = await chunks.next();
+      if (next.done) break;
+      text += decode(next.value);
+      if (text.length > MAX_OBJECT_BYTES) {
+        throw new ApiError(413, 'body_too_large', `a body that is one JSON object is at most ${MAX_OBJECT_BYTES} bytes; send several items as a JSON array or NDJSON (application/x-ndjson)`);
+      }
+    }
+    if (!ended) text += decoder.end();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      const message = (err as Error).message;
+      const position = /position (\d+)/.exec(message);
+      const errorLine = position ? 1 + linesIn(text.slice(0, Number(position[1]))) : 1 + linesIn(text.trimEnd());
+      if (/after JSON/.test(message)) {
+        throw new MalformedBody(`the body holds more than one JSON value (line ${errorLine}): send one item per line as application/x-ndjson, or a JSON array`, errorLine);
+      }
+      throw new MalformedBody(`the body is not valid JSON, or is cut short (line ${errorLine}): ${message.split('\n')[0]}`, errorLine);
+    }
+    yield { line: 1, value };
+    return;
+  }
+  if (first !== '[') {
+    throw new MalformedBody(`the body is not JSON: line ${line} starts with ${JSON.stringify(first)} (CSV? send Content-Type text/csv)`, line);
+  }
+  yield* jsonArrayItems(head, ended ? null : chunks, decode, () => decoder.end());
+}
+
+/**
+ * The items of a JSON array, streamed through stream-json. The body is fed to the parser a line at a
+ * time, each write awaited, so a syntax error is known to be on the line being written: reported
+ * with that line, the way NDJSON and CSV errors are.
+ */
+async function* jsonArrayItems(head: string, chunks: AsyncIterator<Buffer | string> | null, decode: (c: Buffer | string) => string, end: () => string): AsyncGenerator<RawItem> {
   const items = streamArray.withParserAsStream();
-  body.pipe(items);
-  body.on('error', (err) => items.destroy(err));
+  let line = 1;
+  let failedAt: number | null = null;
+  const feed = (piece: string) =>
+    new Promise<void>((resolve, reject) => {
+      items.write(piece, (err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  const write = async (text: string) => {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      await feed(text.slice(start, nl + 1));
+      line++;
+      start = nl + 1;
+    }
+    if (start < text.length) await feed(text.slice(start));
+  };
+  const pump = (async () => {
+    await write(head);
+    if (chunks) {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) await write(decode(next.value));
+      const rest = end();
+      if (rest) await write(rest);
+    }
+    items.end();
+  })().catch((err: unknown) => {
+    failedAt ??= line;
+    items.destroy(err as Error);
+  });
   let position = 0;
   try {
     for await (const entry of items as AsyncIterable<{ key: number; value: unknown }>) {
@@ -90,9 +186,12 @@ export async function* jsonArrayItems(body: Readable): AsyncGenerator<RawItem> {
       yield { line: position, value: entry.value };
     }
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || body.destroyed) throw err;
-    // Items are read ahead of this loop, so the count is where reading got to, not where the error is.
-    throw new MalformedBody(`the body is not a JSON array of items, or is cut short (read ${position} items): ${(err as Error).message}`, position + 1);
+    if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') throw err;
+    const at = failedAt ?? line;
+    throw new MalformedBody(`the body is not a JSON array of items, or is cut short (line ${at}, after ${position} items): ${(err as Error).message}`, at);
+  } finally {
+    items.destroy();
+    await pump;
   }
 }
 

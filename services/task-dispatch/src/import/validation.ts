@@ -1,4 +1,14 @@
-import { answerSchemaFor, importItemSchema, issuesOf, type AnswerContext, type TaskTypeName } from '@fairlabel/contracts';
+import {
+  answerContextKey,
+  answerContextOf,
+  answerFromLegacy,
+  answerSchemaFor,
+  importItemSchema,
+  issuesOf,
+  legacyTaskTypes,
+  type LabelConfig,
+  type TaskTypeName,
+} from '@fairlabel/contracts';
 import type { z } from 'zod';
 
 /**
@@ -10,10 +20,17 @@ export interface StagedRow {
   externalId: string | null;
   payload: string;
   priority: number;
+  /** The first prediction (what claims show), its confidence (0..1) and model. */
   prediction: string | null;
   confidence: number | null;
   model: string | null;
   gold: string | null;
+  /** Every prediction, as JSON: [{answer, model_version?, score?}]. */
+  predictions: string | null;
+  /** Annotations brought by the import, as JSON: [{answer, completed_by?, created_at?, ...}]. */
+  priorAnnotations: string | null;
+  /** Image sizes by object name, as JSON. */
+  imageSizes: string | null;
 }
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -21,9 +38,11 @@ export const isObject = (v: unknown): v is Record<string, unknown> => typeof v =
 type ItemSchema = z.infer<typeof importItemSchema>;
 
 /** No NUL characters: Postgres text and jsonb cannot store them, and one would fail the whole batch. */
-const hasNul = (s: string) => s.includes('\u0000') || s.includes('\\u0000');
+export const hasNul = (s: string) => s.includes('\u0000') || s.includes('\\u0000');
 
 const plainItemKeys = new Set(['external_id', 'data', 'priority']);
+
+const emptyParts = { prediction: null, confidence: null, model: null, gold: null, predictions: null, priorAnnotations: null, imageSizes: null };
 
 /**
  * The common item, `{external_id?, data, priority?}`, checked by hand: the schema walk costs about
@@ -39,27 +58,58 @@ function plainItem(value: unknown): StagedRow | null {
   if (priority !== undefined && (!Number.isInteger(priority) || Math.abs(priority as number) > 1_000_000)) return null;
   const payload = JSON.stringify(data);
   if (hasNul(payload)) return null;
-  return { externalId: externalId ?? null, payload, priority: (priority as number | undefined) ?? 0, prediction: null, confidence: null, model: null, gold: null };
+  return { externalId: externalId ?? null, payload, priority: (priority as number | undefined) ?? 0, ...emptyParts };
 }
 
+const MAX_SCHEMAS = 256;
+
+export const describeIssues = (error: z.ZodError) => issuesOf(error).map((i) => `${i.path || '(answer)'}: ${i.message}`).join('; ');
+
 export class ItemValidator {
-  private readonly plainAnswer: z.ZodType;
+  private readonly schemas = new Map<string, z.ZodType>();
+  /** The first API's task type, when the job was made with it: its answer shapes are still read. */
+  private readonly legacyType: TaskTypeName | null;
+
   constructor(
-    private readonly taskType: TaskTypeName,
-    private readonly labelConfig: unknown,
+    readonly config: LabelConfig,
+    taskType: string,
   ) {
-    this.plainAnswer = answerSchemaFor(taskType, labelConfig);
+    this.legacyType = (legacyTaskTypes as readonly string[]).includes(taskType) ? (taskType as TaskTypeName) : null;
   }
 
-  /** Box and span bounds depend on the item (its image size, its text); other checks do not. */
-  private answerSchema(data: Record<string, unknown>): z.ZodType {
-    const context: AnswerContext = {};
-    if (this.taskType === 'bounding_boxes' && typeof data.image_width === 'number' && typeof data.image_height === 'number') {
-      context.image_width = data.image_width;
-      context.image_height = data.image_height;
+  /** Span bounds depend on the item's text; the rest of the schema does not, so schemas are shared by context key. */
+  private schemaFor(data: Record<string, unknown>): z.ZodType {
+    const context = answerContextOf(data);
+    const key = answerContextKey(this.config, context);
+    let schema = this.schemas.get(key);
+    if (!schema) {
+      schema = answerSchemaFor(this.config, context);
+      if (this.schemas.size >= MAX_SCHEMAS) this.schemas.clear();
+      this.schemas.set(key, schema);
     }
-    if (this.taskType === 'text_spans' && typeof data.text === 'string') context.text_length = data.text.length;
-    return Object.keys(context).length ? answerSchemaFor(this.taskType, this.labelConfig, context) : this.plainAnswer;
+    return schema;
+  }
+
+  private imageSize(data: Record<string, unknown>): { width: number; height: number } | undefined {
+    const o = this.config.objects.find((x) => x.type === 'image');
+    if (o?.width !== undefined && o.height !== undefined) return { width: o.width, height: o.height };
+    return typeof data.image_width === 'number' && typeof data.image_height === 'number' ? { width: data.image_width, height: data.image_height } : undefined;
+  }
+
+  /** The answer as stored (validated, defaults applied), or why it is not valid for this job. A legacy-shaped answer of a legacy job is converted first. */
+  answer(value: unknown, data: Record<string, unknown>): { answer: unknown } | { error: string } {
+    const schema = this.schemaFor(data);
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return { answer: parsed.data };
+    if (this.legacyType) {
+      const legacy = answerFromLegacy(this.legacyType, value, this.imageSize(data));
+      if (legacy && 'error' in legacy) return legacy;
+      if (legacy) {
+        const again = schema.safeParse(legacy.answer);
+        return again.success ? { answer: again.data } : { error: describeIssues(again.error) };
+      }
+    }
+    return { error: describeIssues(parsed.error) };
   }
 
   check(value: unknown): StagedRow | { error: string; externalId?: string } {
@@ -68,7 +118,9 @@ export class ItemValidator {
     const parsed = importItemSchema.safeParse(value);
     if (!parsed.success) {
       const externalId = isObject(value) && typeof value.external_id === 'string' ? value.external_id : undefined;
-      return { error: issuesOf(parsed.error).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), ...(externalId ? { externalId } : {}) };
+      const missingData = isObject(value) && !('data' in value) && !('payload' in value);
+      const message = issuesOf(parsed.error).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+      return { error: missingData ? `data: the item needs a \`data\` object (what workers see); ${message}` : message, ...(externalId ? { externalId } : {}) };
     }
     const item: ItemSchema = parsed.data;
     const fail = (error: string) => ({ error, ...(item.external_id !== undefined ? { externalId: item.external_id } : {}) });
@@ -76,31 +128,51 @@ export class ItemValidator {
     const data = item.data ?? item.payload;
     if (!data) return fail('data: the item needs a `data` object (what workers see)');
     if (item.external_id !== undefined && hasNul(item.external_id)) return fail('external_id: contains a NUL character');
+    if (item.prediction && item.predictions) return fail('give `prediction` or `predictions`, not both');
     let gold: string | null = null;
-    let prediction: string | null = null;
-    const answers = this.answerSchema(data);
     if (item.gold !== undefined && item.gold !== null) {
-      const g = answers.safeParse(item.gold);
-      if (!g.success) return fail(`gold is not a valid answer for this job: ${issuesOf(g.error).map((i) => `${i.path || '(answer)'}: ${i.message}`).join('; ')}`);
-      gold = JSON.stringify(g.data);
+      const g = this.answer(item.gold, data);
+      if ('error' in g) return fail(`gold is not a valid answer for this job: ${g.error}`);
+      gold = JSON.stringify(g.answer);
     }
-    if (item.prediction) {
-      const p = answers.safeParse(item.prediction.answer);
-      if (!p.success) return fail(`prediction.answer is not a valid answer for this job: ${issuesOf(p.error).map((i) => `${i.path || '(answer)'}: ${i.message}`).join('; ')}`);
-      prediction = JSON.stringify(p.data);
+    const predictions: { answer: unknown; score?: number; model_version?: string }[] = [];
+    const given = item.predictions ?? (item.prediction ? [item.prediction] : []);
+    for (let i = 0; i < given.length; i++) {
+      const p = given[i]!;
+      const where = item.predictions ? `predictions.${i}` : 'prediction';
+      const checked = this.answer(p.answer, data);
+      if ('error' in checked) return fail(`${where}.answer is not a valid answer for this job: ${checked.error}`);
+      if (p.model_version !== undefined && hasNul(p.model_version)) return fail(`${where}.model_version: contains a NUL character`);
+      predictions.push({ answer: checked.answer, ...(p.confidence !== undefined ? { score: p.confidence } : {}), ...(p.model_version !== undefined ? { model_version: p.model_version } : {}) });
     }
     const payload = JSON.stringify(data);
     if (hasNul(payload)) return fail('data: contains a NUL character, which cannot be stored');
-    const model = item.prediction?.model_version ?? null;
-    if (model !== null && hasNul(model)) return fail('prediction.model_version: contains a NUL character');
+    return this.stage({ externalId: item.external_id ?? null, payload, priority: item.priority ?? 0, gold, predictions, priorAnnotations: [], imageSizes: null });
+  }
+
+  /** The row of an item whose parts are already checked. */
+  stage(parts: {
+    externalId: string | null;
+    payload: string;
+    priority: number;
+    gold: string | null;
+    predictions: { answer: unknown; score?: number; model_version?: string }[];
+    priorAnnotations: unknown[];
+    imageSizes: Record<string, unknown> | null;
+  }): StagedRow {
+    const first = parts.predictions[0];
+    const confidence = typeof first?.score === 'number' && first.score >= 0 && first.score <= 1 ? first.score : null;
     return {
-      externalId: item.external_id ?? null,
-      payload,
-      priority: item.priority ?? 0,
-      prediction,
-      confidence: item.prediction?.confidence ?? null,
-      model,
-      gold,
+      externalId: parts.externalId,
+      payload: parts.payload,
+      priority: parts.priority,
+      prediction: first ? JSON.stringify(first.answer) : null,
+      confidence,
+      model: first?.model_version ?? null,
+      gold: parts.gold,
+      predictions: parts.predictions.length ? JSON.stringify(parts.predictions) : null,
+      priorAnnotations: parts.priorAnnotations.length ? JSON.stringify(parts.priorAnnotations) : null,
+      imageSizes: parts.imageSizes && Object.keys(parts.imageSizes).length ? JSON.stringify(parts.imageSizes) : null,
     };
   }
 }
