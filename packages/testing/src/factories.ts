@@ -208,7 +208,7 @@ export async function newAnswers(
         status: opts.status ?? 'accepted',
         lease_expires_at: new Date(now.getTime() + 60_000),
         submitted_at: now,
-        answer: JSON.stringify(opts.answer?.(t.id) ?? { label: 'cat' }),
+        answer: JSON.stringify(opts.answer?.(t.id) ?? { label: { choices: ['cat'] } }),
         time_spent_ms: 1234,
         decided_at: opts.status === 'submitted' ? null : now,
       })),

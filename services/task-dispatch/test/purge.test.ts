@@ -90,7 +90,7 @@ describe('job data purge', () => {
     // (worker-assignment/test/answers-purge.test.ts, gateway/test/purge-flow.test.ts); task-dispatch leaves them alone.
     const assignments = await env.db.selectFrom('assignments').selectAll().where('job_id', '=', job.id).execute();
     expect(assignments).toHaveLength(2);
-    for (const a of assignments) expect(a).toMatchObject({ answer: { label: 'cat' }, status: 'accepted', time_spent_ms: 1234 });
+    for (const a of assignments) expect(a).toMatchObject({ answer: { label: { choices: ['cat'] } }, status: 'accepted', time_spent_ms: 1234 });
 
     // Another job of the same client is untouched.
     const untouched = await env.db.selectFrom('tasks').select(['payload', 'result']).where('job_id', '=', other.job.id).execute();

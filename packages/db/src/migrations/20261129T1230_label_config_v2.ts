@@ -11,10 +11,10 @@ import { sql, type Kysely } from 'kysely';
  *   text_spans      {spans: [{start, end, label}]} -> {label: {spans: [{start, end, labels: [label]}]}}
  *   transcription, free_text {text} -> {answer: {text: [text]}}
  *
- * Every value it rewrites is kept, as it was, in `label_config_v1_values`, which `down` restores from.
+ * Every value it rewrites is kept, as it was, in `label_config_legacy_values`, which `down` restores from.
  * Pixel boxes need the image size (the job's `image_width`/`image_height`, or the task payload's) to
  * become percent; a value with boxes and no known size cannot be converted: it is set to NULL in place
- * and kept in `label_config_v1_values` with `converted = false` and the reason, so nothing is lost
+ * and kept in `label_config_legacy_values` with `converted = false` and the reason, so nothing is lost
  * silently (the migration logs how many).
  *
  * This file holds its own copy of the conversion (and of the choice of object from a sample item, as
@@ -83,7 +83,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ALTER TABLE jobs ADD COLUMN label_config_xml text;
     ALTER TABLE tasks ADD COLUMN predictions jsonb, ADD COLUMN prior_annotations jsonb, ADD COLUMN image_sizes jsonb;
 
-    CREATE TABLE label_config_v1_values (
+    CREATE TABLE label_config_legacy_values (
       table_name text NOT NULL,
       row_id text NOT NULL,
       column_name text NOT NULL,
@@ -123,7 +123,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   for (const job of jobs.rows) {
     const sample = await sql<{ payload: Legacy }>`SELECT payload FROM tasks WHERE job_id = ${job.id} AND payload IS NOT NULL ORDER BY id LIMIT 1`.execute(db);
     const config = v2Config(job.task_type, job.label_config, sample.rows[0]?.payload ?? null);
-    await sql`INSERT INTO label_config_v1_values VALUES ('jobs', ${job.id}, 'label_config', ${JSON.stringify(job.label_config)}::jsonb, true, NULL)`.execute(db);
+    await sql`INSERT INTO label_config_legacy_values VALUES ('jobs', ${job.id}, 'label_config', ${JSON.stringify(job.label_config)}::jsonb, true, NULL)`.execute(db);
     await sql`UPDATE jobs SET label_config = ${JSON.stringify(config)}::jsonb WHERE id = ${job.id}`.execute(db);
     const w = typeof job.label_config.image_width === 'number' ? job.label_config.image_width : null;
     const h = typeof job.label_config.image_height === 'number' ? job.label_config.image_height : null;
@@ -137,7 +137,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           SELECT t.id, ${c} AS value, pg_temp.fl_v2_answer(${job.task_type}, ${c}, ${width}, ${height}) AS value_v2
           FROM tasks t WHERE t.job_id = ${job.id} AND ${c} IS NOT NULL
         ), saved AS (
-          INSERT INTO label_config_v1_values
+          INSERT INTO label_config_legacy_values
           SELECT 'tasks', id::text, ${column}, value, value_v2 IS NOT NULL, CASE WHEN value_v2 IS NULL THEN 'pixel boxes without a known image size' END FROM old
         )
         UPDATE tasks t SET ${sql.ref(column)} = old.value_v2 FROM old WHERE t.id = old.id
@@ -150,7 +150,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         SELECT a.id, a.answer AS value, pg_temp.fl_v2_answer(${job.task_type}, a.answer, ${width}, ${height}) AS value_v2
         FROM assignments a JOIN tasks t ON t.id = a.task_id WHERE a.job_id = ${job.id} AND a.answer IS NOT NULL
       ), saved AS (
-        INSERT INTO label_config_v1_values
+        INSERT INTO label_config_legacy_values
         SELECT 'assignments', id::text, 'answer', value, value_v2 IS NOT NULL, CASE WHEN value_v2 IS NULL THEN 'pixel boxes without a known image size' END FROM old
       )
       UPDATE assignments a SET answer = old.value_v2 FROM old WHERE a.id = old.id
@@ -159,7 +159,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     unconverted += (r.rows as { lost: boolean }[]).filter((x) => x.lost).length;
   }
   if (unconverted > 0) {
-    console.warn(`label config v2: ${unconverted} answers with pixel boxes and no known image size could not be converted; they are kept in label_config_v1_values (converted = false)`);
+    console.warn(`label config v2: ${unconverted} answers with pixel boxes and no known image size could not be converted; they are kept in label_config_legacy_values (converted = false)`);
   }
 }
 
@@ -170,15 +170,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   const newer = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM jobs j
-    WHERE NOT EXISTS (SELECT 1 FROM label_config_v1_values v WHERE v.table_name = 'jobs' AND v.row_id = j.id::text)`.execute(db);
+    WHERE NOT EXISTS (SELECT 1 FROM label_config_legacy_values v WHERE v.table_name = 'jobs' AND v.row_id = j.id::text)`.execute(db);
   if ((newer.rows[0]?.n ?? 0) > 0) throw new Error(`cannot revert label config v2: ${newer.rows[0]!.n} jobs were created with v2 configs since`);
   await sql`
-    UPDATE jobs j SET label_config = v.value FROM label_config_v1_values v WHERE v.table_name = 'jobs' AND v.row_id = j.id::text AND v.column_name = 'label_config';
-    UPDATE tasks t SET gold = v.value FROM label_config_v1_values v WHERE v.table_name = 'tasks' AND v.row_id = t.id::text AND v.column_name = 'gold';
-    UPDATE tasks t SET prediction = v.value FROM label_config_v1_values v WHERE v.table_name = 'tasks' AND v.row_id = t.id::text AND v.column_name = 'prediction';
-    UPDATE tasks t SET result = v.value FROM label_config_v1_values v WHERE v.table_name = 'tasks' AND v.row_id = t.id::text AND v.column_name = 'result';
-    UPDATE assignments a SET answer = v.value FROM label_config_v1_values v WHERE v.table_name = 'assignments' AND v.row_id = a.id::text AND v.column_name = 'answer';
-    DROP TABLE label_config_v1_values;
+    UPDATE jobs j SET label_config = v.value FROM label_config_legacy_values v WHERE v.table_name = 'jobs' AND v.row_id = j.id::text AND v.column_name = 'label_config';
+    UPDATE tasks t SET gold = v.value FROM label_config_legacy_values v WHERE v.table_name = 'tasks' AND v.row_id = t.id::text AND v.column_name = 'gold';
+    UPDATE tasks t SET prediction = v.value FROM label_config_legacy_values v WHERE v.table_name = 'tasks' AND v.row_id = t.id::text AND v.column_name = 'prediction';
+    UPDATE tasks t SET result = v.value FROM label_config_legacy_values v WHERE v.table_name = 'tasks' AND v.row_id = t.id::text AND v.column_name = 'result';
+    UPDATE assignments a SET answer = v.value FROM label_config_legacy_values v WHERE v.table_name = 'assignments' AND v.row_id = a.id::text AND v.column_name = 'answer';
+    DROP TABLE label_config_legacy_values;
     ALTER TABLE tasks DROP COLUMN predictions, DROP COLUMN prior_annotations, DROP COLUMN image_sizes;
     ALTER TABLE jobs DROP COLUMN label_config_xml;
     ALTER TABLE jobs DROP CONSTRAINT jobs_task_type_check;
