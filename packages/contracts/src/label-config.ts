@@ -290,6 +290,11 @@ export function answerContextKey(config: LabelConfig, context: AnswerContext): s
 }
 
 const EPSILON = 1e-6;
+/**
+ * How far past the right or bottom edge an unrotated box may reach, in percent: Label Studio's own
+ * sample predictions do (x 64.92 + width 35.46), as models' boxes clipped after rounding often do.
+ */
+const EDGE_TOLERANCE = 1;
 const percent = z.number().min(0, 'below 0 (geometry is in percent of the image)').max(100 + EPSILON, 'above 100 (geometry is in percent of the image)');
 const regionId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, `_` and `-`, up to 100 characters');
 const score = z.number().finite();
@@ -389,8 +394,8 @@ function regionValue(config: LabelConfig, c: Extract<LabelControl, { type: Regio
         .superRefine((b, ctx) => {
           if (b.rotation && !c.can_rotate) ctx.addIssue({ code: 'custom', path: ['rotation'], message: 'this control does not allow rotated boxes' });
           if (!b.rotation) {
-            if (b.x + b.width > 100 + EPSILON) ctx.addIssue({ code: 'custom', path: ['width'], message: `the box reaches x=${b.x + b.width}, past the right edge (100)` });
-            if (b.y + b.height > 100 + EPSILON) ctx.addIssue({ code: 'custom', path: ['height'], message: `the box reaches y=${b.y + b.height}, past the bottom edge (100)` });
+            if (b.x + b.width > 100 + EDGE_TOLERANCE) ctx.addIssue({ code: 'custom', path: ['width'], message: `the box reaches x=${b.x + b.width}, past the right edge (100)` });
+            if (b.y + b.height > 100 + EDGE_TOLERANCE) ctx.addIssue({ code: 'custom', path: ['height'], message: `the box reaches y=${b.y + b.height}, past the bottom edge (100)` });
           }
           if (c.min_width !== undefined && b.width < c.min_width) ctx.addIssue({ code: 'custom', path: ['width'], message: `narrower than the minimum ${c.min_width}` });
           if (c.min_height !== undefined && b.height < c.min_height) ctx.addIssue({ code: 'custom', path: ['height'], message: `lower than the minimum ${c.min_height}` });

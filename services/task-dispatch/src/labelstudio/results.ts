@@ -98,7 +98,8 @@ function regionOf(c: LabelControl, r: LabelStudioResult): Record<string, unknown
     case 'labels':
       return { ...common, start: v.start, end: v.end, ...(typeof v.text === 'string' ? { text: v.text } : {}) };
     case 'rectangle':
-      return { ...common, x: v.x, y: v.y, width: v.width, height: v.height, ...(v.rotation !== undefined ? { rotation: v.rotation } : {}) };
+      // Label Studio writes `rotation: 0` on every box; only a turned box keeps a rotation.
+      return { ...common, x: v.x, y: v.y, width: v.width, height: v.height, ...(v.rotation !== undefined && v.rotation !== 0 ? { rotation: v.rotation } : {}) };
     case 'polygon':
       return { ...common, points: v.points };
     case 'keypoint':

@@ -38,7 +38,10 @@ const objectTags: Record<string, ObjectType> = {
 };
 
 /** Layout tags: they arrange the interface and hold no answers. Kept in the stored XML, ignored here. */
-const layoutTags = new Set(['View', 'Header', 'Style', 'Filter']);
+const layoutTags = new Set(['view', 'header', 'style', 'filter']);
+
+// Label Studio matches tag names without regard to case (its own tests write `<Textarea>`): so does this reader.
+const byLowerCase = <T>(map: Record<string, T>) => new Map(Object.entries(map).map(([k, v]) => [k.toLowerCase(), v]));
 
 const controlTags: Record<string, { type: LabelControl['type']; items?: 'Choice' | 'Label'; labelled?: boolean }> = {
   Choices: { type: 'choices', items: 'Choice' },
@@ -53,6 +56,10 @@ const controlTags: Record<string, { type: LabelControl['type']; items?: 'Choice'
   Rating: { type: 'rating' },
   Number: { type: 'number' },
 };
+
+const objectTagsLower = byLowerCase(objectTags);
+const controlTagsLower = byLowerCase(controlTags);
+const isLayout = (el: Element) => layoutTags.has(el.name.toLowerCase());
 
 function parseXml(xml: string): Element {
   const parser = new SaxesParser({ position: true });
@@ -108,8 +115,8 @@ function itemValues(el: Element, itemTag: 'Choice' | 'Label'): string[] {
   const values: string[] = [];
   const walk = (parent: Element) => {
     for (const child of parent.children) {
-      if (child.name === itemTag) values.push(child.attributes.alias ?? need(child, 'value'));
-      else if (layoutTags.has(child.name)) walk(child);
+      if (child.name.toLowerCase() === itemTag.toLowerCase()) values.push(child.attributes.alias ?? need(child, 'value'));
+      else if (isLayout(child)) walk(child);
       else refuse(child, `not allowed inside <${el.name}> (expected <${itemTag}>)`);
     }
   };
@@ -124,23 +131,24 @@ function itemValues(el: Element, itemTag: 'Choice' | 'Label'): string[] {
  */
 export function labelConfigFromXml(xml: string): LabelConfig {
   const root = parseXml(xml);
-  if (root.name !== 'View') refuse(root, 'the root tag must be <View>');
+  if (root.name.toLowerCase() !== 'view') refuse(root, 'the root tag must be <View>');
   const objects: LabelObject[] = [];
   const controls: Record<string, unknown>[] = [];
   const lines = { objects: [] as Element[], controls: [] as Element[] };
 
   const visit = (el: Element) => {
-    if (layoutTags.has(el.name)) {
-      if (el.name === 'View') for (const child of el.children) visit(child);
+    if (isLayout(el)) {
+      if (el.name.toLowerCase() === 'view') for (const child of el.children) visit(child);
       return;
     }
-    const objectType = objectTags[el.name];
+    const objectType = objectTagsLower.get(el.name.toLowerCase());
     if (objectType) {
+      if (el.attributes.valueList !== undefined) refuse(el, 'valueList (several images in one task) is not supported');
       objects.push({ name: need(el, 'name'), type: objectType, value: need(el, 'value') });
       lines.objects.push(el);
       return;
     }
-    const control = controlTags[el.name];
+    const control = controlTagsLower.get(el.name.toLowerCase());
     if (!control) refuse(el, 'this tag is not supported (supported: View, Header, Style, Filter; ' + `${Object.keys(objectTags).join(', ')}; ${Object.keys(controlTags).join(', ')})`);
     const a = el.attributes;
     const toName = need(el, 'toName');
