@@ -430,10 +430,28 @@ export function controlValueSchema(config: LabelConfig, control: LabelControl, c
 }
 
 /**
+ * The config as it binds a partial answer: a model's prediction, or an annotation brought from another
+ * tool, may fill only some controls, so nothing is required and no count has a minimum; every value
+ * given must still fit its control.
+ */
+export function partialConfigOf(config: LabelConfig): LabelConfig {
+  return {
+    ...config,
+    controls: config.controls.map((c) => {
+      const relaxed = { ...c, required: false };
+      if (c.type !== 'number' && 'min' in relaxed) delete (relaxed as { min?: number }).min;
+      return relaxed as LabelControl;
+    }),
+  };
+}
+
+/**
  * The schema a whole answer must pass for this config: an object keyed by control name. Issue paths
  * start with the control's name (`sentiment.choices.0`); a key that is no control is named as such.
+ * `partial` (predictions, imported annotations): see partialConfigOf.
  */
-export function answerSchemaFor(config: LabelConfig, context: AnswerContext = {}): z.ZodType {
+export function answerSchemaFor(config: LabelConfig, context: AnswerContext = {}, opts: { partial?: boolean } = {}): z.ZodType {
+  if (opts.partial) config = partialConfigOf(config);
   const top = config.controls.filter((c) => !('per_region' in c && c.per_region));
   const shape: Record<string, z.ZodType> = {};
   for (const c of top) {

@@ -74,11 +74,11 @@ export function labelStudioToItem(task: unknown, validator: ItemValidator): Labe
   const learn = (sizes: ImageSizes) => {
     for (const [name, size] of Object.entries(sizes)) imageSizes[name] ??= size;
   };
-  const convert = (result: unknown) => {
+  const convert = (result: unknown, partial: boolean) => {
     const from = answerFromResults(validator.config, result);
     if ('error' in from) return from;
     for (const f of from.ignored) ignored.add(f);
-    const checked = validator.answer(from.answer, data);
+    const checked = validator.answer(from.answer, data, { partial });
     if ('error' in checked) return checked;
     learn(from.imageSizes);
     return { answer: checked.answer };
@@ -95,7 +95,7 @@ export function labelStudioToItem(task: unknown, validator: ItemValidator): Labe
         return;
       }
       for (const key of Object.keys(p)) if (!predictionFields.has(key)) ignored.add(`predictions.${key}`);
-      const converted = convert(p.result);
+      const converted = convert(p.result, true);
       if ('error' in converted) {
         predictions.refused++;
         refusals.push(`predictions.${i}: ${converted.error}`);
@@ -128,7 +128,9 @@ export function labelStudioToItem(task: unknown, validator: ItemValidator): Labe
       }
       const cancelled = a.was_cancelled === true || a.skipped === true;
       const emptySkip = cancelled && Array.isArray(a.result) && a.result.length === 0;
-      const converted = emptySkip ? { answer: null } : convert(a.result);
+      // Ground truth becomes gold, which must be a whole answer; other annotations may be partial
+      // (made before a control was added, or required only in the interface).
+      const converted = emptySkip ? { answer: null } : convert(a.result, !(a.ground_truth === true && !cancelled && gold === null));
       if ('error' in converted) {
         annotations.refused++;
         refusals.push(`${listName}.${i}${a.ground_truth === true ? ' (ground truth)' : ''}: ${converted.error}`);

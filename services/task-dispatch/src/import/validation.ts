@@ -78,12 +78,12 @@ export class ItemValidator {
   }
 
   /** Span bounds depend on the item's text; the rest of the schema does not, so schemas are shared by context key. */
-  private schemaFor(data: Record<string, unknown>): z.ZodType {
+  private schemaFor(data: Record<string, unknown>, partial: boolean): z.ZodType {
     const context = answerContextOf(data);
-    const key = answerContextKey(this.config, context);
+    const key = `${partial ? 'p' : 'f'}${answerContextKey(this.config, context)}`;
     let schema = this.schemas.get(key);
     if (!schema) {
-      schema = answerSchemaFor(this.config, context);
+      schema = answerSchemaFor(this.config, context, { partial });
       if (this.schemas.size >= MAX_SCHEMAS) this.schemas.clear();
       this.schemas.set(key, schema);
     }
@@ -96,9 +96,13 @@ export class ItemValidator {
     return typeof data.image_width === 'number' && typeof data.image_height === 'number' ? { width: data.image_width, height: data.image_height } : undefined;
   }
 
-  /** The answer as stored (validated, defaults applied), or why it is not valid for this job. A legacy-shaped answer of a legacy job is converted first. */
-  answer(value: unknown, data: Record<string, unknown>): { answer: unknown } | { error: string } {
-    const schema = this.schemaFor(data);
+  /**
+   * The answer as stored (validated, defaults applied), or why it is not valid for this job. A
+   * legacy-shaped answer of a legacy job is converted first. Gold must be a whole answer (workers are
+   * scored against it); a prediction or an imported annotation may be `partial` (nothing required).
+   */
+  answer(value: unknown, data: Record<string, unknown>, opts: { partial?: boolean } = {}): { answer: unknown } | { error: string } {
+    const schema = this.schemaFor(data, opts.partial === true);
     const parsed = schema.safeParse(value);
     if (parsed.success) return { answer: parsed.data };
     if (this.legacyType) {
@@ -140,7 +144,7 @@ export class ItemValidator {
     for (let i = 0; i < given.length; i++) {
       const p = given[i]!;
       const where = item.predictions ? `predictions.${i}` : 'prediction';
-      const checked = this.answer(p.answer, data);
+      const checked = this.answer(p.answer, data, { partial: true });
       if ('error' in checked) return fail(`${where}.answer is not a valid answer for this job: ${checked.error}`);
       if (p.model_version !== undefined && hasNul(p.model_version)) return fail(`${where}.model_version: contains a NUL character`);
       predictions.push({ answer: checked.answer, ...(p.confidence !== undefined ? { score: p.confidence } : {}), ...(p.model_version !== undefined ? { model_version: p.model_version } : {}) });
