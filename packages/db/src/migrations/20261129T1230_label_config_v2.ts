@@ -94,7 +94,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
 
     -- One legacy answer in the v2 shape; NULL when it has boxes and no image size is known.
-    CREATE FUNCTION pg_temp.fl_v2_answer(task_type text, v jsonb, w numeric, h numeric) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
+    CREATE OR REPLACE FUNCTION pg_temp.fl_v2_answer(task_type text, v jsonb, w numeric, h numeric) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
     BEGIN
       IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN RETURN v; END IF;
       CASE task_type
@@ -158,6 +158,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     `.execute(db);
     unconverted += (r.rows as { lost: boolean }[]).filter((x) => x.lost).length;
   }
+  await sql`DROP FUNCTION pg_temp.fl_v2_answer(text, jsonb, numeric, numeric)`.execute(db);
   if (unconverted > 0) {
     console.warn(`label config v2: ${unconverted} answers with pixel boxes and no known image size could not be converted; they are kept in label_config_legacy_values (converted = false)`);
   }
