@@ -38,14 +38,19 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'importTasks',
         tags: ['jobs'],
-        summary: 'Import tasks (JSON array, NDJSON, CSV or Label Studio tasks), streamed',
+        summary: 'Import tasks (JSON array or object, NDJSON, CSV, or Label Studio tasks), streamed',
         description:
-          'Content-Type `application/json` (an array of items, or of Label Studio tasks `{data, predictions, annotations}`, recognised by shape or `?format=labelstudio`), ' +
-          '`application/x-ndjson` (one item per line) or `text/csv` (a header line; columns `external_id`, `priority`, `gold`, `prediction`, `prediction_confidence`, ' +
-          '`prediction_model` have their meaning, every other column becomes a field of `data`; `gold` and `prediction` cells hold JSON). ' +
+          'Content-Type `application/json` (an array of items, or one item as an object), `application/x-ndjson` (one item per line) or `text/csv` ' +
+          '(a header line; columns `external_id`, `priority`, `gold`, `prediction`, `prediction_confidence`, `prediction_model` have their meaning, every other ' +
+          'column becomes a field of `data`; `gold` and `prediction` cells hold JSON). Items are fairlabel items `{external_id?, data, priority?, prediction? | ' +
+          'predictions?, gold?}` with answers keyed by control name, or Label Studio tasks — recognised by shape, or with `?format=labelstudio` (read as JSON or ' +
+          'NDJSON per Content-Type): `{id?, data, predictions?, annotations? | completions?}` or flat tasks (no `data`). Each prediction is kept with its ' +
+          'model_version and score; a ground-truth annotation becomes the gold answer, other annotations prior annotations; `parts` counts what was kept, ' +
+          'converted and refused, `ignored_fields` the Label Studio fields not stored. ' +
           'Any size: the body is streamed. Items whose `external_id` the job already has are counted as duplicates, not created. ' +
-          '`on_error=reject` (default) imports nothing when any item is bad: 422 `import_rejected` listing the first 100 with their line numbers; ' +
-          '`on_error=skip` imports the valid items and lists the bad. A completed or cancelled job is a 409 `job_closed`. ' +
+          '`on_error=reject` (default) imports nothing when any item (or any prediction or annotation) is bad: 422 `import_rejected` listing the first 100 with their line numbers; ' +
+          '`on_error=skip` imports the valid items (without what they refused) and lists the bad. A body that is not what its Content-Type says is a 400 ' +
+          '`malformed_body` naming the line. A completed or cancelled job is a 409 `job_closed`. ' +
           'With `Idempotency-Key`, a retry of the same request (same URL, Content-Type and Content-Length) replays the first response.',
         params: idParamsSchema,
         querystring: importQuery,
