@@ -297,6 +297,38 @@ describe('bad items', () => {
     expect(await tasksOf(job.id)).toHaveLength(0);
   });
 
+  it('no shape of body is a 5xx: each is imported or refused with a 4xx in the one error shape', async () => {
+    const job = await classificationJob();
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const bodies: [string, string, string][] = [
+      ['null', 'application/json', ''],
+      ['[null, 1, "x", true, []]', 'application/json', ''],
+      ['[null, 1, "x", true, []]', 'application/json', '?format=labelstudio'],
+      ['{"data": 5}', 'application/json', ''],
+      ['{"data": 5}', 'application/json', '?format=labelstudio'],
+      ['{"id": {}, "data": {}}', 'application/json', '?format=labelstudio'],
+      ['{"data": {}, "annotations": "x", "predictions": {}}', 'application/json', ''],
+      ['{"data": {}, "annotations": [null, 1, {"result": null}, {"result": [null]}, {"result": [{"from_name": "label", "type": "choices", "value": null}]}]}', 'application/json', '?on_error=skip'],
+      ['{"data": {}, "predictions": [{"result": [{"from_name": "label", "type": "choices", "value": {"choices": "cat"}}]}]}', 'application/json', ''],
+      ['{"data": {}, "predictions": [{"result": [{"from_name": "label", "type": "rectanglelabels", "value": {"x": 1e400}}]}]}', 'application/json', ''],
+      ['{"data": {"t": "\\ud800"}}', 'application/json', ''],
+      ['{"data": {"t": "\\u0000"}}', 'application/json', '?format=labelstudio'],
+      [deep, 'application/json', ''],
+      ['{"data": {}}\n[1]\n"x"\n', 'application/x-ndjson', '?format=labelstudio'],
+      ['\uFEFF[{"data": {"t": 1}}]', 'application/json', ''],
+      ['text\n"unterminated', 'text/csv', ''],
+      ['[{"data":{}}]', 'text/csv', ''],
+      ['<View/>', 'application/json', ''],
+      ['', 'application/x-ndjson', ''],
+      ['', 'application/json', ''],
+    ];
+    for (const [body, type, query] of bodies) {
+      const res = await post(job.id, body, type, query);
+      expect(res.statusCode, `${type} ${query} ${body.slice(0, 80)}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
+      if (res.statusCode >= 400) expect(res.json().error, body.slice(0, 80)).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+    }
+  });
+
   it('unsupported content types are a 415', async () => {
     const job = await classificationJob();
     const res = await post(job.id, 'hello', 'text/plain');

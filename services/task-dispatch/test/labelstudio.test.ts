@@ -171,6 +171,12 @@ describe('Label Studio XML configs', () => {
       expect(error.message, xml).toMatch(message);
       expect(error.details[0], xml).toMatchObject({ line, path: `body.label_config line ${line}`, ...(tag ? { tag } : {}) });
     }
+    // Entities are not expanded (no DTD processing): a document that needs them is refused, never a 5xx.
+    const entities = await create('<!DOCTYPE View [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>\n<View><Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="&b;"/></Choices></View>');
+    expect(entities.statusCode).toBe(422);
+    for (const bad of ['', '   ', 'not xml', '<View>', '<View></Other>']) expect((await create(bad)).statusCode, bad).toBe(422);
+    const objectForm = await app.inject({ method: 'POST', url: '/v1/jobs', headers: client.auth, payload: { name: 'x', label_config: { controls: 5 }, pay_per_annotation: 1, client_price_per_item: 2, currency: 'USD' } });
+    expect(objectForm.statusCode).toBe(422);
     const missing = await app.inject({ method: 'POST', url: '/v1/jobs?name=x', headers: { ...client.auth, 'content-type': 'application/xml' }, payload: configs.humor });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['querystring.pay_per_annotation', 'querystring.currency']));

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { parse as parseCsv } from 'csv-parse';
+import { CsvError, parse as parseCsv } from 'csv-parse';
 import streamArray from 'stream-json/streamers/stream-array.js';
 import { ApiError, badRequest } from '@fairlabel/http';
 
@@ -235,8 +235,8 @@ export async function* csvItems(body: Readable): AsyncGenerator<RawItem> {
     }
   } catch (err) {
     if (err instanceof ApiError) throw err;
-    const code = (err as { code?: string }).code;
-    if (code?.startsWith('CSV_')) throw new MalformedBody(`the CSV cannot be parsed: ${(err as Error).message}`, (err as { lines?: number }).lines ?? 0);
+    // csv-parse's errors (codes like INVALID_OPENING_QUOTE, CSV_RECORD_INCONSISTENT_FIELDS_LENGTH) are the body's fault.
+    if (err instanceof CsvError) throw new MalformedBody(`the CSV cannot be parsed: ${err.message}`, (err as { lines?: number }).lines ?? 0);
     throw err;
   }
   if (!header) throw badRequest('invalid_csv_header', 'the CSV body is empty: it needs a header line', [{ path: 'line 1', message: 'no header' }]);
