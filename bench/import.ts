@@ -35,10 +35,17 @@ async function serve(): Promise<void> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   console.log(`listening ${typeof address === 'object' && address ? address.port : 0}`);
-  process.on('SIGTERM', async () => {
-    await app.close();
-    await deps.close();
-    process.exit(0);
+  process.on('SIGTERM', () => {
+    app
+      .close()
+      .then(() => deps.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
   });
 }
 
