@@ -1,13 +1,15 @@
 // `pnpm start`: checks Postgres and Redis, migrates, then runs every process of the stack (gateway,
-// outbox relay, each service) as children under this supervisor, which forwards SIGINT/SIGTERM and
-// stops them all when one dies. `pnpm start --demo` also runs the demonstration workload once the
-// gateway is ready. In production each of these processes runs as its own deployment instead.
-import { spawn, type ChildProcess } from 'node:child_process';
+// outbox relay, each service) as children under this supervisor, which restarts one that dies (with
+// backoff; the others keep running), gives up only when one keeps crashing (RESTART_MAX_CRASHES within
+// RESTART_WINDOW_MS), and stops them all gracefully on SIGINT/SIGTERM. `pnpm start --demo` also runs
+// the demonstration workload once the gateway is ready. In production each of these processes runs as
+// its own deployment instead, restarted by the orchestrator.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@fairlabel/config';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@fairlabel/db';
-import { checkInfrastructure } from '@fairlabel/runtime';
+import { createLogger, installProcessGuards } from '@fairlabel/observability';
+import { checkInfrastructure, Supervisor } from '@fairlabel/runtime';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const processes: { name: string; entry: string }[] = [
@@ -20,6 +22,7 @@ const processes: { name: string; entry: string }[] = [
 ];
 
 const config = loadConfigOrExit();
+installProcessGuards({ logger: createLogger({ level: config.LOG_LEVEL, name: 'start' }) });
 const demo = process.argv.includes('--demo');
 const say = (msg: string) => console.error(`[start] ${msg}`);
 
@@ -39,55 +42,36 @@ if (await ensureDatabase(config.DATABASE_URL)) say(`created database ${new URL(c
   }
 }
 
-const children = new Map<string, ChildProcess>();
-let stopping = false;
-let exitCode = 0;
+const supervisor = new Supervisor({
+  policy: {
+    maxCrashes: config.RESTART_MAX_CRASHES,
+    windowMs: config.RESTART_WINDOW_MS,
+    backoffMs: config.RESTART_BACKOFF_MS,
+    maxBackoffMs: 30_000,
+  },
+  graceMs: config.SHUTDOWN_GRACE_MS,
+  say,
+});
+void supervisor.done.then((code) => process.exit(code));
 
-function launch(name: string, entry: string, args: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], { cwd: root, stdio: 'inherit', env: process.env });
-  children.set(name, child);
-  child.on('exit', (code, signal) => {
-    children.delete(name);
-    if (name === 'demo') {
-      say(code === 0 ? 'demo workload finished; the stack keeps running (Ctrl-C stops it)' : `demo workload failed (exit ${code ?? signal})`);
-      if (code !== 0) exitCode = 1;
-      return;
-    }
-    if (!stopping) {
-      say(`${name} exited unexpectedly (${code ?? signal}); stopping the stack`);
-      exitCode = 1;
-      stopAll('SIGTERM');
-    } else if (children.size === 0) {
-      say('all processes stopped');
-      process.exit(exitCode);
-    }
-  });
-  return child;
+// Processes without an HTTP API serve /metrics on ports of their own when METRICS_PORT is set.
+let metricsPort = config.METRICS_PORT;
+function spec(name: string, entry: string, args: string[] = [], once = false) {
+  const env = { ...process.env };
+  if (config.METRICS_PORT > 0 && name !== 'gateway' && !once) env.METRICS_PORT = String(++metricsPort);
+  return { name, command: process.execPath, args: ['--import', 'tsx', path.join(root, entry), ...args], cwd: root, env, once };
 }
 
-function stopAll(signal: NodeJS.Signals) {
-  if (stopping) return;
-  stopping = true;
-  say(`stopping ${[...children.keys()].join(', ')}`);
-  for (const child of children.values()) child.kill(signal);
-  if (children.size === 0) process.exit(exitCode);
-  // Each child has its own grace period; this is the backstop.
-  setTimeout(() => {
-    for (const child of children.values()) child.kill('SIGKILL');
-    process.exit(1);
-  }, config.SHUTDOWN_GRACE_MS + 5000).unref();
-}
+process.on('SIGINT', () => void supervisor.stop('SIGINT'));
+process.on('SIGTERM', () => void supervisor.stop('SIGTERM'));
 
-process.on('SIGINT', () => stopAll('SIGINT'));
-process.on('SIGTERM', () => stopAll('SIGTERM'));
-
-for (const p of processes) launch(p.name, p.entry);
+for (const p of processes) supervisor.start(spec(p.name, p.entry));
 const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
 
 // Wait for the gateway to be ready, then say where things are.
 const deadline = Date.now() + 60_000;
 for (;;) {
-  if (stopping) break;
+  if (supervisor.isStopping) break;
   try {
     const res = await fetch(`${base}/readyz`);
     if (res.ok) break;
@@ -96,13 +80,12 @@ for (;;) {
   }
   if (Date.now() > deadline) {
     say('the gateway did not become ready within 60 s');
-    exitCode = 1;
-    stopAll('SIGTERM');
+    void supervisor.stop('SIGTERM', { failed: true });
     break;
   }
   await new Promise((r) => setTimeout(r, 250));
 }
-if (!stopping) {
+if (!supervisor.isStopping) {
   say(`fairlabel is up: API ${base}/v1, docs ${base}/docs, metrics ${base}/metrics`);
-  if (demo) launch('demo', 'scripts/demo.ts', [base]);
+  if (demo) supervisor.start(spec('demo', 'scripts/demo.ts', [base], true));
 }

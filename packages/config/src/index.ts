@@ -26,6 +26,23 @@ export const configSchema = z
     OUTBOX_POLL_MS: z.coerce.number().int().positive().default(1000),
     /** How long in-flight requests and jobs get to finish on SIGTERM before the process exits anyway. */
     SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+    /**
+     * Port of `GET /metrics` for the processes without an HTTP API (relay, service consumers); 0: not
+     * served. Under `pnpm start` the n-th such process gets METRICS_PORT + n.
+     */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    /** How often the reconciler compares what Postgres says must be queued with what Redis holds. */
+    RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+    /**
+     * A queue job whose process died is retried after at most about twice this long: it is the lock a
+     * consumer holds on a job (renewed at half of it while the job runs) and the stalled-job check interval.
+     */
+    QUEUE_STALLED_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** `pnpm start` gives up (stops everything, exits 1) when one process crashed this often within RESTART_WINDOW_MS. */
+    RESTART_MAX_CRASHES: z.coerce.number().int().positive().default(5),
+    RESTART_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+    /** First restart delay after a crash; it doubles with each further crash in the window (at most 30 s). */
+    RESTART_BACKOFF_MS: z.coerce.number().int().min(0).default(500),
   })
   .refine((c) => !c.DATABASE_URL.startsWith('postgres') || /^postgres(ql)?:\/\//.test(c.DATABASE_URL), {
     path: ['DATABASE_URL'],

@@ -63,3 +63,5 @@ export function createMetrics(service: string) {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+export { installProcessGuards, announceReady, serveMetrics } from './process.js';

@@ -1,8 +1,9 @@
-import type { Logger } from '@fairlabel/observability';
+import { announceReady, type Logger } from '@fairlabel/observability';
 
 /**
  * Runs a long-lived process: `start` returns a stop function; SIGTERM/SIGINT call it once, and the
- * process exits when it resolves (or after `graceMs`, so a stuck handler cannot hold a deploy).
+ * process exits when it resolves (or after `graceMs`, so a stuck handler cannot hold a deploy). Once
+ * started it tells a supervising parent that it is up (see announceReady).
  */
 export async function runUntilSignal(opts: {
   logger: Logger;
@@ -10,6 +11,7 @@ export async function runUntilSignal(opts: {
   start: () => Promise<() => Promise<void>>;
 }): Promise<void> {
   const stop = await opts.start();
+  announceReady();
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -1,17 +1,21 @@
 import { loadConfigOrExit } from '@fairlabel/config';
 import { checkEvictionPolicy } from '@fairlabel/queues';
-import { checkInfrastructure, createDeps, runUntilSignal } from '@fairlabel/runtime';
+import { createLogger, createMetrics, installProcessGuards } from '@fairlabel/observability';
+import { checkInfrastructure, createDeps, EXIT_DEPENDENCY_UNAVAILABLE, runUntilSignal } from '@fairlabel/runtime';
 import { buildGateway } from './app.js';
 
 const config = loadConfigOrExit();
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'gateway' });
+const metrics = createMetrics('gateway');
+installProcessGuards({ logger, registry: metrics.registry });
 const problems = await checkInfrastructure(config);
 if (problems.length) {
   for (const p of problems) console.error(`gateway: ${p}`);
-  process.exit(69);
+  process.exit(EXIT_DEPENDENCY_UNAVAILABLE);
 }
-const deps = createDeps(config, 'gateway');
+const deps = createDeps(config, 'gateway', { logger });
 await checkEvictionPolicy(deps.redis, deps.logger);
-const app = await buildGateway(deps);
+const app = await buildGateway(deps, metrics);
 
 await runUntilSignal({
   logger: deps.logger,
