@@ -24,9 +24,10 @@ export type ErrorDetail = z.infer<typeof errorDetailSchema>;
 
 /**
  * The error responses a route documents: the ones any authenticated route can give (400 invalid
- * input, 401, 403, 404 — also for another tenant's resource — and 429 rate limited) plus the
- * route's own (409, 413, 415, 422...). All share the one error shape.
+ * input, 401, 403, 404 — also for another tenant's resource —, 429 rate limited and 503
+ * `database_unavailable` with Retry-After during a database outage) plus the route's own (409, 413,
+ * 415, 422...). All share the one error shape.
  */
 export function errorResponses(...routeSpecific: number[]): Record<number, typeof errorBodySchema> {
-  return Object.fromEntries([400, 401, 403, 404, 429, ...routeSpecific].map((status) => [status, errorBodySchema]));
+  return Object.fromEntries([400, 401, 403, 404, 429, 503, ...routeSpecific].map((status) => [status, errorBodySchema]));
 }

@@ -2,6 +2,7 @@ export * from './pool.js';
 export * from './migrator.js';
 export * from './sql-files.js';
 export * from './sql-constants.js';
+export * from './errors.js';
 export type { Database } from './schema.js';
 export type * from './tables/core.js';
 export type * from './tables/work.js';

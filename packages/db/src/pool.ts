@@ -18,7 +18,9 @@ export type Db = Kysely<Database>;
 export function createPool(connectionString: string, max = 20): pg.Pool {
   // Connections are replaced after 10 minutes: statements planned once per connection (prepared
   // statements, PL/pgSQL) then get planned again with current statistics, however the tables grew.
-  const pool = new pg.Pool({ connectionString, max, application_name: 'fairlabel', maxLifetimeSeconds: 600 });
+  // A connection that cannot be made (or a free one that cannot be had) within 10 s fails instead of
+  // waiting forever, so a request during a database outage gets its 503 promptly.
+  const pool = new pg.Pool({ connectionString, max, application_name: 'fairlabel', maxLifetimeSeconds: 600, connectionTimeoutMillis: 10_000 });
   // An idle client losing its connection (Postgres restart) must not crash the process; the pool
   // drops the client and the next query reconnects.
   pool.on('error', () => {});

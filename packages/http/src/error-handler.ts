@@ -1,7 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import type { ErrorBody, ErrorDetail } from '@fairlabel/contracts';
+import { isDatabaseUnavailable } from '@fairlabel/db';
 import { ApiError } from './errors.js';
+
+/**
+ * What a client is told to wait during a database outage. A restart or failover takes seconds; a
+ * client that retries sooner only adds load to a recovering server.
+ */
+export const DATABASE_RETRY_AFTER_S = 5;
 
 function send(reply: FastifyReply, status: number, code: string, message: string, details: ErrorDetail[] = []) {
   const body: ErrorBody = { error: { code, message, details } };
@@ -21,7 +28,8 @@ const fastifyClientErrors: Record<string, { status: number; code: string; messag
 
 /**
  * The one error shape for every failure: thrown ApiErrors, schema validation, fastify's body parser,
- * rate limits, unknown routes. 5xx answers never carry the internal message (it is logged instead).
+ * rate limits, unknown routes, database outages (503 `database_unavailable` with Retry-After). 5xx
+ * answers never carry the internal message (it is logged instead).
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -38,6 +46,13 @@ export function installErrorHandling(app: FastifyInstance): void {
         ...(v.keyword === 'unrecognized_keys' ? { keys: (v.params as { keys?: string[] }).keys } : {}),
       }));
       return send(reply, 400, 'validation_failed', `invalid ${where}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+    }
+    // Our database is down or restarting: the request was fine and will succeed later. Checked before
+    // anything else because an outage can surface anywhere (auth, idempotency, the handler).
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err }, 'database unavailable; answering 503');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+      return send(reply, 503, 'database_unavailable', 'the database is unavailable; retry after the time in Retry-After');
     }
     if (isResponseSerializationError(err as never)) {
       request.log.error({ err, cause: (err as { cause?: unknown }).cause }, 'response did not match its schema');

@@ -1,4 +1,5 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import { isDatabaseUnavailable } from '@fairlabel/db';
 import type { Redis } from 'ioredis';
 import { eventSchemas, subscriptions, type EventName, type EventPayload, type QueueName } from '@fairlabel/contracts';
 import type { Logger } from '@fairlabel/observability';
@@ -18,13 +19,46 @@ export interface ConsumerOptions {
   prefix: string;
   logger: Logger;
   concurrency?: number;
+  /** QUEUE_STALLED_MS: see workerTimings. */
+  stalledMs?: number;
+}
+
+/**
+ * Lock and stalled-check timings of every BullMQ worker. A job whose process died (SIGKILL, OOM) is
+ * noticed as stalled once its lock (`stalledMs`) runs out, at the next check (every `stalledMs`), and
+ * goes back to waiting. Every consumer is idempotent, so a job may stall many times before BullMQ
+ * gives up on it (its default of one stall would fail a job for being unlucky twice).
+ */
+export function workerTimings(stalledMs = 30_000): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
+  return { lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: 10 };
+}
+
+/** How soon work that failed on our own database outage is tried again (plus up to as much jitter). */
+export const DATABASE_RETRY_MS = 2000;
+
+/**
+ * Runs `work` for a job; when it fails because our database is unavailable, the job goes back to the
+ * delayed set for a retry in a few seconds without spending one of its attempts (the outage is not the
+ * event's fault, and an event must not fail for good because Postgres restarted). Other errors are
+ * rethrown for BullMQ's retry with backoff.
+ */
+export async function retryOnDatabaseOutage<T>(job: Job, token: string | undefined, log: Logger, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!token || !isDatabaseUnavailable(err)) throw err;
+    log.warn({ jobId: job.id, event: job.name, err: (err as Error).message }, 'database unavailable; retrying the job soon without counting an attempt');
+    await job.moveToDelayed(Date.now() + DATABASE_RETRY_MS + Math.floor(Math.random() * DATABASE_RETRY_MS), token);
+    throw new DelayedError();
+  }
 }
 
 /**
  * A BullMQ worker for one queue. It refuses to start unless every event the queue subscribes to has
  * exactly one handler (an event without one would pile up or be dropped), validates each payload at
  * the boundary (an invalid payload fails at once, unretried, and stays visible as failed), and lets
- * BullMQ retry handler errors with the queue's exponential backoff.
+ * BullMQ retry handler errors with the queue's exponential backoff — except failures on our own
+ * database outage, which are retried within seconds without spending an attempt.
  */
 export function createConsumer(opts: ConsumerOptions): Worker {
   const subscribed = subscriptions[opts.queue];
@@ -39,20 +73,22 @@ export function createConsumer(opts: ConsumerOptions): Worker {
   const log = opts.logger.child({ queue: opts.queue });
   const worker = new Worker(
     opts.queue,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const event = job.name as EventName;
       const handler = opts.handlers[event] as EventHandler<EventName> | undefined;
       const schema = eventSchemas[event];
       if (!handler || !schema) throw new UnrecoverableError(`no handler for event ${job.name} on queue ${opts.queue}`);
       const parsed = schema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.message}`);
-      await handler(parsed.data as EventPayload<EventName>, {
-        jobId: String(job.id),
-        attempt: job.attemptsMade + 1,
-        log: log.child({ jobId: job.id, event }),
-      });
+      await retryOnDatabaseOutage(job, token, log, () =>
+        handler(parsed.data as EventPayload<EventName>, {
+          jobId: String(job.id),
+          attempt: job.attemptsMade + 1,
+          log: log.child({ jobId: job.id, event }),
+        }),
+      );
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true },
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true, ...workerTimings(opts.stalledMs) },
   );
   worker.on('failed', (job, err) => {
     log.warn({ jobId: job?.id, event: job?.name, attempt: job?.attemptsMade, err: err.message }, 'event handler failed');

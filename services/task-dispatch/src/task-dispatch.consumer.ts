@@ -33,6 +33,7 @@ export async function startTaskDispatchConsumers(deps: Deps): Promise<ServicePro
     connection: deps.redis,
     prefix: deps.prefix,
     logger: deps.logger,
+    stalledMs: deps.config.QUEUE_STALLED_MS,
     handlers: {
       'task.decided': async (payload, ctx) => {
         await onTaskDecided(deps.db, payload, ctx);

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import type { WebhookEventType } from '@fairlabel/contracts';
 import { sql } from '@fairlabel/db';
-import { createConsumer, type HandlerContext } from '@fairlabel/queues';
+import { createConsumer, retryOnDatabaseOutage, workerTimings, type HandlerContext } from '@fairlabel/queues';
 import type { Deps, ServiceProcess } from '@fairlabel/runtime';
 import {
   WEBHOOK_DELIVERY_QUEUE,
@@ -105,6 +105,7 @@ export async function startWebhookWorkers(
     connection: redis,
     prefix,
     logger,
+    stalledMs: deps.config.QUEUE_STALLED_MS,
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     handlers: {
       'job.activated': jobEvent('job.activated'),
@@ -163,23 +164,29 @@ export async function startWebhookWorkers(
     },
   });
 
+  const deliveryLog = logger.child({ queue: WEBHOOK_DELIVERY_QUEUE });
   const deliveries = new Worker(
     WEBHOOK_DELIVERY_QUEUE,
-    async (job) => {
+    async (job, token) => {
       const deliveryId = (job.data as { delivery_id: string }).delivery_id;
       const trigger = job.name === 'manual' ? 'manual' : 'automatic';
       const attempt = job.attemptsMade + 1;
       const isLastAttempt = attempt >= (job.opts.attempts ?? 1);
-      const outcome = await attemptDelivery(db, clock, deliveryId, {
-        trigger,
-        isLastAttempt,
-        nextRetryDelayMs: isLastAttempt ? null : maxRetryDelayMs(schedule, attempt),
-        timeoutMs,
-      });
+      // attemptDelivery records the receiver's failures itself and throws only on our own errors; a
+      // database outage is retried within seconds, without spending an attempt or backing off for
+      // minutes as if the receiver had failed.
+      const outcome = await retryOnDatabaseOutage(job, token, deliveryLog, () =>
+        attemptDelivery(db, clock, deliveryId, {
+          trigger,
+          isLastAttempt,
+          nextRetryDelayMs: isLastAttempt ? null : maxRetryDelayMs(schedule, attempt),
+          timeoutMs,
+        }),
+      );
       // Throwing hands the job back to BullMQ's backoff; the attempt is already recorded in Postgres.
       if (outcome === 'failed' && trigger === 'automatic') throw new Error(`delivery ${deliveryId} attempt ${attempt} failed`);
     },
-    { connection: redis, prefix, concurrency: opts.concurrency ?? 16 },
+    { connection: redis, prefix, concurrency: opts.concurrency ?? 16, ...workerTimings(deps.config.QUEUE_STALLED_MS) },
   );
   deliveries.on('error', (err) => logger.error({ err }, 'webhook delivery worker error'));
 
