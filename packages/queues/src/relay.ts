@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Redis } from 'ioredis';
-import { sql, type Db } from '@fairlabel/db';
+import { isDatabaseUnavailable, sql, type Db } from '@fairlabel/db';
 import type { Logger } from '@fairlabel/observability';
 import type { QueueName } from '@fairlabel/contracts';
 import { OUTBOX_CHANNEL } from './publish.js';
@@ -14,17 +14,31 @@ export interface OutboxRelayOptions {
   logger: Logger;
   pollMs?: number;
   batchSize?: number;
+  /** Called on every poll tick (the reconciler checks its flush marker here). */
+  onTick?: () => void;
 }
+
+/** The LISTEN connection's name in pg_stat_activity. */
+export const OUTBOX_LISTENER_APPLICATION_NAME = 'fairlabel-outbox-listener';
+const LISTEN_RETRY_MIN_MS = 500;
+const LISTEN_RETRY_MAX_MS = 30_000;
 
 /**
  * Moves committed outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number
  * of relays can run; each row is added with its outbox id as the BullMQ job id, so a row published
  * twice (a relay killed after adding but before marking) is one job. The consumer's own idempotency
  * guards the case where the first job already completed and was cleaned up.
+ *
+ * "Sent" means handed to Redis, not "still queued": the Reconciler re-publishes sent rows whose job
+ * Redis lost. NOTIFY wakes the relay at once; polling every `pollMs` covers notifications lost while
+ * the LISTEN connection is down, and that connection is re-established with backoff whenever it drops
+ * (a database restart), so the relay does not fall back to polling for the rest of its life.
  */
 export class OutboxRelay {
   private readonly queues: QueueSet;
   private listener: pg.Client | null = null;
+  private listenRetryMs = LISTEN_RETRY_MIN_MS;
+  private listenTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private draining: Promise<void> | null = null;
@@ -36,14 +50,62 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     this.running = true;
-    this.listener = new pg.Client({ connectionString: this.opts.databaseUrl });
-    this.listener.on('error', (err) => this.opts.logger.warn({ err }, 'outbox LISTEN connection failed; polling continues'));
-    await this.listener.connect();
-    this.listener.on('notification', () => this.wake());
-    await this.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    await this.listen();
     // Polling is the fallback for a NOTIFY lost while the listener reconnects.
-    this.timer = setInterval(() => this.wake(), this.opts.pollMs ?? 1000);
+    this.timer = setInterval(() => {
+      this.wake();
+      this.opts.onTick?.();
+    }, this.opts.pollMs ?? 1000);
     this.wake();
+  }
+
+  /** Whether the LISTEN connection is up (for tests and diagnostics). */
+  get listening(): boolean {
+    return this.listener !== null;
+  }
+
+  /** Opens the LISTEN connection; on failure (or a later loss) tries again with backoff. */
+  private async listen(): Promise<void> {
+    this.listenTimer = null;
+    if (!this.running) return;
+    const client = new pg.Client({ connectionString: this.opts.databaseUrl, application_name: OUTBOX_LISTENER_APPLICATION_NAME, connectionTimeoutMillis: 10_000 });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => undefined);
+      if (!this.running) return;
+      this.opts.logger.warn({ err }, `outbox LISTEN connection lost; reconnecting in ${this.listenRetryMs} ms (polling meanwhile)`);
+      this.scheduleListen();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    } catch (err) {
+      onLost(err as Error);
+      return;
+    }
+    if (lost) return;
+    if (!this.running) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.listener = client;
+    this.listenRetryMs = LISTEN_RETRY_MIN_MS;
+    this.opts.logger.info('outbox LISTEN connection established');
+    // Rows committed while nobody listened sent notifications nobody heard.
+    this.wake();
+  }
+
+  private scheduleListen(): void {
+    if (this.listenTimer || !this.running) return;
+    const delay = this.listenRetryMs;
+    this.listenRetryMs = Math.min(LISTEN_RETRY_MAX_MS, this.listenRetryMs * 2);
+    this.listenTimer = setTimeout(() => void this.listen(), delay);
   }
 
   /** Starts a drain unless one is running; a wake during a drain schedules one more pass. */
@@ -61,7 +123,8 @@ export class OutboxRelay {
             /* keep going while full batches come back */
           }
         } catch (err) {
-          this.opts.logger.error({ err }, 'outbox relay pass failed; will retry');
+          if (isDatabaseUnavailable(err)) this.opts.logger.warn({ err: (err as Error).message }, 'outbox relay: database unavailable; retrying at the next poll');
+          else this.opts.logger.error({ err }, 'outbox relay pass failed; will retry');
         }
       } while (this.wakeAgain && this.running);
       this.draining = null;
@@ -109,8 +172,11 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    if (this.listenTimer) clearTimeout(this.listenTimer);
     await this.draining;
-    if (this.listener) await this.listener.end().catch(() => {});
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) await listener.end().catch(() => {});
     await closeQueueSet(this.queues);
   }
 }

@@ -1,36 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { clientWebhookEventTypes, vendorWebhookEventTypes, type WebhookEventType } from '@fairlabel/contracts';
 import { sql, type Db, type OrganizationKind } from '@fairlabel/db';
+import { WEBHOOK_DELIVERY_QUEUE, automaticJobId, defaultDeliverySchedule, deliveryJobOptions, type DeliverySchedule } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
 import { messageIdFor, signedHeaders } from './webhook-signing.js';
 
-/** The BullMQ queue of outbound HTTP deliveries (one job per delivery row), under the stack's prefix. */
-export const WEBHOOK_DELIVERY_QUEUE = 'webhook-deliveries';
-
-/**
- * Retry schedule of a delivery: BullMQ's exponential backoff, the n-th retry waiting 90 s × 2^(n-1)
- * less up to 20% jitter (so receivers that failed together are not hit together again). 11 attempts:
- * now, then ~1.5 min, 3 min, 6 min, 12 min, 24 min, 48 min, 1.6 h, 3.2 h, 6.4 h, 12.8 h: the last
- * attempt comes 20.5–25.6 hours after the first, about a day for a receiver to come back.
- */
-export interface DeliverySchedule {
-  attempts: number;
-  backoffDelayMs: number;
-  jitter: number;
-}
-export const defaultDeliverySchedule: DeliverySchedule = { attempts: 11, backoffDelayMs: 90_000, jitter: 0.2 };
-
-export function deliveryJobOptions(schedule: DeliverySchedule): JobsOptions {
-  return {
-    attempts: schedule.attempts,
-    backoff: { type: 'exponential', delay: schedule.backoffDelayMs, jitter: schedule.jitter },
-    removeOnComplete: { age: 7 * 24 * 3600 },
-    // Postgres holds every attempt; the failed job only needs to outlive a support conversation.
-    removeOnFail: { age: 30 * 24 * 3600 },
-  };
-}
+export { WEBHOOK_DELIVERY_QUEUE, defaultDeliverySchedule, deliveryJobOptions, automaticJobId, type DeliverySchedule };
 
 /** The longest wait before the retry that follows failed attempt number `attempt` (1-based). */
 export function maxRetryDelayMs(schedule: DeliverySchedule, attempt: number): number {
@@ -41,7 +18,6 @@ export function createDeliveryQueue(redis: Redis, prefix: string): Queue {
   return new Queue(WEBHOOK_DELIVERY_QUEUE, { connection: redis, prefix });
 }
 
-export const automaticJobId = (deliveryId: string) => `delivery-${deliveryId}`;
 export const manualJobId = (deliveryId: string, n: number) => `delivery-${deliveryId}-manual-${n}`;
 
 /** Which event types an organization of this kind may subscribe to. */

@@ -41,6 +41,13 @@ export function workerAssignmentHandlers(deps: WorkerAssignmentConsumerDeps): Ha
   };
 }
 
-export function createWorkerAssignmentConsumer(deps: WorkerAssignmentConsumerDeps, connection: Redis) {
-  return createConsumer({ queue: 'worker-assignment', handlers: workerAssignmentHandlers(deps), connection, prefix: deps.prefix, logger: deps.logger });
+export function createWorkerAssignmentConsumer(deps: WorkerAssignmentConsumerDeps, connection: Redis, stalledMs?: number) {
+  return createConsumer({
+    queue: 'worker-assignment',
+    handlers: workerAssignmentHandlers(deps),
+    connection,
+    prefix: deps.prefix,
+    logger: deps.logger,
+    ...(stalledMs ? { stalledMs } : {}),
+  });
 }

@@ -39,7 +39,10 @@ export interface OutboxTable {
   queue: string;
   payload: Json<Record<string, unknown>>;
   created_at: Generated<Date>;
+  /** When the relay handed the row to Redis. Not proof that it is still queued (see consumed_at). */
   sent_at: Timestamp | null;
+  /** When the reconciler saw its job completed by the consumer; null while in flight. */
+  consumed_at: Timestamp | null;
   attempts: Generated<number>;
   last_error: string | null;
 }

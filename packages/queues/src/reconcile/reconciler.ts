@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
+import type { Db } from '@fairlabel/db';
+import type { Logger } from '@fairlabel/observability';
+
+/**
+ * Postgres is the truth; Redis only holds what should happen next. The reconciler compares, for each
+ * kind of thing that must be queued, what Postgres says with what Redis holds, and re-publishes what
+ * is missing. Every re-publication uses the deterministic job id of the original, so an item still in
+ * Redis is never duplicated, and consumers are idempotent for an item that was already consumed.
+ *
+ * It runs at start, every RECONCILE_INTERVAL_MS, and at once when Redis was emptied: it keeps a marker
+ * key that a FLUSHALL (or a failover to an empty replica) removes, and checks for it every second.
+ */
+export interface ReconcileSource {
+  /** Metric label: `fairlabel_reconciler_repaired_total{kind}`. */
+  kind: string;
+  /** Re-publishes what Postgres says must be queued and Redis lacks; returns how many items it re-published. */
+  repair(ctx: ReconcileContext): Promise<number>;
+  close?(): Promise<void>;
+}
+
+export interface ReconcileContext {
+  db: Db;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  now: Date;
+}
+
+export type ReconcileTrigger = 'start' | 'interval' | 'flush' | 'manual';
+
+export interface ReconcilerOptions {
+  db: Db;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  sources: ReconcileSource[];
+  intervalMs: number;
+  /** How often the marker key is checked (the relay's poll interval). */
+  markerCheckMs?: number;
+  registry?: Registry;
+  now?: () => Date;
+}
+
+export const reconcilerMarkerKey = (prefix: string) => `${prefix}:reconciler:marker`;
+
+export class Reconciler {
+  private readonly repaired: Counter<'kind'>;
+  private readonly runs: Counter<'trigger'>;
+  private readonly failures: Counter<'kind'>;
+  private running: Promise<Record<string, number>> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private checkingMarker = false;
+  private stopped = false;
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    const registers = opts.registry ? [opts.registry] : [];
+    this.repaired = new Counter({
+      name: 'fairlabel_reconciler_repaired_total',
+      help: 'Items Postgres says must be queued that Redis had lost, re-published by the reconciler, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    this.runs = new Counter({ name: 'fairlabel_reconciler_runs_total', help: 'Reconciler passes by trigger', labelNames: ['trigger'] as const, registers });
+    this.failures = new Counter({ name: 'fairlabel_reconciler_failures_total', help: 'Reconciler passes of a kind that failed (retried at the next pass)', labelNames: ['kind'] as const, registers });
+    for (const s of opts.sources) {
+      this.repaired.inc({ kind: s.kind }, 0);
+      this.failures.inc({ kind: s.kind }, 0);
+    }
+  }
+
+  get markerKey(): string {
+    return reconcilerMarkerKey(this.opts.prefix);
+  }
+
+  /** A pass now, then one every intervalMs, and one whenever the marker disappears. */
+  start(): void {
+    this.stopped = false;
+    this.trigger('start');
+    this.timers.push(setInterval(() => this.trigger('interval'), this.opts.intervalMs));
+    this.timers.push(setInterval(() => void this.checkMarker(), this.opts.markerCheckMs ?? 1000));
+  }
+
+  private trigger(trigger: ReconcileTrigger): void {
+    this.run(trigger).catch((err: unknown) => this.opts.logger.error({ err, trigger }, 'reconciler pass failed'));
+  }
+
+  /**
+   * Whether Redis still holds the marker; when it does not, Redis was emptied since the last pass, and
+   * a pass runs now. Returns whether a flush was detected.
+   */
+  async checkMarker(): Promise<boolean> {
+    if (this.checkingMarker || this.running || this.stopped) return false;
+    this.checkingMarker = true;
+    try {
+      if ((await this.opts.redis.exists(this.markerKey)) === 1) return false;
+      this.opts.logger.warn('the reconciler marker is gone from Redis (flushed, or an empty replica took over): reconciling now');
+      this.trigger('flush');
+      return true;
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not check the reconciler marker');
+      return false;
+    } finally {
+      this.checkingMarker = false;
+    }
+  }
+
+  /** One pass over every source; a pass already running is joined, not doubled. Returns items re-published per kind. */
+  run(trigger: ReconcileTrigger = 'manual'): Promise<Record<string, number>> {
+    this.running ??= this.pass(trigger).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(trigger: ReconcileTrigger): Promise<Record<string, number>> {
+    this.runs.inc({ trigger });
+    // Set first: anything Redis loses after this moment removes the marker again and is caught next time.
+    await this.opts.redis.set(this.markerKey, new Date().toISOString());
+    const ctx: ReconcileContext = {
+      db: this.opts.db,
+      redis: this.opts.redis,
+      prefix: this.opts.prefix,
+      logger: this.opts.logger,
+      now: this.opts.now?.() ?? new Date(),
+    };
+    const result: Record<string, number> = {};
+    for (const source of this.opts.sources) {
+      try {
+        const n = await source.repair(ctx);
+        result[source.kind] = n;
+        this.repaired.inc({ kind: source.kind }, n);
+      } catch (err) {
+        this.failures.inc({ kind: source.kind });
+        this.opts.logger.warn({ err, kind: source.kind }, 'reconciler could not check this kind; retrying at the next pass');
+      }
+    }
+    const total = Object.values(result).reduce((a, b) => a + b, 0);
+    if (total > 0) this.opts.logger.warn({ trigger, repaired: result }, 'reconciler re-published items Redis had lost');
+    else this.opts.logger.debug({ trigger }, 'reconciler: Redis holds everything Postgres says must be queued');
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.running?.catch(() => undefined);
+    for (const s of this.opts.sources) await s.close?.();
+  }
+}
