@@ -148,7 +148,7 @@ export class Supervisor {
     const decision = decideRestart(p.crashes, now, this.opts.policy, !unavailable);
     if (decision.action === 'give-up') {
       this.opts.say(
-        `${p.spec.name} exited unexpectedly (${how}), its ${decision.crashesInWindow}th crash within ${this.opts.policy.windowMs / 1000} s; giving up and stopping the stack`,
+        `${p.spec.name} exited unexpectedly (${how}): ${decision.crashesInWindow} crashes within ${this.opts.policy.windowMs / 1000} s; giving up and stopping the stack`,
       );
       this.giveUp();
       return;

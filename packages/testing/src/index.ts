@@ -1,3 +1,4 @@
 export * from './env.js';
 export * from './factories.js';
 export * from './app.js';
+export * from './tcp-proxy.js';

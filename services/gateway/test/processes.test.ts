@@ -76,7 +76,7 @@ describe('pnpm fairlabel (operator CLI)', () => {
 });
 
 describe('pnpm start (supervisor)', () => {
-  it('runs every process, serves /readyz, and stops them all on SIGTERM', async () => {
+  it('runs every process, serves /readyz, restarts a process that dies while the rest keep serving, and stops them all on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: root, env: childEnv({ PORT: String(port), LOG_LEVEL: 'info' }) });
     let output = '';
@@ -97,6 +97,21 @@ describe('pnpm start (supervisor)', () => {
       while (!output.includes(line) && Date.now() < lineDeadline) await new Promise((r) => setTimeout(r, 100));
       expect(output, line).toContain(line);
     }
+    const waitFor = async (re: RegExp) => {
+      const lineDeadline = Date.now() + 30_000;
+      while (!re.test(output) && Date.now() < lineDeadline) await new Promise((r) => setTimeout(r, 100));
+      expect(output).toMatch(re);
+      return re.exec(output)!;
+    };
+    // A process killed outright comes back; the gateway never stops serving meanwhile.
+    const relayPid = Number((await waitFor(/\[start\] outbox-relay started \(pid (\d+)\)/))[1]);
+    const gatewayPid = Number((await waitFor(/\[start\] gateway started \(pid (\d+)\)/))[1]);
+    process.kill(relayPid, 'SIGKILL');
+    await waitFor(/\[start\] outbox-relay exited unexpectedly \(signal SIGKILL\); restarting in 0\.5 s/);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    await waitFor(/\[start\] outbox-relay is running again \(pid \d+\)/);
+    expect(output).not.toMatch(/\[start\] gateway (exited|restarted)/);
+    process.kill(gatewayPid, 0);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toContain('all processes stopped');

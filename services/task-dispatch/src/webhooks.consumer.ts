@@ -12,7 +12,6 @@ import {
   fanOut,
   hasSubscribers,
   maxRetryDelayMs,
-  reconcilePendingDeliveries,
   type DeliverySchedule,
   type FanOutEvent,
 } from './webhooks.service.js';
@@ -30,19 +29,15 @@ export interface WebhookWorkerOptions {
    */
   progressIntervalMs?: number;
   concurrency?: number;
-  /** How often pending deliveries that are long overdue are re-enqueued from Postgres (0: never). */
-  reconcileIntervalMs?: number;
 }
-
-/** A pending delivery this late past its scheduled attempt has lost its queue job. */
-export const OVERDUE_DELIVERY_MS = 10 * 60_000;
 
 export const PROGRESS_STEP_PERCENT = 10;
 
 /**
  * The webhooks side of task-dispatch: a consumer of the `webhooks` event queue that turns each event
  * into one delivery row per subscribed endpoint, and a worker of the `webhook-deliveries` queue that
- * makes the signed HTTP requests and records every attempt.
+ * makes the signed HTTP requests and records every attempt. A pending delivery whose job Redis lost
+ * is re-added by the reconciler (@fairlabel/queues, in the relay process).
  */
 export async function startWebhookWorkers(
   deps: Deps,
@@ -190,20 +185,9 @@ export async function startWebhookWorkers(
   );
   deliveries.on('error', (err) => logger.error({ err }, 'webhook delivery worker error'));
 
-  const reconcileIntervalMs = opts.reconcileIntervalMs ?? 60_000;
-  const reconciler =
-    reconcileIntervalMs > 0
-      ? setInterval(() => {
-          reconcilePendingDeliveries(db, deliveryQueue, schedule, clock.now(), OVERDUE_DELIVERY_MS).catch((err) =>
-            logger.warn({ err }, 'could not re-enqueue overdue webhook deliveries'),
-          );
-        }, reconcileIntervalMs)
-      : null;
-
   return {
     workers: [events, deliveries],
     stop: async () => {
-      if (reconciler) clearInterval(reconciler);
       await deliveryQueue.close();
     },
   };

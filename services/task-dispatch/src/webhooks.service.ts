@@ -95,25 +95,6 @@ export async function enqueueDeliveries(queue: Queue, deliveryIds: string[], sch
   await queue.addBulk(deliveryIds.map((id) => ({ name: 'automatic', data: { delivery_id: id }, opts: { ...deliveryJobOptions(schedule), jobId: automaticJobId(id) } })));
 }
 
-/**
- * Re-enqueues pending deliveries whose next attempt is long overdue: their BullMQ job was lost (Redis
- * flushed or failed over) or never added (a crash between insert and enqueue with no event retry).
- * Postgres is the truth; a delivery whose job still exists is left alone, since the job id is the same.
- */
-export async function reconcilePendingDeliveries(db: Db, queue: Queue, schedule: DeliverySchedule, now: Date, overdueMs: number, limit = 1000): Promise<number> {
-  const cutoff = new Date(now.getTime() - overdueMs);
-  const rows = await db
-    .selectFrom('webhook_deliveries')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where(sql<boolean>`coalesce(next_attempt_at, created_at) < ${cutoff}`)
-    .orderBy('created_at')
-    .limit(limit)
-    .execute();
-  await enqueueDeliveries(queue, rows.map((r) => r.id), schedule);
-  return rows.length;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One HTTP attempt
 

@@ -5,11 +5,11 @@ import { Webhook } from 'standardwebhooks';
 import type { EventName, EventPayload } from '@fairlabel/contracts';
 import type { AppInstance } from '@fairlabel/http';
 import { Queue } from 'bullmq';
-import { OutboxRelay, outboxJobId, publish } from '@fairlabel/queues';
+import { OutboxRelay, automaticJobId, outboxJobId, publish, webhookDeliveriesSource } from '@fairlabel/queues';
 import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
 import { webhookRoutes } from '../src/webhooks.routes.js';
-import { OVERDUE_DELIVERY_MS, startWebhookWorkers } from '../src/webhooks.consumer.js';
-import { createDeliveryQueue, reconcilePendingDeliveries } from '../src/webhooks.service.js';
+import { startWebhookWorkers } from '../src/webhooks.consumer.js';
+import { createDeliveryQueue } from '../src/webhooks.service.js';
 import { messageIdFor } from '../src/webhook-signing.js';
 
 interface Received {
@@ -38,7 +38,7 @@ beforeAll(async () => {
   await relay.start();
   eventQueue = new Queue('webhooks', { connection: env.redis, prefix: env.prefix });
   // The same schedule shape as production (exponential, one job per delivery), with millisecond delays.
-  hooks = await startWebhookWorkers(env, { schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0, reconcileIntervalMs: 0 });
+  hooks = await startWebhookWorkers(env, { schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0 });
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -448,32 +448,31 @@ describe('webhook delivery to a real HTTP receiver', () => {
     expect(receivedAt(hook.path)).toEqual([]);
   });
 
-  it('re-enqueues from Postgres a pending delivery whose queue job was lost', async () => {
+  it('the reconciler re-adds from Postgres a pending delivery whose queue job was lost, and leaves one still queued alone', async () => {
     const client = await newClient(env.db);
     const hook = await registerEndpoint(client, ['job.completed']);
-    const id = '6f1c1d3e-8a52-4a41-9b7e-3d8c2f0a1b2c';
-    const body = JSON.stringify({ type: 'job.completed', timestamp: new Date().toISOString(), data: { job_id: id } });
-    // As if Redis lost the job: the row exists, nothing is queued, and its attempt is long overdue.
-    await env.db
-      .insertInto('webhook_deliveries')
-      .values({ id, endpoint_id: hook.id, organization_id: client.organizationId, event_type: 'job.completed', source_key: 'job.completed:lost', message_id: messageIdFor(id), body, created_at: new Date(Date.now() - OVERDUE_DELIVERY_MS - 60_000) })
-      .execute();
-    const recent = '7a2d2e4f-9b63-4b52-8c8f-4e9d3f1b2c3d';
-    await env.db
-      .insertInto('webhook_deliveries')
-      .values({ id: recent, endpoint_id: hook.id, organization_id: client.organizationId, event_type: 'job.completed', source_key: 'job.completed:recent', message_id: messageIdFor(recent), body })
-      .execute();
+    const body = JSON.stringify({ type: 'job.completed', timestamp: new Date().toISOString(), data: { job_id: '6f1c1d3e-8a52-4a41-9b7e-3d8c2f0a1b2c' } });
+    const row = (id: string, key: string) => ({ id, endpoint_id: hook.id, organization_id: client.organizationId, event_type: 'job.completed', source_key: key, message_id: messageIdFor(id), body });
+    // As if Redis lost the job: the row is pending, nothing is queued.
+    const lost = '6f1c1d3e-8a52-4a41-9b7e-3d8c2f0a1b2c';
+    // Still queued, but delayed far into the future (its next attempt): must not be duplicated or hurried.
+    const queued = '7a2d2e4f-9b63-4b52-8c8f-4e9d3f1b2c3d';
+    await env.db.insertInto('webhook_deliveries').values([row(lost, 'job.completed:lost'), row(queued, 'job.completed:queued')]).execute();
     const queue = createDeliveryQueue(env.redis, env.prefix);
+    const source = webhookDeliveriesSource({ redis: env.redis, prefix: env.prefix, schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 } });
     try {
-      const schedule = { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 };
-      expect(await reconcilePendingDeliveries(env.db, queue, schedule, new Date(), OVERDUE_DELIVERY_MS)).toBe(1);
+      await queue.add('automatic', { delivery_id: queued }, { jobId: automaticJobId(queued), delay: 3_600_000 });
+      expect(await source.repair({ db: env.db, redis: env.redis, prefix: env.prefix, logger: env.logger, now: new Date() })).toBe(1);
       const msg = await waitFor('the recovered delivery', async () => receivedAt(hook.path)[0]);
-      expect(msg.headers['webhook-id']).toBe(messageIdFor(id));
+      expect(msg.headers['webhook-id']).toBe(messageIdFor(lost));
       expect(() => new Webhook(hook.secret).verify(msg.body, headersOf(msg))).not.toThrow();
-      await waitFor('recorded success', async () => (await deliveriesOf(client, hook.id)).find((d) => d.id === id && d.status === 'succeeded'));
-      // The recent one is not overdue: it is left to its own job.
+      await waitFor('recorded success', async () => (await deliveriesOf(client, hook.id)).find((d) => d.id === lost && d.status === 'succeeded'));
+      // A second pass finds nothing missing: the queued one is still there, the lost one is delivered.
+      expect(await source.repair({ db: env.db, redis: env.redis, prefix: env.prefix, logger: env.logger, now: new Date() })).toBe(0);
+      expect(await (await queue.getJob(automaticJobId(queued)))?.isDelayed()).toBe(true);
       expect(receivedAt(hook.path)).toHaveLength(1);
     } finally {
+      await source.close?.();
       await queue.close();
     }
   });

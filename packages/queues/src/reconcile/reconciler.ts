@@ -53,6 +53,8 @@ export class Reconciler {
   private timers: NodeJS.Timeout[] = [];
   private checkingMarker = false;
   private stopped = false;
+  /** The marker means something only once this reconciler has set it. */
+  private markerSet = false;
 
   constructor(private readonly opts: ReconcilerOptions) {
     const registers = opts.registry ? [opts.registry] : [];
@@ -91,7 +93,7 @@ export class Reconciler {
    * a pass runs now. Returns whether a flush was detected.
    */
   async checkMarker(): Promise<boolean> {
-    if (this.checkingMarker || this.running || this.stopped) return false;
+    if (this.checkingMarker || this.running || this.stopped || !this.markerSet) return false;
     this.checkingMarker = true;
     try {
       if ((await this.opts.redis.exists(this.markerKey)) === 1) return false;
@@ -118,6 +120,7 @@ export class Reconciler {
     this.runs.inc({ trigger });
     // Set first: anything Redis loses after this moment removes the marker again and is caught next time.
     await this.opts.redis.set(this.markerKey, new Date().toISOString());
+    this.markerSet = true;
     const ctx: ReconcileContext = {
       db: this.opts.db,
       redis: this.opts.redis,

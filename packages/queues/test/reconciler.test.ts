@@ -1,0 +1,242 @@
+import { Queue } from 'bullmq';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, createPool, sql } from '@fairlabel/db';
+import { createTestEnv, proxyFor, type TestEnv } from '@fairlabel/testing';
+import {
+  createConsumer,
+  createRedis,
+  defaultReconcileSources,
+  ensureJobScheduler,
+  leaseExpiryScheduler,
+  OUTBOX_LISTENER_APPLICATION_NAME,
+  OutboxRelay,
+  outboxJobId,
+  publish,
+  Reconciler,
+} from '../src/index.js';
+
+let env: TestEnv;
+
+const payload = (n: number) => ({
+  assignment_id: n,
+  task_id: n,
+  job_id: '00000000-0000-4000-8000-000000000001',
+  worker_id: '00000000-0000-4000-8000-000000000002',
+  vendor_id: '00000000-0000-4000-8000-000000000003',
+});
+
+async function until<T>(what: string, check: () => Promise<T | false | undefined | null>, timeoutMs = 15_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`${what}: not reached in time`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What FLUSHALL does to this stack, limited to this file's own key prefix (the Redis is shared). */
+async function flushOwnPrefix() {
+  let cursor = '0';
+  do {
+    const [next, keys] = await env.redis.scan(cursor, 'MATCH', `${env.prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await env.redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+async function jobIds(queue: Queue) {
+  const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'], 0, -1);
+  return jobs.map((j) => j.id).sort();
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(async () => {
+  await env.close();
+});
+
+describe('the reconciler', () => {
+  it('after Redis is emptied, notices its marker is gone and re-publishes in-flight events with their own ids, leaves consumed ones, and re-ensures the schedulers', async () => {
+    const registry = new Registry();
+    const reconciler = new Reconciler({
+      db: env.db,
+      redis: env.redis,
+      prefix: env.prefix,
+      logger: env.logger,
+      sources: defaultReconcileSources({ redis: env.redis, prefix: env.prefix }),
+      intervalMs: 3_600_000,
+      markerCheckMs: 3_600_000,
+      registry,
+    });
+    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50, onTick: () => void reconciler.checkMarker() });
+    const qa = new Queue('qa-sampling', { connection: env.redis, prefix: env.prefix });
+    const webhooks = new Queue('webhooks', { connection: env.redis, prefix: env.prefix });
+    const expiry = new Queue(leaseExpiryScheduler.queue, { connection: env.redis, prefix: env.prefix });
+    const consumerConnection = createRedis(env.config.REDIS_URL);
+    const consumed: number[] = [];
+    // qa-sampling consumes its events; nobody consumes the webhooks queue in this test.
+    const consumer = createConsumer({
+      queue: 'qa-sampling',
+      connection: consumerConnection,
+      prefix: env.prefix,
+      logger: env.logger,
+      handlers: { 'assignment.submitted': async (p) => void consumed.push(p.assignment_id) },
+    });
+    try {
+      await ensureJobScheduler(expiry, leaseExpiryScheduler);
+      await env.db.transaction().execute(async (trx) => {
+        for (let i = 1; i <= 5; i++) await publish(trx, 'assignment.submitted', payload(i));
+      });
+      const rows = await env.db.selectFrom('outbox').select(['id', 'queue']).execute();
+      const qaRows = rows.filter((r) => r.queue === 'qa-sampling').map((r) => r.id);
+      const webhookRows = rows.filter((r) => r.queue === 'webhooks').map((r) => r.id);
+      expect(qaRows).toHaveLength(5);
+      expect(webhookRows).toHaveLength(5);
+      await relay.start();
+      await until('all sent', async () => (await env.db.selectFrom('outbox').select('id').where('sent_at', 'is', null).execute()).length === 0);
+      await until('qa consumed', async () => consumed.length === 5 && (await qa.getJobCountByTypes('completed')) === 5);
+
+      // A pass with nothing lost re-publishes nothing, and records what the consumer completed.
+      expect(await reconciler.run('manual')).toEqual({ outbox: 0, scheduler: 0, webhook_delivery: 0, undecided_submission: 0 });
+      const marked = await env.db.selectFrom('outbox').select('id').where('consumed_at', 'is not', null).execute();
+      expect(marked.map((r) => r.id).sort()).toEqual(qaRows.sort());
+
+      await flushOwnPrefix();
+      expect(await jobIds(webhooks)).toEqual([]);
+      expect(await expiry.getJobScheduler(leaseExpiryScheduler.id)).toBeUndefined();
+
+      // The relay's poll tick notices the missing marker and runs a pass at once.
+      await until('re-published', async () => (await jobIds(webhooks)).length === 5);
+      expect(await jobIds(webhooks)).toEqual(webhookRows.map(outboxJobId).sort());
+      // Consumed events are not re-published; nothing is duplicated.
+      expect(await jobIds(qa)).toEqual([]);
+      expect(consumed).toHaveLength(5);
+      await until('scheduler back', async () => (await expiry.getJobScheduler(leaseExpiryScheduler.id))?.every === leaseExpiryScheduler.everyMs);
+
+      // Another pass finds everything in place: idempotent.
+      expect(await reconciler.run('manual')).toEqual({ outbox: 0, scheduler: 0, webhook_delivery: 0, undecided_submission: 0 });
+      expect(await jobIds(webhooks)).toHaveLength(5);
+      const metrics = await registry.metrics();
+      expect(metrics).toMatch(/fairlabel_reconciler_repaired_total\{kind="outbox"\} 5/);
+      expect(metrics).toMatch(/fairlabel_reconciler_repaired_total\{kind="scheduler"\} 1/);
+      expect(metrics).toMatch(/fairlabel_reconciler_runs_total\{trigger="flush"\} 1/);
+    } finally {
+      await reconciler.stop();
+      await relay.stop();
+      await consumer.close();
+      consumerConnection.disconnect();
+      await Promise.all([qa.close(), webhooks.close(), expiry.close()]);
+    }
+  });
+
+  it('re-publishes a sent event whose job vanished without a flush (the marker still there) at its next pass', async () => {
+    const reconciler = new Reconciler({
+      db: env.db,
+      redis: env.redis,
+      prefix: env.prefix,
+      logger: env.logger,
+      sources: defaultReconcileSources({ redis: env.redis, prefix: env.prefix }),
+      intervalMs: 3_600_000,
+    });
+    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 60_000 });
+    const settlement = new Queue('settlement', { connection: env.redis, prefix: env.prefix });
+    try {
+      const event = {
+        task_id: 9,
+        job_id: '00000000-0000-4000-8000-000000000001',
+        client_id: '00000000-0000-4000-8000-000000000004',
+        agreement: 1,
+        accepted_assignment_ids: [1],
+        rejected_assignment_ids: [],
+      };
+      await env.db.transaction().execute((trx) => publish(trx, 'task.decided', event));
+      while ((await relay.drainOnce()) > 0);
+      const row = await env.db.selectFrom('outbox').select('id').where('queue', '=', 'settlement').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      await (await settlement.getJob(outboxJobId(row.id)))!.remove();
+      const repaired = await reconciler.run('interval');
+      expect(repaired.outbox).toBeGreaterThanOrEqual(1);
+      const job = await settlement.getJob(outboxJobId(row.id));
+      expect(job?.data).toEqual(event);
+    } finally {
+      await reconciler.stop();
+      await relay.stop();
+      await settlement.close();
+    }
+  });
+});
+
+describe('the relay after a database restart', () => {
+  it('re-establishes its LISTEN connection and is woken by NOTIFY again', async () => {
+    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 60_000 });
+    const listenerPid = async () => {
+      const r = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE application_name = ${OUTBOX_LISTENER_APPLICATION_NAME} AND datname = current_database()`.execute(env.db);
+      return r.rows[0]?.pid;
+    };
+    const unsent = async () => (await env.db.selectFrom('outbox').select('id').where('sent_at', 'is', null).execute()).length;
+    await relay.start();
+    try {
+      const first = await until('listening', listenerPid);
+      // What a restart does to the connection: the server ends it.
+      await sql`SELECT pg_terminate_backend(${first})`.execute(env.db);
+      const second = await until('listening again', async () => {
+        const pid = await listenerPid();
+        return pid !== first && relay.listening ? pid : undefined;
+      });
+      expect(second).not.toBe(first);
+      // Polling is an hour away: only a NOTIFY on the new connection can move this row now.
+      await env.db.transaction().execute((trx) => publish(trx, 'assignment.submitted', payload(77)));
+      await until('relayed by NOTIFY', async () => (await unsent()) === 0, 5000);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('a consumer during a database outage', () => {
+  it('retries the job within seconds without spending an attempt, and completes it once the database is back', async () => {
+    const proxy = await proxyFor(env.config.DATABASE_URL);
+    const db = createDb(createPool(proxy.rewrite(env.config.DATABASE_URL), 2));
+    const connection = createRedis(env.config.REDIS_URL);
+    const queue = new Queue('settlement', { connection: env.redis, prefix: env.prefix });
+    let calls = 0;
+    let done = false;
+    const failed: string[] = [];
+    const consumer = createConsumer({
+      queue: 'settlement',
+      connection,
+      prefix: env.prefix,
+      logger: env.logger,
+      handlers: {
+        'task.decided': async () => {
+          calls++;
+          await sql`SELECT 1`.execute(db);
+          done = true;
+        },
+      },
+    });
+    consumer.on('failed', (job) => failed.push(String(job?.id)));
+    try {
+      await proxy.cut();
+      const event = { task_id: 1, job_id: '00000000-0000-4000-8000-000000000001', client_id: '00000000-0000-4000-8000-000000000004', agreement: null, accepted_assignment_ids: [], rejected_assignment_ids: [] };
+      // One attempt only: if the outage cost an attempt, the job would fail for good.
+      await queue.add('task.decided', event, { jobId: 'outage', attempts: 1 });
+      await until('tried twice during the outage', async () => calls >= 2, 20_000);
+      const during = await queue.getJob('outage');
+      expect(during?.attemptsMade).toBe(0);
+      expect(failed).toEqual([]);
+      await proxy.restore();
+      await until('completed', async () => done && (await queue.getJob('outage'))?.finishedOn, 20_000);
+      expect(await (await queue.getJob('outage'))!.getState()).toBe('completed');
+      expect(failed).toEqual([]);
+    } finally {
+      await consumer.close();
+      connection.disconnect();
+      await queue.close();
+      await db.destroy();
+      await proxy.cut();
+    }
+  }, 60_000);
+});
