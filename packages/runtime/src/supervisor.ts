@@ -117,6 +117,8 @@ export class Supervisor {
       if (p.diedAt !== null) {
         this.opts.say(`${p.spec.name} is running again (pid ${child.pid}), ${((this.now() - p.diedAt) / 1000).toFixed(1)} s after it died`);
         p.diedAt = null;
+      } else {
+        this.opts.say(`${p.spec.name} is running (pid ${child.pid})`);
       }
     });
     child.on('error', (err) => this.opts.say(`${p.spec.name}: ${err.message}`));

@@ -56,7 +56,8 @@ describe('the supervisor', () => {
     const { supervisor, lines, saw } = harness();
     supervisor.start(node('a', longRunning));
     supervisor.start(node('b', longRunning));
-    await saw(/^b started/);
+    await saw(/^a is running \(pid \d+\)$/);
+    await saw(/^b is running \(pid \d+\)$/);
     const before = supervisor.pids();
     process.kill(before.a!, 'SIGKILL');
     await saw(/^a exited unexpectedly \(signal SIGKILL\); restarting in 0\.0 s \(crash 1 of 3 allowed within 60 s\)/);
@@ -67,7 +68,7 @@ describe('the supervisor', () => {
     // Ctrl-C / SIGTERM still stops everything gracefully, and the supervisor exits 0.
     expect(await supervisor.stop('SIGTERM')).toBe(0);
     expect(lines.at(-1)).toBe('all processes stopped');
-    expect(lines.filter((l) => l.startsWith('b '))).toEqual([`b started (pid ${before.b})`]);
+    expect(lines.filter((l) => l.startsWith('b '))).toEqual([`b started (pid ${before.b})`, `b is running (pid ${before.b})`]);
   });
 
   it('gives up, stopping every process, when one keeps crashing within the window', async () => {
