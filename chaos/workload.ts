@@ -264,7 +264,8 @@ export class Probe {
     this.timer = setInterval(() => {
       if (this.inFlight) return;
       this.inFlight = true;
-      this.api
+      // Api.once never rejects: every failure is an answer with status 0.
+      void this.api
         .once(this.key, 'GET', this.path, undefined, 'application/json', 2000)
         .then((r) => this.samples.push({ at: Date.now(), ok: r.status === 200 }))
         .finally(() => {
