@@ -10,6 +10,8 @@ describe('pnpm start under faults (short fault suite)', () => {
     const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9));
     const report = await runChaos({
       seed,
+      // Faults pile up: each run of the suite tries a new random interleaving.
+      mode: 'overlapping',
       faultSeconds: 8,
       workers: 4,
       tasks: 100,

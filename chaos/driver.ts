@@ -12,7 +12,13 @@ export const STACK_PROCESSES = ['gateway', 'outbox-relay', 'task-dispatch', 'wor
 
 export interface ChaosOptions {
   seed: number;
-  /** How long faults are injected while the workers run. */
+  /**
+   * `overlapping`: every fault at a random moment of the first 70% of `faultSeconds`, whether or not
+   * the last one has been repaired (faults pile up). `sequential`: each fault a random 0.5–3 s after
+   * the previous one was repaired, so each one's unavailability and recovery are its own; the workers
+   * then run until every fault is repaired and at least `faultSeconds` have passed.
+   */
+  mode: 'overlapping' | 'sequential';
   faultSeconds: number;
   workers: number;
   tasks: number;
@@ -151,8 +157,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const t0 = Date.now();
     const faults: (FaultRecord & { startedMs: number; pid?: number | null; backAt?: Promise<number | null> })[] = [];
     for (const f of plan) {
-      const wait = t0 + f.at - Date.now();
-      if (wait > 0) await sleep(wait);
+      const previous = faults.at(-1);
+      if (opts.mode === 'sequential') {
+        if (previous) await previous.backAt;
+        await sleep(500 + Math.floor(rng() * 2500));
+      } else {
+        const wait = t0 + f.at - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
       const startedMs = Date.now();
       const record: (typeof faults)[number] = { at: (startedMs - t0) / 1000, kind: f.kind, target: f.target, apiUnavailableSeconds: 0, recoverySeconds: null, startedMs };
       faults.push(record);
@@ -299,7 +311,7 @@ export function formatReport(r: ChaosReport): string {
   const o = r.options;
   const lines: string[] = [];
   lines.push(
-    `fairlabel fault suite — ${r.startedAt.toISOString()} — seed ${o.seed}: ${o.faultSeconds} s of faults, ${o.workers} workers, ${o.tasks} tasks × overlap 3, Postgres down ${o.postgresDownMs / 1000} s`,
+    `fairlabel fault suite — ${r.startedAt.toISOString()} — seed ${o.seed}: ${o.mode} faults${o.mode === 'overlapping' ? ` within ${o.faultSeconds} s` : ''}, ${o.workers} workers, ${o.tasks} tasks × overlap 3, Postgres down ${o.postgresDownMs / 1000} s`,
   );
   lines.push('');
   lines.push('faults (t = seconds into the run; API unavailable = an authenticated read got no 200; back = the fault repaired)');
