@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDb, createPool } from '@fairlabel/db';
-import { createOrganization, issueApiKey } from '../services/gateway/src/organizations.service.js';
+import { issueApiKey } from '../services/gateway/src/api-keys.service.js';
+import { createOrganization } from '../services/gateway/src/organizations.service.js';
 
 // The simulated users of the fault suite: a client with a job, vendors' workers claiming and
 // submitting over HTTP, a probe that measures availability, and a webhook receiver. They go through
