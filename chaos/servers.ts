@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,9 +40,16 @@ function chownTree(dir: string, uid: number, gid: number) {
   }
 }
 
+class Fatal extends Error {}
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number) {
   const start = Date.now();
-  while (!(await check().catch(() => false))) {
+  while (
+    !(await check().catch((err: unknown) => {
+      if (err instanceof Fatal) throw err;
+      return false;
+    }))
+  ) {
     if (Date.now() - start > timeoutMs) throw new Error(`${what} did not come up within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -63,6 +70,9 @@ export class PrivatePostgres {
   ) {}
 
   static async create(): Promise<PrivatePostgres> {
+    if (!existsSync(path.join(PG_BIN, 'initdb'))) {
+      throw new Error(`the fault suite starts a private PostgreSQL cluster and needs the server binaries in ${PG_BIN} (initdb, postgres); set CHAOS_PG_BIN to their folder`);
+    }
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fairlabel-chaos-pg-'));
     const server = new PrivatePostgres(dir, await freePort());
     if (server.user) chownTree(dir, server.user.uid, server.user.gid);
@@ -96,6 +106,9 @@ export class PrivatePostgres {
     );
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-4000);
+    });
+    this.proc.on('error', (err) => {
+      this.log += `\ncould not run postgres: ${err.message}`;
     });
     await waitFor(
       `private Postgres on port ${this.port}`,
@@ -155,7 +168,16 @@ export class PrivateRedis {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', this.dir],
       { stdio: 'ignore' },
     );
-    await waitFor(`private Redis on port ${this.port}`, async () => (await this.command((r) => r.ping())) === 'PONG', 15_000);
+    let spawnError: Error | null = null;
+    this.proc.on('error', (err) => (spawnError = err));
+    await waitFor(
+      `private Redis on port ${this.port}`,
+      async () => {
+        if (spawnError) throw new Fatal(`the fault suite starts a private redis-server and could not run it: ${(spawnError as Error).message}`);
+        return (await this.command((r) => r.ping())) === 'PONG';
+      },
+      15_000,
+    );
   }
 
   /** FLUSHALL on this private server only. */

@@ -33,22 +33,36 @@ export function workerTimings(stalledMs = 30_000): Pick<WorkerOptions, 'lockDura
   return { lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: 10 };
 }
 
-/** How soon work that failed on our own database outage is tried again (plus up to as much jitter). */
-export const DATABASE_RETRY_MS = 2000;
+/**
+ * How soon work that failed on our own database outage is tried again: the first retry after 250 ms
+ * (a connection dropped by a restart is usually replaced by then), each further one of the same job
+ * twice as late, at most 5 s, plus up to half again of jitter so a queue's jobs do not return together.
+ */
+export const DATABASE_RETRY_MIN_MS = 250;
+export const DATABASE_RETRY_MAX_MS = 5000;
+
+/** The delay before the next try of a job whose previous `outageTries` tries also met a database outage. */
+export function databaseRetryDelayMs(outageTries: number, random = Math.random()): number {
+  const base = Math.min(DATABASE_RETRY_MAX_MS, DATABASE_RETRY_MIN_MS * 2 ** Math.max(0, outageTries));
+  return Math.round(base * (1 + random / 2));
+}
 
 /**
  * Runs `work` for a job; when it fails because our database is unavailable, the job goes back to the
- * delayed set for a retry in a few seconds without spending one of its attempts (the outage is not the
- * event's fault, and an event must not fail for good because Postgres restarted). Other errors are
- * rethrown for BullMQ's retry with backoff.
+ * delayed set for a retry soon (databaseRetryDelayMs) without spending one of its attempts: the outage
+ * is not the event's fault, and an event must not fail for good because Postgres restarted. Other
+ * errors are rethrown for BullMQ's retry with backoff.
  */
 export async function retryOnDatabaseOutage<T>(job: Job, token: string | undefined, log: Logger, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
     if (!token || !isDatabaseUnavailable(err)) throw err;
-    log.warn({ jobId: job.id, event: job.name, err: (err as Error).message }, 'database unavailable; retrying the job soon without counting an attempt');
-    await job.moveToDelayed(Date.now() + DATABASE_RETRY_MS + Math.floor(Math.random() * DATABASE_RETRY_MS), token);
+    // Every start that did not end in a counted attempt (this one included) met an outage (or a stall).
+    const outageTries = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
+    const delayMs = databaseRetryDelayMs(outageTries);
+    log.warn({ jobId: job.id, event: job.name, delayMs, err: (err as Error).message }, 'database unavailable; retrying the job soon without counting an attempt');
+    await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }
 }

@@ -6,6 +6,7 @@ import { createTestEnv, proxyFor, type TestEnv } from '@fairlabel/testing';
 import {
   createConsumer,
   createRedis,
+  databaseRetryDelayMs,
   defaultReconcileSources,
   ensureJobScheduler,
   leaseExpiryScheduler,
@@ -239,4 +240,12 @@ describe('a consumer during a database outage', () => {
       await proxy.cut();
     }
   }, 60_000);
+});
+
+describe('the retry delay after a database outage', () => {
+  it('starts at a quarter second and doubles per further outage try up to 5 s, with up to half again of jitter', () => {
+    expect([0, 1, 2, 3, 4, 5, 10].map((n) => databaseRetryDelayMs(n, 0))).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000]);
+    expect(databaseRetryDelayMs(0, 1)).toBe(375);
+    expect(databaseRetryDelayMs(10, 1)).toBe(7500);
+  });
 });
