@@ -12,12 +12,12 @@ describe('pnpm start under faults (short fault suite)', () => {
       seed,
       // Faults pile up: each run of the suite tries a new random interleaving.
       mode: 'overlapping',
-      faultSeconds: 8,
+      faultSeconds: 6,
       workers: 4,
       tasks: 100,
       killsPerProcess: 1,
       processes: ['gateway', 'outbox-relay', 'task-dispatch', 'worker-assignment'],
-      postgresDownMs: 1500,
+      postgresDownMs: 1000,
       settleSeconds: 45,
       log: () => undefined,
     });
