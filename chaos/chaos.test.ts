@@ -29,6 +29,7 @@ describe('pnpm start under faults (short fault suite)', () => {
     expect(report.faults.find((f) => f.kind === 'flush-redis')?.detail, text).toMatch(/re-published .*scheduler 1/);
     expect(report.workload.submits, text).toBeGreaterThan(0);
     expect(report.unexpected5xx, text).toEqual([]);
+    expect(report.unhandledRejections, text).toBe(0);
     expect(report.uncaughtExceptions, text).toBe(0);
     for (const inv of report.invariants) expect(inv.ok, `${inv.name}\n${text}`).not.toBe(false);
     expect(report.stoppedCleanly, text).toBe(true);

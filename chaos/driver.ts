@@ -293,6 +293,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       stackExitCode === 0 &&
       stoppedCleanly &&
       processesUp.length === STACK_PROCESSES.length &&
+      report.unhandledRejections === 0 &&
+      report.uncaughtExceptions === 0 &&
       report.unexpected5xx.length === 0;
     return report;
   } catch (err) {
