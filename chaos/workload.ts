@@ -157,11 +157,18 @@ export async function seed(api: Api, admin: string, receiverUrl: string, opts: {
       workerKeys.push((await api.ok<{ key: string }>(vendorKey, 'POST', `/v1/workers/${worker.id}/api-keys`, { name: 'chaos' })).key);
     }
   }
+  // A Label Studio config with one Choices control, `animal`; answers are keyed by control name.
   const labels = ['cat', 'dog', 'bird', 'other'];
+  const labelConfigXml = `<View>
+  <Image name="photo" value="$image"/>
+  <Choices name="animal" toName="photo" required="true">
+${labels.map((l) => `    <Choice value="${l}"/>`).join('\n')}
+  </Choices>
+</View>`;
   const job = await api.ok<{ id: string }>(clientKey, 'POST', '/v1/jobs', {
     name: 'Chaos photos',
-    task_type: 'classification',
-    label_config: { labels },
+    label_config: labelConfigXml,
+    label_config_format: 'labelstudio',
     instructions: 'Which animal is in the photo?',
     required_skill: 'image_classification',
     min_level: 1,
@@ -234,7 +241,7 @@ export class Workers {
         continue;
       }
       await sleep(20 + Math.floor(this.rng() * 80));
-      const answer = { label: this.seeded.labels[Math.floor(this.rng() * this.seeded.labels.length)] };
+      const answer = { animal: { choices: [this.seeded.labels[Math.floor(this.rng() * this.seeded.labels.length)]] } };
       // Retried through outages: a submit whose answer was lost with a dying gateway is replayed, and
       // the API answers the replay with the first result.
       const r = await this.api.call(key, 'POST', `/v1/assignments/${a.id}/submit`, { answer, time_spent_ms: 3000 + Math.floor(this.rng() * 5000) }, { until: () => false });
