@@ -4,6 +4,8 @@ export * from './organizations.js';
 export * from './label-config.js';
 export * from './label-config-legacy.js';
 export * from './jobs.js';
+export * from './pay-policy.js';
+export * from './settlement.js';
 export * from './workers.js';
 export * from './assignments.js';
 export * from './events/index.js';

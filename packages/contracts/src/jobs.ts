@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { countryCodeSchema, currencySchema, minorUnitsSchema, pageOf, pageQuerySchema, timestampSchema } from './common.js';
 import { taskTypeSchema } from './label-config-legacy.js';
+import { defaultPayPolicy, payPolicySchema } from './pay-policy.js';
 
 export const jobStatusSchema = z.enum(['draft', 'active', 'paused', 'completed', 'cancelled']);
 export type JobStatusName = z.infer<typeof jobStatusSchema>;
@@ -51,6 +52,7 @@ const jobFields = {
   deadline: z.iso.datetime({ offset: true }).nullable(),
   lease_seconds: z.number().int().min(30).max(86_400),
   qa_policy: qaPolicySchema,
+  pay_policy: payPolicySchema,
   contains_pii: z.boolean(),
   allowed_regions: z.array(countryCodeSchema).min(1).max(300).nullable().describe('Countries whose workers may see the data; null: anywhere.'),
 };
@@ -70,6 +72,7 @@ export const createJobBody = z
     deadline: jobFields.deadline.default(null),
     lease_seconds: jobFields.lease_seconds.default(600),
     qa_policy: qaPolicySchema.default({ gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0 }),
+    pay_policy: payPolicySchema.default(defaultPayPolicy),
     contains_pii: jobFields.contains_pii.default(false),
     allowed_regions: jobFields.allowed_regions.default(null),
   })
@@ -80,7 +83,7 @@ export type CreateJobBody = z.infer<typeof createJobBody>;
  * Fields that define what the work is and what it costs; they change only while the job is a draft,
  * because answers already given (and money already posted) were given under the old values.
  */
-export const draftOnlyJobFields = ['task_type', 'label_config', 'label_config_format', 'overlap', 'pay_per_annotation', 'client_price_per_item', 'currency', 'contains_pii'] as const;
+export const draftOnlyJobFields = ['task_type', 'label_config', 'label_config_format', 'overlap', 'pay_per_annotation', 'client_price_per_item', 'currency', 'pay_policy', 'contains_pii'] as const;
 
 export const updateJobBody = z
   .strictObject(Object.fromEntries(Object.entries(jobFields).map(([k, v]) => [k, v.optional()])) as {
@@ -102,6 +105,7 @@ export const jobSchema = z
 
     deadline: timestampSchema.nullable(),
     qa_policy: z.record(z.string(), z.unknown()),
+    pay_policy: z.record(z.string(), z.unknown()).describe('The PayPolicy as stored (jobs created before pay policies: `{}`, the defaults).'),
     status: jobStatusSchema,
     created_at: timestampSchema,
     updated_at: timestampSchema,

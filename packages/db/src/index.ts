@@ -6,4 +6,5 @@ export * from './errors.js';
 export type { Database } from './schema.js';
 export type * from './tables/core.js';
 export type * from './tables/work.js';
+export type * from './tables/settlement.js';
 export { sql } from 'kysely';

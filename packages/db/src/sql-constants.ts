@@ -12,6 +12,13 @@ export const sqlConstants = {
    * searches every active job. The claim service sends at most this many hinted job ids.
    */
   WA_HINTED_JOBS: 32,
+  /**
+   * The advisory lock every ledger write takes (st_ledger_lock): writers take turns, so ids and
+   * posted_at grow together and a pay run or invoice can cut the ledger at a time by one id.
+   */
+  ST_LEDGER_LOCK: 7_270_012,
+  /** The largest amount of one posting, in minor units (10^12: ten billion of a two-decimal currency). */
+  ST_MAX_AMOUNT: 1_000_000_000_000,
 } as const satisfies Record<string, number | string>;
 
 export type SqlConstantName = keyof typeof sqlConstants;

@@ -1,5 +1,8 @@
 import { runServiceProcess } from '@fairlabel/runtime';
+import { createSettlementConsumer } from './settlement.consumer.js';
 
-// The settlement process: its queue consumers and schedulers (none yet: its issue has not landed; events
-// for its queue wait in Redis until it consumes them).
-await runServiceProcess('settlement', async () => ({ workers: [] }));
+// The settlement process: the consumer that turns QA's decisions into ledger transactions.
+await runServiceProcess('settlement', async (deps) => {
+  const consumer = createSettlementConsumer(deps, deps.redis);
+  return { workers: [consumer] };
+});

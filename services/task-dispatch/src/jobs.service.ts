@@ -115,6 +115,7 @@ export async function createJob(db: Db, clientId: string, body: CreateJobBody): 
       label_config_xml: resolved.xml,
       vendor_share_caps: JSON.stringify(body.vendor_share_caps),
       qa_policy: JSON.stringify(body.qa_policy),
+      pay_policy: JSON.stringify(body.pay_policy),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -170,8 +171,8 @@ export async function updateJob(db: Db, clientId: string, jobId: string, body: U
         );
       }
     }
-    const { label_config, label_config_format, task_type, vendor_share_caps, qa_policy, ...plain } = body;
-    const json: Pick<Updateable<JobsTable>, 'label_config' | 'label_config_xml' | 'task_type' | 'vendor_share_caps' | 'qa_policy'> = {};
+    const { label_config, label_config_format, task_type, vendor_share_caps, qa_policy, pay_policy, ...plain } = body;
+    const json: Pick<Updateable<JobsTable>, 'label_config' | 'label_config_xml' | 'task_type' | 'vendor_share_caps' | 'qa_policy' | 'pay_policy'> = {};
     if (task_type !== undefined || label_config !== undefined || label_config_format !== undefined) {
       if (label_config === undefined) {
         throw invalidConfig('give label_config with task_type or label_config_format', [{ path: '', message: 'required with task_type or label_config_format' }]);
@@ -185,6 +186,7 @@ export async function updateJob(db: Db, clientId: string, jobId: string, body: U
     checkShareCaps(allowlist, vendor_share_caps ?? job.vendor_share_caps);
     if (vendor_share_caps !== undefined) json.vendor_share_caps = JSON.stringify(vendor_share_caps);
     if (qa_policy !== undefined) json.qa_policy = JSON.stringify(qa_policy);
+    if (pay_policy !== undefined) json.pay_policy = JSON.stringify(pay_policy);
     const changes = { ...plain, ...json, updated_at: sql<Date>`now()` };
     return trx.updateTable('jobs').set(changes).where('id', '=', job.id).returningAll().executeTakeFirstOrThrow();
   });

@@ -40,6 +40,8 @@ export const qaSamplingEvents = {
     automated: z.boolean().optional(),
     accepted_assignment_ids: z.array(id),
     rejected_assignment_ids: z.array(id),
+    /** When QA decided (settlement dates the client's charge by it; absent: when settlement posts it). */
+    decided_at: z.iso.datetime({ offset: true }).optional(),
   }),
   /** Low agreement: the task needs more annotations (dynamic overlap), up to the job's maximum. */
   'task.overlap_requested': z.object({
@@ -67,6 +69,8 @@ export const qaSamplingEvents = {
     client_id: z.uuid(),
     outcome: z.enum(['accepted', 'rejected', 'corrected']),
     completed_at: z.iso.datetime({ offset: true }),
+    /** The reviewer's working time on it: counts toward their hours for pay floors (absent: not counted). */
+    time_spent_ms: z.number().int().min(0).max(86_400_000).optional(),
   }),
 };
 

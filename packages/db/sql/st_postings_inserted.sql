@@ -1,0 +1,37 @@
+-- Once per statement that inserts postings (instead of two per-row foreign keys):
+-- * each posting's transaction exists, was created by this database transaction (so the deferred
+--   balance check at its commit, st_transaction_balanced, sees every posting it will ever have), and
+--   has the posting's currency and pay run;
+-- * each posting's account exists and holds the posting's currency;
+-- then each touched account's balance moves by the sum of its new postings: balances are current
+-- without scanning postings, one UPDATE per account per statement. Ledger writers hold the ledger
+-- lock, so two of them never update the same accounts in opposite orders.
+CREATE OR REPLACE FUNCTION st_postings_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+  bad record;
+BEGIN
+  SELECT n.transaction_id, n.leg INTO bad FROM new_postings n
+  LEFT JOIN ledger_transactions t ON t.id = n.transaction_id
+  WHERE t.id IS NULL OR t.created_xact <> pg_current_xact_id() OR t.currency <> n.currency
+     OR t.pay_run_id IS DISTINCT FROM n.pay_run_id
+  LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'posting (%, %) must belong to a ledger transaction created in this database transaction, with its currency and pay run',
+      bad.transaction_id, bad.leg USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  SELECT n.transaction_id, n.leg INTO bad FROM new_postings n
+  LEFT JOIN ledger_accounts a ON a.id = n.account_id
+  WHERE a.id IS NULL OR a.currency <> n.currency
+  LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'posting (%, %) names an account that does not exist in its currency', bad.transaction_id, bad.leg
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  UPDATE ledger_accounts a SET balance = a.balance + d.delta
+  FROM (SELECT account_id, sum(amount) AS delta FROM new_postings GROUP BY account_id) d
+  WHERE a.id = d.account_id;
+  RETURN NULL;
+END $f$;
+
+CREATE OR REPLACE TRIGGER ledger_postings_inserted AFTER INSERT ON ledger_postings
+  REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION st_postings_inserted();

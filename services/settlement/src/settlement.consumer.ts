@@ -1,0 +1,68 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EventPayload } from '@fairlabel/contracts';
+import { sql, type Db } from '@fairlabel/db';
+import { createConsumer, type HandlerMap } from '@fairlabel/queues';
+import type { Deps } from '@fairlabel/runtime';
+import { GroupCommit } from './group-commit.js';
+
+export type SettlementEvent =
+  | { event: 'assignment.decided'; payload: EventPayload<'assignment.decided'> }
+  | { event: 'task.decided'; payload: EventPayload<'task.decided'> }
+  | { event: 'review.completed'; payload: EventPayload<'review.completed'> };
+
+/**
+ * Posts a batch of parsed events in one transaction: decisions, then charges, then reviews, each type
+ * by one set-based SQL function (packages/db/sql/st_record_*.sql) under the ledger lock. Every effect
+ * is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a redelivered event posts nothing.
+ */
+export async function postSettlementEvents(db: Db, events: SettlementEvent[]): Promise<void> {
+  const decisions = events.filter((e) => e.event === 'assignment.decided').map((e) => e.payload);
+  const charges = events.filter((e) => e.event === 'task.decided').map((e) => e.payload);
+  const reviews = events.filter((e) => e.event === 'review.completed').map((e) => e.payload);
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT st_ledger_lock()`.execute(trx);
+    if (decisions.length) await sql`SELECT st_record_decisions(${JSON.stringify(decisions)}::jsonb)`.execute(trx);
+    if (charges.length) await sql`SELECT st_record_task_charges(${JSON.stringify(charges)}::jsonb)`.execute(trx);
+    if (reviews.length) await sql`SELECT st_record_reviews(${JSON.stringify(reviews)}::jsonb)`.execute(trx);
+  });
+}
+
+export interface SettlementHandlers {
+  handlers: HandlerMap;
+  committer: GroupCommit<SettlementEvent>;
+}
+
+/**
+ * The settlement queue's handlers. Each waits for the group commit that carries its event, so BullMQ
+ * acknowledges an event only once its postings are committed (at-least-once delivery, exactly-once
+ * effect). Tests call these with parsed payloads; the process wires them to BullMQ below.
+ */
+export function settlementHandlers(deps: Pick<Deps, 'db'>, maxBatch = 500): SettlementHandlers {
+  const committer = new GroupCommit<SettlementEvent>((items) => postSettlementEvents(deps.db, items), maxBatch);
+  return {
+    committer,
+    handlers: {
+      'assignment.decided': (payload) => committer.add({ event: 'assignment.decided', payload }),
+      'task.decided': (payload) => committer.add({ event: 'task.decided', payload }),
+      'review.completed': (payload) => committer.add({ event: 'review.completed', payload }),
+    },
+  };
+}
+
+/**
+ * Many events in flight per process (BullMQ concurrency), so that group commits fill up: the work per
+ * event is a few rows inside a shared statement; the round trips are per batch.
+ */
+export const SETTLEMENT_CONCURRENCY = 256;
+
+export function createSettlementConsumer(deps: Deps, connection: Redis, concurrency = SETTLEMENT_CONCURRENCY): Worker {
+  return createConsumer({
+    queue: 'settlement',
+    handlers: settlementHandlers(deps).handlers,
+    connection,
+    prefix: deps.prefix,
+    logger: deps.logger,
+    concurrency,
+  });
+}
