@@ -1,22 +1,12 @@
--- requires: st_bp.sql st_ledger_lock.sql
+-- requires: st_expected_pay.sql st_ledger_lock.sql
 -- Makes the ledger of each given assignment match its current decision, posting only the difference
 -- (an upheld appeal posts the earning it lacked; a decision that takes pay back posts a correction;
 -- nothing is ever deleted). Called by st_record_decisions with the assignments of newly recorded
 -- decisions, under the ledger lock.
 --
--- The current decision is the one no other decision of the assignment supersedes (the latest
--- decided, then the highest id, if several), so the result does not depend on the order in which
--- decisions arrive.
---
--- What it is worth (all in the job's currency, rounded by st_bp):
---   base    = the job's pay_per_annotation (gold too: paid like any task), or pay_policy.verify_rate
---             for verify work (default: pay_per_annotation)
---   gross   = base x the level multiplier effective at decided_at for the decision's worker_level
---             (no level: L1), x pay_policy.rejected_pay_bp (default 0) when rejected
---   vendor  = gross x the vendor's commission_bp effective at decided_at (no contract: 0)
---   worker  = gross - vendor
--- Postings: worker payable -worker, vendor payable -vendor, platform revenue +gross (the platform pays
--- the work out of what it charges clients, and keeps the difference).
+-- What a decision is worth: st_expected_pay.sql. Postings: worker payable -worker, vendor payable
+-- -vendor, platform revenue +gross (the platform pays the work out of what it charges clients, and
+-- keeps the difference).
 --
 -- Keys: the first posting of an accepted assignment is `assignment:<id>:earning`; a first posting of a
 -- rejected one `assignment:<id>:rejected_pay`; any later difference `assignment:<id>:correction:<n>`,
@@ -36,27 +26,7 @@ BEGIN
   WHERE d.assignment_id = ANY (p_ids)
   ON CONFLICT DO NOTHING;
 
-  WITH heads AS (
-    SELECT DISTINCT ON (d.assignment_id) d.*
-    FROM settlement_decisions d
-    WHERE d.assignment_id = ANY (p_ids)
-    ORDER BY d.assignment_id,
-      EXISTS (SELECT 1 FROM settlement_decisions s WHERE s.assignment_id = d.assignment_id AND s.supersedes_decision_id = d.decision_id),
-      d.decided_at DESC, d.decision_id DESC
-  ),
-  rated AS (
-    SELECT h.*, j.currency, m.multiplier_bp, coalesce(c.commission_bp, 0) AS commission_bp,
-      st_bp(st_bp(CASE WHEN h.kind = 'verify' THEN coalesce((j.pay_policy->>'verify_rate')::bigint, j.pay_per_annotation) ELSE j.pay_per_annotation END,
-                  coalesce(m.multiplier_bp, 10000)),
-            CASE WHEN h.outcome = 'accepted' THEN 10000 ELSE coalesce((j.pay_policy->>'rejected_pay_bp')::integer, 0) END) AS gross
-    FROM heads h
-    JOIN jobs j ON j.id = h.job_id
-    LEFT JOIN LATERAL (SELECT l.multiplier_bp FROM level_multipliers l WHERE l.level = coalesce(h.worker_level, 1) AND l.effective_from <= h.decided_at
-                       ORDER BY l.effective_from DESC LIMIT 1) m ON true
-    LEFT JOIN LATERAL (SELECT v.commission_bp FROM vendor_contracts v WHERE v.vendor_id = h.vendor_id AND v.effective_from <= h.decided_at
-                       ORDER BY v.effective_from DESC LIMIT 1) c ON true
-  ),
-  done AS (
+  WITH done AS (
     SELECT t.assignment_id, count(DISTINCT t.id) AS txns, bool_or(t.kind = 'earning') AS has_earning,
       coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'worker_payable'), 0) AS worker_amount,
       coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'vendor_payable'), 0) AS vendor_amount
@@ -74,16 +44,16 @@ BEGIN
       CASE WHEN r.outcome = 'accepted' AND NOT coalesce(d.has_earning, false) THEN format('assignment:%s:earning', r.assignment_id)
            WHEN d.assignment_id IS NULL THEN format('assignment:%s:rejected_pay', r.assignment_id)
            ELSE format('assignment:%s:correction:%s', r.assignment_id, d.txns) END AS tkey
-    FROM rated r
+    FROM st_expected_pay(p_ids) r
     LEFT JOIN done d ON d.assignment_id = r.assignment_id
-    CROSS JOIN LATERAL (SELECT r.gross - st_bp(r.gross, r.commission_bp) - coalesce(d.worker_amount, 0) AS worker_delta,
-                               st_bp(r.gross, r.commission_bp) - coalesce(d.vendor_amount, 0) AS vendor_delta) w
+    CROSS JOIN LATERAL (SELECT r.worker_amount - coalesce(d.worker_amount, 0) AS worker_delta,
+                               r.vendor_amount - coalesce(d.vendor_amount, 0) AS vendor_delta) w
     WHERE w.worker_delta <> 0 OR w.vendor_delta <> 0
   ),
   tx AS (
     INSERT INTO ledger_transactions (key, kind, currency, effective_at, job_id, task_id, assignment_id, decision_id, worker_id, vendor_id, client_id, details)
     SELECT t.tkey, t.tkind, t.currency, t.decided_at, t.job_id, t.task_id, t.assignment_id, t.decision_id, t.worker_id, t.vendor_id, t.client_id,
-      jsonb_build_object('outcome', t.outcome, 'work', t.kind, 'level', t.worker_level, 'multiplier_bp', t.multiplier_bp,
+      jsonb_build_object('outcome', t.outcome, 'work', t.work, 'level', t.worker_level, 'multiplier_bp', t.multiplier_bp,
                          'commission_bp', t.commission_bp, 'gross', t.gross)
     FROM todo t
     RETURNING id, key

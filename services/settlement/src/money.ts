@@ -57,3 +57,40 @@ export function allocate(total: bigint, weights: bigint[]): bigint[] {
   }
   return shares;
 }
+
+/** ISO 4217 minor-unit exponents that are not 2 (JPY has no minor unit, KWD has three). */
+const EXPONENTS: Record<string, number> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+};
+export function minorExponent(currency: string): number {
+  return EXPONENTS[currency] ?? 2;
+}
+
+/** Minor units as a decimal amount of the currency ("-1234" USD -> "-12.34"), for payment files. */
+export function toMajor(minor: bigint, currency: string): string {
+  const exp = minorExponent(currency);
+  if (exp === 0) return minor.toString();
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(exp + 1, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -exp)}.${digits.slice(-exp)}`;
+}
+
+/** A positive decimal string ("0.0119") as an exact fraction. */
+export function decimalFraction(text: string): { num: bigint; den: bigint } {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(text.trim());
+  if (!m) throw new RangeError(`not a decimal: ${text}`);
+  const frac = m[2] ?? '';
+  return { num: BigInt(`${m[1]}${frac}`), den: 10n ** BigInt(frac.length) };
+}
+
+/**
+ * An amount in minor units of `from` converted to minor units of `to` at `rate` (1 from = rate to),
+ * rounded up: used for pay floors, where rounding must never lower the floor.
+ */
+export function convertUp(minor: bigint, from: string, to: string, rate: string): bigint {
+  const { num, den } = decimalFraction(rate);
+  const scaleTo = 10n ** BigInt(minorExponent(to));
+  const scaleFrom = 10n ** BigInt(minorExponent(from));
+  return ceilDiv(minor * num * scaleTo, den * scaleFrom);
+}

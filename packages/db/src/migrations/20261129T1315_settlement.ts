@@ -166,6 +166,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       -- The run covers ledger transactions up to this id (the last one posted before period_end).
       through_transaction_id bigint NOT NULL,
       minimum_payout bigint NOT NULL CHECK (minimum_payout BETWEEN 0 AND 1000000000000),
+      -- What the pay floors did in this run (workers under floor, topped up, unfunded shortfall).
+      floor_summary jsonb NOT NULL DEFAULT '{}',
       created_by_key_id uuid,
       created_at timestamptz(3) NOT NULL DEFAULT now(),
       approved_by_key_id uuid,
@@ -291,7 +293,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     DROP TABLE floor_policies, fx_rates, pay_floors, invoice_lines, invoices, statements, pay_runs, settlement_reviews,
       settlement_decisions, vendor_contracts, level_multipliers, ledger_postings, ledger_transactions, ledger_accounts;
     DROP FUNCTION IF EXISTS st_ledger_lock(), st_bp(bigint, integer), st_postings_inserted(), st_ledger_immutable(), st_transaction_balanced(),
-      st_transactions_inserted(), st_account_id(text, uuid, text, text), st_settle_assignments(bigint[]), st_record_decisions(jsonb),
+      st_transactions_inserted(), st_ledger_lock_held(), st_expected_pay(bigint[]), st_settle_assignments(bigint[]), st_record_decisions(jsonb),
       st_record_task_charges(jsonb), st_record_reviews(jsonb);
     ALTER TABLE jobs DROP COLUMN pay_policy;
   `.execute(db);

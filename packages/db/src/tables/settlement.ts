@@ -130,6 +130,7 @@ export interface PayRunsTable {
   status: Generated<PayRunStatus>;
   through_transaction_id: number;
   minimum_payout: number;
+  floor_summary: JsonWithDefault<Record<string, unknown>>;
   created_by_key_id: string | null;
   created_at: Generated<Date>;
   approved_by_key_id: string | null;

@@ -1,0 +1,45 @@
+-- requires: st_bp.sql
+-- What each given assignment's current decision is worth: the one rule of pay, used both to post
+-- (st_settle_assignments) and to check what was posted (reconciliation).
+--
+-- The current decision is the one no other decision of the assignment supersedes (the latest
+-- decided, then the highest id, if several), so the result does not depend on the order in which
+-- decisions arrived.
+--
+-- All in the job's currency, rounded by st_bp:
+--   base    = the job's pay_per_annotation (gold too: paid like any task), or pay_policy.verify_rate
+--             for verify work (default: pay_per_annotation)
+--   gross   = base x the level multiplier effective at decided_at for the decision's worker_level
+--             (no level: L1; no multiplier row: 1.00), x pay_policy.rejected_pay_bp (default 0) when rejected
+--   vendor  = gross x the vendor's commission_bp effective at decided_at (no contract: 0)
+--   worker  = gross - vendor
+CREATE OR REPLACE FUNCTION st_expected_pay(p_ids bigint[])
+RETURNS TABLE (assignment_id bigint, decision_id bigint, task_id bigint, job_id uuid, client_id uuid, worker_id uuid, vendor_id uuid,
+               outcome text, work text, worker_level smallint, decided_at timestamptz, currency char(3), multiplier_bp integer,
+               commission_bp integer, gross bigint, worker_amount bigint, vendor_amount bigint)
+LANGUAGE sql STABLE AS $f$
+  WITH heads AS (
+    SELECT DISTINCT ON (d.assignment_id) d.*
+    FROM settlement_decisions d
+    WHERE d.assignment_id = ANY (p_ids)
+    ORDER BY d.assignment_id,
+      EXISTS (SELECT 1 FROM settlement_decisions s WHERE s.assignment_id = d.assignment_id AND s.supersedes_decision_id = d.decision_id),
+      d.decided_at DESC, d.decision_id DESC
+  ),
+  rated AS (
+    SELECT h.*, j.currency, m.multiplier_bp, coalesce(c.commission_bp, 0) AS commission_bp,
+      st_bp(st_bp(CASE WHEN h.kind = 'verify' THEN coalesce((j.pay_policy->>'verify_rate')::bigint, j.pay_per_annotation) ELSE j.pay_per_annotation END,
+                  coalesce(m.multiplier_bp, 10000)),
+            CASE WHEN h.outcome = 'accepted' THEN 10000 ELSE coalesce((j.pay_policy->>'rejected_pay_bp')::integer, 0) END) AS gross
+    FROM heads h
+    JOIN jobs j ON j.id = h.job_id
+    LEFT JOIN LATERAL (SELECT l.multiplier_bp FROM level_multipliers l WHERE l.level = coalesce(h.worker_level, 1) AND l.effective_from <= h.decided_at
+                       ORDER BY l.effective_from DESC LIMIT 1) m ON true
+    LEFT JOIN LATERAL (SELECT v.commission_bp FROM vendor_contracts v WHERE v.vendor_id = h.vendor_id AND v.effective_from <= h.decided_at
+                       ORDER BY v.effective_from DESC LIMIT 1) c ON true
+  )
+  SELECT r.assignment_id, r.decision_id, r.task_id, r.job_id, r.client_id, r.worker_id, r.vendor_id, r.outcome, r.kind, r.worker_level,
+         r.decided_at, r.currency, r.multiplier_bp, r.commission_bp, r.gross,
+         r.gross - st_bp(r.gross, r.commission_bp), st_bp(r.gross, r.commission_bp)
+  FROM rated r
+$f$;

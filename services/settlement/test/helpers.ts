@@ -1,0 +1,82 @@
+import type { EventPayload } from '@fairlabel/contracts';
+import { sql, type Db } from '@fairlabel/db';
+import { newAnswers, newClient, newJob, newTasks, newVendor, newWorker, type Actor, type WorkerActor } from '@fairlabel/testing';
+import { postSettlementEvents, type SettlementEvent } from '../src/settlement.consumer.js';
+
+/** A client, a vendor with workers, one job (USD unless given) and answered assignments to decide. */
+export async function world(db: Db, opts: { workers?: number; tasks?: number; pay?: number; price?: number; currency?: string; payPolicy?: Record<string, unknown> } = {}) {
+  const client = await newClient(db);
+  const vendor = await newVendor(db);
+  const workers: WorkerActor[] = [];
+  for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(await newWorker(db, vendor.organizationId));
+  const job = await newJob(db, client.organizationId, {
+    pay_per_annotation: opts.pay ?? 100,
+    client_price_per_item: opts.price ?? 500,
+    currency: opts.currency ?? 'USD',
+    overlap: workers.length,
+    pay_policy: JSON.stringify(opts.payPolicy ?? {}),
+  });
+  const tasks = await newTasks(db, job.id, opts.tasks ?? 3);
+  const assignments = [];
+  for (const w of workers) assignments.push(...(await newAnswers(db, tasks, w, { status: 'submitted' })));
+  return { client, vendor, workers, job, tasks, assignments };
+}
+
+export type World = Awaited<ReturnType<typeof world>>;
+
+let nextDecision = 1;
+/** A unique decision id per test file process. */
+export const decisionId = () => nextDecision++;
+
+export function decided(
+  a: { id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string },
+  clientId: string,
+  outcome: 'accepted' | 'rejected',
+  extra: Partial<EventPayload<'assignment.decided'>> = {},
+): EventPayload<'assignment.decided'> {
+  return {
+    decision_id: decisionId(),
+    assignment_id: a.id,
+    task_id: a.task_id,
+    job_id: a.job_id,
+    client_id: clientId,
+    worker_id: a.worker_id,
+    vendor_id: a.vendor_id,
+    outcome,
+    kind: 'annotation',
+    worker_level: 1,
+    supersedes_decision_id: null,
+    decided_at: new Date().toISOString(),
+    ...extra,
+  };
+}
+
+export async function post(db: Db, ...events: SettlementEvent[]): Promise<void> {
+  await postSettlementEvents(db, events);
+}
+export const asDecision = (payload: EventPayload<'assignment.decided'>): SettlementEvent => ({ event: 'assignment.decided', payload });
+
+/** What each worker is owed (holder-side) per the ledger. */
+export async function owed(db: Db, ownerId: string, purpose = 'worker_payable'): Promise<bigint> {
+  const r = await sql<{ b: string | null }>`SELECT (-sum(balance))::text AS b FROM ledger_accounts WHERE owner_id = ${ownerId} AND purpose = ${purpose}`.execute(db);
+  return BigInt(r.rows[0]?.b ?? '0');
+}
+
+export async function transactionsOf(db: Db, assignmentId: number) {
+  return db.selectFrom('ledger_transactions').select(['key', 'kind']).where('assignment_id', '=', assignmentId).orderBy('id').execute();
+}
+
+/** Every ledger transaction balanced and every balance equal to its postings (checked in SQL). */
+export async function ledgerIsConsistent(db: Db): Promise<{ unbalanced: number; drifted: number; total: string }> {
+  const r = await sql<{ unbalanced: number; drifted: number; total: string }>`
+    SELECT
+      (SELECT count(*)::int FROM (SELECT t.id FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
+                                 GROUP BY t.id HAVING coalesce(sum(p.amount), 0) <> 0 OR count(p.leg) < 2) x) AS unbalanced,
+      (SELECT count(*)::int FROM ledger_accounts a WHERE a.balance <> coalesce((SELECT sum(amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)) AS drifted,
+      (SELECT coalesce(sum(amount), 0)::text FROM ledger_postings) AS total
+  `.execute(db);
+  return r.rows[0]!;
+}
+
+export type { Actor };
+export { newClient, newVendor, newWorker };
