@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { OutboxRelay, publish } from '@fairlabel/queues';
+import { createTestEnv, type TestEnv } from '@fairlabel/testing';
+import { createSettlementConsumer, settlementHandlers } from '../src/settlement.consumer.js';
+import { asDecision, decided, ledgerIsConsistent, owed, post, transactionsOf, world } from './helpers.js';
+
+// QA's decisions become ledger transactions: through the real outbox, relay, BullMQ and consumer, and
+// (for the rules of pay) by calling the consumer's handlers with parsed payloads.
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(async () => {
+  await env.close();
+});
+
+const ctx = { jobId: 'test', attempt: 1, log: undefined as never };
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the settlement consumer, through the outbox and the relay', () => {
+  it('posts one earning per accepted assignment, one charge per decided task and the review pay, once however often events repeat', async () => {
+    const w = await world(env.db, { workers: 2, tasks: 1 });
+    const [a0, a1] = w.assignments;
+    const d0 = decided(a0!, w.client.organizationId, 'accepted');
+    const d1 = decided(a1!, w.client.organizationId, 'rejected');
+    const publishAll = () =>
+      env.db.transaction().execute(async (trx) => {
+        await publish(trx, 'assignment.decided', d0);
+        await publish(trx, 'assignment.decided', d1);
+        await publish(trx, 'task.decided', {
+          task_id: w.tasks[0]!.id,
+          job_id: w.job.id,
+          client_id: w.client.organizationId,
+          decision_id: 900,
+          agreement: 0.5,
+          automated: false,
+          accepted_assignment_ids: [a0!.id],
+          rejected_assignment_ids: [a1!.id],
+        });
+        await publish(trx, 'review.completed', {
+          review_id: 77,
+          reviewer_worker_id: w.workers[1]!.workerId,
+          reviewer_vendor_id: w.vendor.organizationId,
+          assignment_id: a0!.id,
+          job_id: w.job.id,
+          client_id: w.client.organizationId,
+          outcome: 'accepted',
+          completed_at: new Date().toISOString(),
+          time_spent_ms: 30_000,
+        });
+      });
+    await publishAll();
+    // The same events published again: new outbox rows, new BullMQ jobs, as a redelivery would be.
+    await publishAll();
+
+    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 100 });
+    const consumer = createSettlementConsumer(env, env.redis, 16);
+    try {
+      await relay.start();
+      const keys = await until(
+        async () => (await env.db.selectFrom('ledger_transactions').select('key').orderBy('key').execute()).map((r) => r.key),
+        (k) => k.length >= 3,
+      );
+      // Let the duplicates drain too.
+      await until(async () => (await env.db.selectFrom('outbox').select('id').where('sent_at', 'is', null).execute()).length, (n) => n === 0);
+      await until(async () => consumer.isRunning() && (await consumerIdle(env)), Boolean);
+      expect(keys).toEqual([`assignment:${a0!.id}:earning`, 'review:77:earning', `task:${w.tasks[0]!.id}:charge`]);
+      expect((await env.db.selectFrom('ledger_transactions').select('key').execute()).length).toBe(3);
+    } finally {
+      await consumer.close();
+      await relay.stop();
+    }
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(100n);
+    expect(await owed(env.db, w.workers[1]!.workerId)).toBe(100n); // the review: pay_per_annotation by default
+    expect(await owed(env.db, w.client.organizationId, 'client_receivable')).toBe(-500n); // the client owes 500
+    expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
+  });
+});
+
+async function consumerIdle(env: TestEnv): Promise<boolean> {
+  const keys = await env.redis.keys(`${env.prefix}:settlement:active`);
+  if (keys.length === 0) return true;
+  return (await env.redis.llen(keys[0]!)) === 0;
+}
+
+describe('the rules of pay', () => {
+  it('pays accepted work × the level multiplier, takes the vendor commission out of the gross, pays rejections per the job policy', async () => {
+    const w = await world(env.db, { workers: 1, tasks: 4, pay: 100, payPolicy: { rejected_pay_bp: 2500, verify_rate: 40 } });
+    await env.db.insertInto('vendor_contracts').values({ vendor_id: w.vendor.organizationId, effective_from: new Date('2020-01-01'), commission_bp: 1000 }).execute();
+    const { handlers } = settlementHandlers(env);
+    const [a, b, c, d] = w.assignments;
+    await handlers['assignment.decided']!(decided(a!, w.client.organizationId, 'accepted', { worker_level: 3 }), ctx);
+    await handlers['assignment.decided']!(decided(b!, w.client.organizationId, 'rejected', { worker_level: 3 }), ctx);
+    await handlers['assignment.decided']!(decided(c!, w.client.organizationId, 'accepted', { worker_level: 5, kind: 'gold' }), ctx);
+    await handlers['assignment.decided']!(decided(d!, w.client.organizationId, 'accepted', { worker_level: 2, kind: 'verify' }), ctx);
+    // L3 1.30: gross 130, vendor 13, worker 117. Rejected at 25%: gross 33 (32.5 rounded half up), vendor 3, worker 30.
+    // Gold at L5 1.60: gross 160, vendor 16, worker 144. Verify at 40 × L2 1.15: gross 46, vendor 5 (4.6), worker 41.
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(117n + 30n + 144n + 41n);
+    expect(await owed(env.db, w.vendor.organizationId, 'vendor_payable')).toBe(13n + 3n + 16n + 5n);
+    expect((await transactionsOf(env.db, b!.id)).map((t) => t.kind)).toEqual(['rejected_pay']);
+  });
+
+  it('an upheld appeal posts what the rejection lacked; a superseding rejection takes it back; nothing is deleted', async () => {
+    const w = await world(env.db, { workers: 1, tasks: 1, pay: 100, payPolicy: { rejected_pay_bp: 2000 } });
+    const a = w.assignments[0]!;
+    const first = decided(a, w.client.organizationId, 'rejected');
+    await post(env.db, asDecision(first));
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(20n);
+    const appeal = decided(a, w.client.organizationId, 'accepted', { supersedes_decision_id: first.decision_id });
+    await post(env.db, asDecision(appeal));
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(100n);
+    const fraud = decided(a, w.client.organizationId, 'rejected', { supersedes_decision_id: appeal.decision_id });
+    await post(env.db, asDecision(fraud));
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(20n);
+    expect((await transactionsOf(env.db, a.id)).map((t) => t.key)).toEqual([
+      `assignment:${a.id}:rejected_pay`,
+      `assignment:${a.id}:earning`,
+      `assignment:${a.id}:correction:2`,
+    ]);
+    // Redelivering any of them changes nothing.
+    await post(env.db, asDecision(first), asDecision(appeal), asDecision(fraud));
+    expect((await transactionsOf(env.db, a.id)).length).toBe(3);
+  });
+
+  it('the result does not depend on the order decisions arrive in', async () => {
+    const w = await world(env.db, { workers: 1, tasks: 1, pay: 100 });
+    const a = w.assignments[0]!;
+    const first = decided(a, w.client.organizationId, 'rejected');
+    const appeal = decided(a, w.client.organizationId, 'accepted', { supersedes_decision_id: first.decision_id });
+    await post(env.db, asDecision(appeal));
+    await post(env.db, asDecision(first));
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(100n);
+    expect((await transactionsOf(env.db, a.id)).map((t) => t.kind)).toEqual(['earning']);
+  });
+
+  it('charges the client per decided item, at the automation price when a model decided it', async () => {
+    const w = await world(env.db, { workers: 1, tasks: 2, price: 500, payPolicy: { automation_price: 50 } });
+    const { handlers } = settlementHandlers(env);
+    const base = { job_id: w.job.id, client_id: w.client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] };
+    await handlers['task.decided']!({ ...base, task_id: w.tasks[0]!.id, automated: true }, ctx);
+    await handlers['task.decided']!({ ...base, task_id: w.tasks[1]!.id }, ctx);
+    await handlers['task.decided']!({ ...base, task_id: w.tasks[1]!.id, decision_id: 5 }, ctx);
+    expect(await owed(env.db, w.client.organizationId, 'client_receivable')).toBe(-550n);
+  });
+
+  it('refuses an event for a job that does not exist, without failing the others of its batch', async () => {
+    const w = await world(env.db, { workers: 1, tasks: 1 });
+    const { handlers } = settlementHandlers(env);
+    const good = decided(w.assignments[0]!, w.client.organizationId, 'accepted');
+    const bad = { ...decided(w.assignments[0]!, w.client.organizationId, 'accepted'), job_id: '00000000-0000-4000-8000-000000000000', assignment_id: 999_999 };
+    const results = await Promise.allSettled([handlers['assignment.decided']!(bad, ctx), handlers['assignment.decided']!(good, ctx)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(100n);
+  });
+
+  it('posts many decisions arriving at once in a few group commits', async () => {
+    const w = await world(env.db, { workers: 3, tasks: 40 });
+    const { handlers } = settlementHandlers(env, 50);
+    await Promise.all(w.assignments.map((a) => handlers['assignment.decided']!(decided(a, w.client.organizationId, 'accepted'), ctx)));
+    const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions WHERE job_id = ${w.job.id}`.execute(env.db);
+    expect(n.rows[0]!.n).toBe(120);
+    expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
+  });
+});
