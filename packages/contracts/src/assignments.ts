@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { currencySchema, minorUnitsSchema, numericIdParam, timestampSchema } from './common.js';
+import { earningsByCurrencySchema } from './settlement.js';
 import { workerSchema, workerSkillSchema } from './workers.js';
 
 export const assignmentIdParams = z.object({ id: numericIdParam });
@@ -99,27 +100,25 @@ export const vendorClaimResultSchema = z.object({
 });
 export const vendorClaimResponse = z.object({ data: z.array(vendorClaimResultSchema) });
 
-export const earningsSchema = z
+/** Submitted work QA has not decided yet: counted, not valued (nothing is owed until QA decides). */
+export const awaitingQaSchema = z
   .object({
     currency: currencySchema,
     submitted_count: z.number().int(),
-    accepted_count: z.number().int(),
-    amount: minorUnitsSchema,
     time_spent_ms: z.number().int(),
   })
-  .meta({ id: 'EarningsEstimate' });
+  .meta({ id: 'AwaitingQa' });
 
 export const meSchema = z
   .object({
     worker: workerSchema,
     skills: z.array(workerSkillSchema),
     leases: z.array(leaseSchema).describe('Assignments currently leased to you.'),
-    earnings: z.object({
-      since: timestampSchema,
-      by_currency: z.array(earningsSchema),
-    }).describe(
-      'Work submitted or accepted in the last 30 days, valued at each job’s pay per annotation. An estimate: settlement (levels, ' +
-        'rejections, payouts) does not feed this yet, so it is what the work is worth, not what has been paid.',
-    ),
+    earnings: z
+      .object({
+        by_currency: z.array(earningsByCurrencySchema).describe('From the settlement ledger: the same figures as GET /v1/me/earnings.'),
+        awaiting_qa: z.array(awaitingQaSchema).describe('Submitted work awaiting a QA decision, per currency.'),
+      })
+      .describe('What you have earned from the ledger (pending, approved, paid), and the work still awaiting QA.'),
   })
   .meta({ id: 'Me' });

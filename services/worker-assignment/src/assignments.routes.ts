@@ -143,7 +143,7 @@ export const assignmentRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'getMe',
         tags,
-        summary: 'Your profile, skills, live leases and recent earnings (estimate)',
+        summary: 'Your profile, skills, live leases and earnings from the ledger (pending, approved, paid)',
         response: { 200: meSchema, ...errors },
       },
     },

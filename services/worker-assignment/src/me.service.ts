@@ -2,14 +2,16 @@ import { sql, type Db } from '@fairlabel/db';
 import { notFound } from '@fairlabel/http';
 import { skillsOf, toWorker } from './workers.service.js';
 
-const EARNINGS_DAYS = 30;
-
-/** A worker's own view: profile, skills, live leases and what their recent work is worth. */
+/**
+ * A worker's own view: profile, skills, live leases and earnings. Earnings come from settlement's
+ * ledger through its `st_worker_earnings` view (a read of settlement's tables, one definition shared
+ * with settlement's GET /v1/me/earnings, so both always agree); submitted work QA has not decided yet
+ * is counted, not valued.
+ */
 export async function me(db: Db, workerId: string, vendorId: string, now: Date) {
   const worker = await db.selectFrom('workers').selectAll().where('id', '=', workerId).where('vendor_id', '=', vendorId).executeTakeFirst();
   if (!worker) throw notFound('worker');
-  const since = new Date(now.getTime() - EARNINGS_DAYS * 86_400_000);
-  const [skills, leases, earnings] = await Promise.all([
+  const [skills, leases, ledger, awaiting] = await Promise.all([
     skillsOf(db, worker.id),
     db
       .selectFrom('assignments')
@@ -19,16 +21,13 @@ export async function me(db: Db, workerId: string, vendorId: string, now: Date) 
       .where('lease_expires_at', '>', now)
       .orderBy('lease_expires_at')
       .execute(),
-    sql<{ currency: string; submitted_count: number; accepted_count: number; amount: number; time_spent_ms: number }>`
-      SELECT j.currency,
-             count(*) FILTER (WHERE a.status = 'submitted')::int AS submitted_count,
-             count(*) FILTER (WHERE a.status = 'accepted')::int AS accepted_count,
-             coalesce(sum(j.pay_per_annotation), 0)::bigint AS amount,
-             coalesce(sum(a.time_spent_ms), 0)::bigint AS time_spent_ms
+    db.selectFrom('st_worker_earnings').select(['currency', 'pending', 'approved', 'paid']).where('worker_id', '=', worker.id).orderBy('currency').execute(),
+    sql<{ currency: string; submitted_count: number; time_spent_ms: number }>`
+      SELECT j.currency, count(*)::int AS submitted_count, coalesce(sum(a.time_spent_ms), 0)::bigint AS time_spent_ms
       FROM assignments a JOIN jobs j ON j.id = a.job_id
-      WHERE a.worker_id = ${worker.id}::uuid AND a.status IN ('submitted', 'accepted') AND a.submitted_at >= ${since}::timestamptz
+      WHERE a.worker_id = ${worker.id}::uuid AND a.status = 'submitted'
       GROUP BY j.currency ORDER BY j.currency
     `.execute(db),
   ]);
-  return { worker: toWorker(worker), skills, leases, earnings: { since, by_currency: earnings.rows } };
+  return { worker: toWorker(worker), skills, leases, earnings: { by_currency: ledger, awaiting_qa: awaiting.rows } };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, createTestEnv, labelConfigs, newWorker, type TestEnv } from '@fairlabel/testing';
 import type { AppInstance } from '@fairlabel/http';
@@ -197,7 +198,7 @@ describe('submit', () => {
 });
 
 describe('GET /v1/me', () => {
-  it('shows skills, live leases and what submitted work is worth', async () => {
+  it('shows skills, live leases, ledger earnings and the work awaiting QA', async () => {
     await activeJob(env, 3, { pay_per_annotation: 7, currency: 'INR' });
     const { worker } = await vendorWithWorker(env, { skills: { cls: 2 } });
     const a = (await claim(app, worker)).json();
@@ -209,6 +210,17 @@ describe('GET /v1/me', () => {
     expect(body.worker.id).toBe(worker.workerId);
     expect(body.skills).toMatchObject([{ skill: 'cls', level: 2 }]);
     expect(body.leases.map((l: { id: number }) => l.id)).toEqual([live.id]);
-    expect(body.earnings.by_currency).toEqual([{ currency: 'INR', submitted_count: 1, accepted_count: 0, amount: 7, time_spent_ms: 3000 }]);
+    // Nothing is owed until QA decides: the ledger has nothing yet, the submission awaits QA.
+    expect(body.earnings).toEqual({ by_currency: [], awaiting_qa: [{ currency: 'INR', submitted_count: 1, time_spent_ms: 3000 }] });
+
+    // Once settlement posts QA's decision, /v1/me shows it from the ledger (settlement's view).
+    const row = await env.db.selectFrom('assignments').innerJoin('jobs', 'jobs.id', 'assignments.job_id').select(['assignments.task_id', 'assignments.job_id', 'jobs.client_id']).where('assignments.id', '=', a.id).executeTakeFirstOrThrow();
+    const decision = { decision_id: 1, assignment_id: a.id, task_id: row.task_id, job_id: row.job_id, client_id: row.client_id, worker_id: worker.workerId, vendor_id: worker.vendorId, outcome: 'accepted', kind: 'annotation', worker_level: 2, supersedes_decision_id: null, decided_at: new Date().toISOString() };
+    await env.db.transaction().execute(async (trx) => {
+      await sql`SELECT st_record_decisions(${JSON.stringify([decision])}::jsonb)`.execute(trx);
+    });
+    const after = (await app.inject({ method: 'GET', url: '/v1/me', headers: worker.auth })).json();
+    // 7 at L2 (1.15) = 8.05, rounded to 8; no vendor commission.
+    expect(after.earnings.by_currency).toEqual([{ currency: 'INR', pending: '8', approved: '0', paid: '0' }]);
   });
 });

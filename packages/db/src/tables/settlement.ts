@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { Json, Timestamp } from './core.js';
+import type { Timestamp } from './core.js';
 
 /**
  * Settlement's tables (written by settlement only): the double-entry ledger, rates, the decisions and
