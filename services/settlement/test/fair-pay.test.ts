@@ -220,6 +220,17 @@ describe('pay floors', () => {
     expect(theirs.json().workers).toEqual([]);
   });
 
+  it('ships a sample floor table in which every figure names its public source', async () => {
+    const floors = (await inject(finance, 'GET', '/v1/finance/pay-floors')).json() as { country: string; source_url: string; source_title: string; source_date: string | null; basis: string }[];
+    const sample = floors.filter((f) => f.source_date === '2026-11-29');
+    expect(sample.map((f) => f.country).sort()).toEqual(['BR', 'IN', 'IN', 'KE', 'NG', 'PH', 'US']);
+    for (const f of sample) {
+      expect(f.source_url).toMatch(/^https:\/\//);
+      expect(f.source_title.length).toBeGreaterThan(5);
+      expect(f.basis.length).toBeGreaterThan(20);
+    }
+  });
+
   it('converts a floor into the pay currency with the operator’s exchange rate, rounding up', async () => {
     const res = await inject(finance, 'POST', '/v1/finance/fx-rates', { base: 'INR', quote: 'USD', effective_from: '2020-01-01T00:00:00Z', rate: '0.0119', source: 'test rate' });
     expect(res.statusCode, res.body).toBe(201);
