@@ -1,0 +1,215 @@
+// `pnpm bench settlement` (or `pnpm tsx bench/settlement.ts`): posts BENCH_SETTLEMENT_EARNINGS
+// (default 1,000,000) accepted-assignment earnings through the consumer path — `assignment.decided`
+// outbox rows, the outbox relay, BullMQ, the settlement consumer (a child process, so its peak RSS is
+// its own) and its set-based SQL — then closes one pay run over them. In the same run it measures the
+// baselines: the equivalent plain-SQL INSERT … SELECT of the same transactions and postings (into
+// empty copies of the ledger tables with their indexes, no triggers), and one GROUP BY of the payable
+// balances. Bars (issue 12): posting <= 3x the INSERT … SELECT; pay run <= 3x the GROUP BY; consumer
+// peak RSS < 300 MB.
+//
+// Sizes: BENCH_SETTLEMENT_EARNINGS, BENCH_SETTLEMENT_WORKERS (default 10,000), BENCH_SETTLEMENT_JOBS
+// (default 100), BENCH_SETTLEMENT_CONCURRENCY (BullMQ concurrency of the consumer, default 256).
+// It uses its own database (dropped at the end) and Redis prefix, so it can share a machine.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig } from '@fairlabel/config';
+import { createDb, createPool, migrateToLatest, sql, withDatabase } from '@fairlabel/db';
+import { createLogger } from '@fairlabel/observability';
+import { createRedis, OutboxRelay } from '@fairlabel/queues';
+
+const EARNINGS = Number(process.env.BENCH_SETTLEMENT_EARNINGS ?? 1_000_000);
+const WORKERS = Number(process.env.BENCH_SETTLEMENT_WORKERS ?? 10_000);
+const JOBS = Number(process.env.BENCH_SETTLEMENT_JOBS ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_SETTLEMENT_CONCURRENCY ?? 256);
+const ROLE = process.env.BENCH_SETTLEMENT_ROLE ?? 'driver';
+
+/** The consumer side: the settlement process's consumer, against the bench database and prefix. */
+async function consume(): Promise<void> {
+  const { createDeps } = await import('@fairlabel/runtime');
+  const { createSettlementConsumer } = await import('../services/settlement/src/settlement.consumer.js');
+  const deps = createDeps(loadConfig(), 'bench-settlement', { logger: createLogger({ level: 'warn', name: 'bench-settlement' }) });
+  const worker = createSettlementConsumer(deps, deps.redis, CONCURRENCY);
+  await worker.waitUntilReady();
+  console.log('ready');
+  process.on('SIGTERM', async () => {
+    await worker.close();
+    await deps.close();
+    process.exit(0);
+  });
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+async function drive(): Promise<void> {
+  const base = loadConfig();
+  const database = `fairlabel_bench_settlement_${randomBytes(3).toString('hex')}`;
+  const prefix = `flbench:settlement:${randomBytes(3).toString('hex')}`;
+  const url = withDatabase(base.DATABASE_URL, database);
+  const admin = new pg.Client({ connectionString: withDatabase(base.DATABASE_URL, 'postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const pool = createPool(url, 4);
+  const db = createDb(pool);
+  const logger = createLogger({ level: 'warn', name: 'bench' });
+  const redis = createRedis(base.REDIS_URL);
+  let child: ChildProcess | null = null;
+  let relay: OutboxRelay | null = null;
+  try {
+    await migrateToLatest(db);
+    console.log(`settlement bench: ${EARNINGS.toLocaleString()} earnings, ${WORKERS.toLocaleString()} workers, ${JOBS} jobs, consumer concurrency ${CONCURRENCY}`);
+
+    // ---- seed (not timed): organizations, workers, jobs, tasks, accepted assignments, outbox rows ----
+    const seed = await timed(async () => {
+      await db.transaction().execute(async (trx) => {
+        // Seeding only: skip the per-row slot triggers and foreign-key checks (a superuser setting).
+        await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+        await sql`INSERT INTO organizations (id, name, kind) VALUES ('00000000-0000-4000-8000-0000000000c1', 'bench client', 'client')`.execute(trx);
+        await sql`
+          INSERT INTO organizations (id, name, kind)
+          SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(v), 12, '0'))::uuid, 'bench vendor ' || v, 'vendor' FROM generate_series(1, 10) v`.execute(trx);
+        await sql`INSERT INTO vendor_contracts (vendor_id, effective_from, commission_bp) SELECT id, '2020-01-01', 1000 FROM organizations WHERE kind = 'vendor'`.execute(trx);
+        await sql`
+          INSERT INTO workers (id, vendor_id, display_name, region_country, region_province, city_tier, area)
+          SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(w), 12, '0'))::uuid,
+                 ('00000000-0000-4000-8000-' || lpad(to_hex(1 + w % 10), 12, '0'))::uuid, 'w' || w, 'IN', 'KA', 1 + w % 5, 'urban'
+          FROM generate_series(1, ${WORKERS}::int) w`.execute(trx);
+        await sql`
+          INSERT INTO jobs (id, client_id, name, task_type, label_config, pay_per_annotation, client_price_per_item, currency, overlap, status)
+          SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(j), 12, '0'))::uuid, '00000000-0000-4000-8000-0000000000c1', 'job ' || j,
+                 'classification', '{"labels":["a","b"]}', 50 + j % 50, 400, 'USD', 3, 'active'
+          FROM generate_series(1, ${JOBS}::int) j`.execute(trx);
+        await sql`
+          INSERT INTO tasks (job_id, external_id, payload, required_annotations)
+          SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(1 + t % ${JOBS}::int), 12, '0'))::uuid, 't' || t, '{}', 3
+          FROM generate_series(1, ${Math.ceil(EARNINGS / 3)}::int) t`.execute(trx);
+        await sql`
+          INSERT INTO assignments (task_id, job_id, worker_id, vendor_id, status, leased_at, lease_expires_at, submitted_at, ended_at, time_spent_ms, decided_at, answer)
+          SELECT t.id, t.job_id, w.id, w.vendor_id, 'accepted', now() - interval '2 hours', now() - interval '1 hour', now() - interval '90 minutes',
+                 now() - interval '90 minutes', 60000, now() - interval '1 hour', '{"label":"a"}'
+          FROM tasks t CROSS JOIN generate_series(0, 2) k
+          JOIN workers w ON w.id = ('00000000-0000-4000-9000-' || lpad(to_hex(1 + ((t.id * 3 + k) % ${WORKERS}::int)), 12, '0'))::uuid
+          ORDER BY t.id, k LIMIT ${EARNINGS}::int`.execute(trx);
+      });
+      await sql`ANALYZE`.execute(db);
+      // What QA would publish: one assignment.decided per accepted assignment, as the outbox holds it.
+      await sql`
+        INSERT INTO outbox (event, queue, payload)
+        SELECT 'assignment.decided', 'settlement', jsonb_build_object(
+          'decision_id', a.id, 'assignment_id', a.id, 'task_id', a.task_id, 'job_id', a.job_id,
+          'client_id', '00000000-0000-4000-8000-0000000000c1', 'worker_id', a.worker_id, 'vendor_id', a.vendor_id,
+          'outcome', 'accepted', 'kind', 'annotation', 'worker_level', 1 + a.id % 5, 'supersedes_decision_id', NULL,
+          'decided_at', to_char(a.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+        FROM assignments a ORDER BY a.id
+      `.execute(db);
+    });
+    console.log(`seeded in ${seconds(seed.ms)} s`);
+
+    // ---- the consumer path: relay -> BullMQ -> settlement consumer -> ledger ----
+    const env = { ...process.env, BENCH_SETTLEMENT_ROLE: 'consumer', DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', PG_POOL_MAX: '4' };
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
+    });
+    const posting = await timed(async () => {
+      relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
+      await relay.start();
+      for (;;) {
+        const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(db);
+        if (r.rows[0]!.n >= EARNINGS) break;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    });
+    const consumerRss = peakRssMb(child.pid!);
+    await relay!.stop();
+    relay = null;
+    const postings = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_postings`.execute(db)).rows[0]!.n;
+
+    // ---- baseline: the same transactions and postings by one plain INSERT … SELECT ----
+    await sql`
+      CREATE TABLE bench_transactions (LIKE ledger_transactions INCLUDING ALL);
+      CREATE TABLE bench_postings (LIKE ledger_postings INCLUDING ALL);
+    `.execute(db);
+    const plain = await timed(() =>
+      sql`
+        WITH rated AS (
+          SELECT a.id, a.job_id, a.worker_id, a.vendor_id, a.decided_at,
+                 st_bp(j.pay_per_annotation, (ARRAY[10000, 11500, 13000, 14500, 16000])[1 + a.id % 5]) AS gross
+          FROM assignments a JOIN jobs j ON j.id = a.job_id
+        ),
+        tx AS (
+          INSERT INTO bench_transactions (key, kind, currency, effective_at, job_id, assignment_id, worker_id, vendor_id, details)
+          SELECT 'assignment:' || r.id || ':earning', 'earning', 'USD', r.decided_at, r.job_id, r.id, r.worker_id, r.vendor_id, jsonb_build_object('gross', r.gross)
+          FROM rated r
+          RETURNING id, assignment_id, (details->>'gross')::bigint AS gross, worker_id, vendor_id
+        )
+        INSERT INTO bench_postings (transaction_id, leg, account_id, currency, amount)
+        SELECT tx.id, l.leg, l.account_id, 'USD', l.amount
+        FROM tx
+        JOIN ledger_accounts wa ON wa.owner_id = tx.worker_id AND wa.purpose = 'worker_payable' AND wa.currency = 'USD'
+        JOIN ledger_accounts va ON va.owner_id = tx.vendor_id AND va.purpose = 'vendor_payable' AND va.currency = 'USD'
+        CROSS JOIN (SELECT id FROM ledger_accounts WHERE owner_type = 'platform' AND purpose = 'platform_revenue' AND currency = 'USD') pa
+        CROSS JOIN LATERAL (VALUES (1, wa.id, -(tx.gross - st_bp(tx.gross, 1000))), (2, va.id, -st_bp(tx.gross, 1000)), (3, pa.id, tx.gross)) l(leg, account_id, amount)
+      `.execute(db),
+    );
+
+    // ---- the pay run, through the service, and its baseline GROUP BY of the payable balances ----
+    const { createPayRun } = await import('../services/settlement/src/pay-runs.service.js');
+    const keyOrg = await sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('bench platform', 'platform') RETURNING id`.execute(db);
+    const caller = { keyId: null as unknown as string, keyPrefix: 'bench', role: 'finance' as const, organizationId: keyOrg.rows[0]!.id, organizationKind: 'platform' as const, workerId: null };
+    const periodEnd = new Date();
+    const run = await timed(() => createPayRun(db, caller, { currency: 'USD', period_start: '2026-01-01T00:00:00Z', period_end: periodEnd.toISOString(), minimum_payout: 0 }, new Date()));
+    const groupBy = await timed(() =>
+      sql`
+        SELECT p.account_id, sum(p.amount) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+        WHERE a.purpose IN ('worker_payable', 'vendor_payable') AND a.currency = 'USD' GROUP BY p.account_id
+      `.execute(db),
+    );
+
+    const rows: [string, string, string][] = [
+      ['posting through the consumer path (relay + BullMQ + consumer)', `${seconds(posting.ms)} s`, `${Math.round(EARNINGS / (posting.ms / 1000)).toLocaleString()} earnings/s`],
+      ['plain SQL INSERT … SELECT of the same transactions and postings', `${seconds(plain.ms)} s`, `${Math.round(EARNINGS / (plain.ms / 1000)).toLocaleString()} earnings/s`],
+      ['ratio (bar <= 3.0x)', `${(posting.ms / plain.ms).toFixed(2)}x`, posting.ms <= 3 * plain.ms ? 'pass' : 'fail'],
+      ['pay run (statements for every payee, floors, cut)', `${seconds(run.ms)} s`, `${run.value.statements.toLocaleString()} statements, total ${run.value.total}`],
+      ['GROUP BY of the payable balances', `${seconds(groupBy.ms)} s`, `${groupBy.value.rows.length.toLocaleString()} accounts`],
+      ['ratio (bar <= 3.0x)', `${(run.ms / groupBy.ms).toFixed(2)}x`, run.ms <= 3 * groupBy.ms ? 'pass' : 'fail'],
+      ['consumer peak RSS (bar < 300 MB)', `${consumerRss.toFixed(0)} MB`, consumerRss < 300 ? 'pass' : 'fail'],
+    ];
+    console.log(`ledger: ${EARNINGS.toLocaleString()} transactions, ${postings.toLocaleString()} postings`);
+    for (const [what, figure, note] of rows) console.log(`${what.padEnd(66)} ${figure.padStart(10)}  ${note}`);
+  } finally {
+    if (relay) await (relay as OutboxRelay).stop().catch(() => {});
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child!.once('exit', r));
+    }
+    await db.destroy();
+    // This run's keys only: never anyone else's.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (ROLE === 'consumer') await consume();
+else await drive();
