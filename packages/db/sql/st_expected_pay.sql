@@ -18,13 +18,17 @@ RETURNS TABLE (assignment_id bigint, decision_id bigint, task_id bigint, job_id 
                outcome text, work text, worker_level smallint, decided_at timestamptz, currency char(3), multiplier_bp integer,
                commission_bp integer, gross bigint, worker_amount bigint, vendor_amount bigint)
 LANGUAGE sql STABLE AS $f$
-  WITH heads AS (
-    SELECT DISTINCT ON (d.assignment_id) d.*
-    FROM settlement_decisions d
-    WHERE d.assignment_id = ANY (p_ids)
-    ORDER BY d.assignment_id,
-      EXISTS (SELECT 1 FROM settlement_decisions s WHERE s.assignment_id = d.assignment_id AND s.supersedes_decision_id = d.decision_id),
-      d.decided_at DESC, d.decision_id DESC
+  -- The decisions of these assignments first: "is it superseded" then looks only among them (a
+  -- subquery over the whole table would be hashed from all of it on every batch).
+  WITH mine AS MATERIALIZED (
+    SELECT d.* FROM settlement_decisions d WHERE d.assignment_id = ANY (p_ids)
+  ),
+  heads AS (
+    SELECT DISTINCT ON (m.assignment_id) m.*
+    FROM mine m
+    ORDER BY m.assignment_id,
+      EXISTS (SELECT 1 FROM mine s WHERE s.assignment_id = m.assignment_id AND s.supersedes_decision_id = m.decision_id),
+      m.decided_at DESC, m.decision_id DESC
   ),
   rated AS (
     SELECT h.*, j.currency, m.multiplier_bp, coalesce(c.commission_bp, 0) AS commission_bp,

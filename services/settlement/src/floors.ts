@@ -70,16 +70,21 @@ export async function workersInPeriod(db: Reader, currency: string, from: Date, 
     GROUP BY worker_id, client_id
   `.execute(db);
 
+  // Postings are summed per account before accounts are joined: a plan that does not depend on fresh
+  // statistics (after a burst of postings, a join-first plan probed accounts once per transaction).
   const money = await sql<{ worker_id: string; earnings: string; topups: string }>`
-    SELECT a.owner_id AS worker_id,
-      (-coalesce(sum(p.amount) FILTER (WHERE t.kind NOT IN ('floor_topup', 'payout')), 0))::text AS earnings,
-      (-coalesce(sum(p.amount) FILTER (WHERE t.kind = 'floor_topup'), 0))::text AS topups
-    FROM ledger_transactions t
-    JOIN ledger_postings p ON p.transaction_id = t.id
-    JOIN ledger_accounts a ON a.id = p.account_id
-    WHERE t.effective_at >= ${from} AND t.effective_at < ${to} AND t.currency = ${currency} AND a.purpose = 'worker_payable'
-      AND t.kind <> 'payout'
-    GROUP BY a.owner_id
+    SELECT a.owner_id AS worker_id, (-s.earnings)::text AS earnings, (-s.topups)::text AS topups
+    FROM (
+      SELECT p.account_id,
+        coalesce(sum(p.amount) FILTER (WHERE t.kind <> 'floor_topup'), 0) AS earnings,
+        coalesce(sum(p.amount) FILTER (WHERE t.kind = 'floor_topup'), 0) AS topups
+      FROM ledger_transactions t
+      JOIN ledger_postings p ON p.transaction_id = t.id
+      WHERE t.effective_at >= ${from} AND t.effective_at < ${to} AND t.currency = ${currency} AND t.kind <> 'payout'
+      GROUP BY p.account_id
+    ) s
+    JOIN ledger_accounts a ON a.id = s.account_id
+    WHERE a.purpose = 'worker_payable'
   `.execute(db);
 
   const byWorker = new Map<string, { hoursMsByClient: Map<string, bigint>; earnings: bigint; topups: bigint }>();

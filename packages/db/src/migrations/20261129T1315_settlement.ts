@@ -42,7 +42,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         WHEN 'worker' THEN purpose = 'worker_payable'
         WHEN 'vendor' THEN purpose = 'vendor_payable'
         ELSE purpose IN ('platform_revenue', 'payouts_clearing', 'floor_topup_funding', 'adjustments') END)
-    );
+    -- Balances change with every posting batch, the platform's and big clients' accounts in every one.
+    -- Free room on each page keeps those updates HOT (balance is in no index): no new index entries per
+    -- update, and old versions are pruned in place; a full page would leave a trail of dead index
+    -- entries that every lookup of a hot account has to walk (measured: seconds after 20k batches).
+    ) WITH (fillfactor = 30);
     CREATE INDEX ledger_accounts_owner ON ledger_accounts (owner_id, purpose);
 
     CREATE TABLE ledger_transactions (
