@@ -38,10 +38,12 @@ async function consume(): Promise<void> {
   const worker = createSettlementConsumer(deps, deps.redis, CONCURRENCY);
   await worker.waitUntilReady();
   console.log('ready');
-  process.on('SIGTERM', async () => {
-    await worker.close();
-    await deps.close();
-    process.exit(0);
+  process.on('SIGTERM', () => {
+    void (async () => {
+      await worker.close();
+      await deps.close();
+      process.exit(0);
+    })().catch(() => process.exit(1));
   });
 }
 

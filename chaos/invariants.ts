@@ -155,17 +155,67 @@ const relayListening: Check = async ({ db }) => {
  * HOOKS for the invariants of services that have not landed. Each owner replaces its `pending` with a
  * real check of the same shape (and the suite then fails when it breaks):
  * - QA: every task whose overlap is full is decided (status decided, result set) — `every task decided`;
- * - settlement: every accepted assignment has exactly one ledger transaction — `every accepted
- *   assignment paid exactly once`; the postings of every transaction sum to zero per currency, and the
- *   accounts to the totals of the pay runs — `the ledger balanced`.
+ * - settlement: filled in below (`every accepted assignment paid exactly once`, `the ledger balanced`).
  */
 const pending =
   (name: string, owner: string): Check =>
   async () => ({ name, ok: null, checked: 0, violations: 0, note: `hook: filled in when ${owner} lands` });
 
 export const everyTaskDecided: Check = pending('every task decided', 'qa-sampling');
-export const everyAcceptedPaidOnce: Check = pending('every accepted assignment paid exactly once', 'settlement');
-export const ledgerBalanced: Check = pending('the ledger balanced', 'settlement');
+/**
+ * settlement: each accepted assignment has at most one earning (`assignment:<id>:earning`, unique),
+ * and what is posted for it equals what its current decision is worth (st_expected_pay, the rule the
+ * consumer posts by): a lost event shows as nothing posted, a doubled one as twice the amount.
+ * Assignments worker-assignment marked accepted but settlement holds no decision for are counted too.
+ */
+export const everyAcceptedPaidOnce: Check = async ({ db }) => {
+  const rows = await sql<{ id: number; earnings: number; expected: string | null; posted: string }>`
+    WITH accepted AS (SELECT id FROM assignments WHERE status = 'accepted'),
+    expected AS (SELECT assignment_id, worker_amount + vendor_amount AS gross FROM st_expected_pay(ARRAY(SELECT id FROM accepted))),
+    posted AS (
+      SELECT t.assignment_id, count(DISTINCT t.id) FILTER (WHERE t.kind = 'earning')::int AS earnings,
+        coalesce(sum(-p.amount) FILTER (WHERE a.purpose IN ('worker_payable', 'vendor_payable')), 0) AS gross
+      FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id JOIN ledger_accounts a ON a.id = p.account_id
+      WHERE t.assignment_id IN (SELECT id FROM accepted) AND t.kind IN ('earning', 'rejected_pay', 'earning_correction')
+      GROUP BY t.assignment_id
+    )
+    SELECT x.id, coalesce(p.earnings, 0) AS earnings, e.gross::text AS expected, coalesce(p.gross, 0)::text AS posted
+    FROM accepted x LEFT JOIN expected e ON e.assignment_id = x.id LEFT JOIN posted p ON p.assignment_id = x.id`.execute(db);
+  const bad = rows.rows
+    .filter((r) => r.expected === null || r.earnings > 1 || r.posted !== r.expected)
+    .map((r) => `assignment ${r.id}: ${r.earnings} earnings, posted ${r.posted}, worth ${r.expected ?? 'no decision in settlement'}`);
+  return result('every accepted assignment paid exactly once', rows.rows.length, bad);
+};
+
+/**
+ * settlement: every ledger transaction has two or more postings summing to zero, each currency's
+ * postings sum to zero, every account's kept balance equals its postings, and every statement's total
+ * equals the postings of its range and its top-up.
+ */
+export const ledgerBalanced: Check = async ({ db }) => {
+  const unbalanced = await sql<{ id: number; total: string; n: number }>`
+    SELECT t.id, coalesce(sum(p.amount), 0)::text AS total, count(p.leg)::int AS n
+    FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
+    GROUP BY t.id HAVING coalesce(sum(p.amount), 0) <> 0 OR count(p.leg) < 2`.execute(db);
+  const currencies = await sql<{ currency: string; total: string }>`
+    SELECT currency, sum(amount)::text AS total FROM ledger_postings GROUP BY currency HAVING sum(amount) <> 0`.execute(db);
+  const drifted = await sql<{ id: number }>`
+    SELECT a.id FROM ledger_accounts a
+    WHERE a.balance <> coalesce((SELECT sum(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)`.execute(db);
+  const statements = await sql<{ id: number }>`
+    SELECT s.id FROM statements s
+    WHERE s.earnings <> coalesce((SELECT -sum(p.amount) FROM ledger_postings p WHERE p.account_id = s.account_id
+                                   AND p.transaction_id > s.after_transaction_id AND p.transaction_id <= s.through_transaction_id AND p.pay_run_id IS NULL), 0)
+       OR s.topup <> coalesce((SELECT -sum(p.amount) FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id
+                                WHERE t.pay_run_id = s.pay_run_id AND t.kind = 'floor_topup' AND p.account_id = s.account_id), 0)`.execute(db);
+  const count = await db.selectFrom('ledger_transactions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return result('the ledger balanced', Number(count.n), [
+    ...unbalanced.rows.map((r) => `transaction ${r.id}: ${r.n} postings summing to ${r.total}`),
+    ...currencies.rows.map((r) => `${r.currency} postings sum to ${r.total}`),
+    ...drifted.rows.map((r) => `account ${r.id}: balance differs from its postings`),
+    ...statements.rows.map((r) => `statement ${r.id}: total differs from its postings`),
+  ]);
+};
 
 export const invariants: Check[] = [
   everySubmitStored,

@@ -56,7 +56,7 @@ export function settlementHandlers(deps: Pick<Deps, 'db'>, maxBatch = 500): Sett
  */
 export const SETTLEMENT_CONCURRENCY = 256;
 
-export function createSettlementConsumer(deps: Deps, connection: Redis, concurrency = SETTLEMENT_CONCURRENCY): Worker {
+export function createSettlementConsumer(deps: Deps, connection: Redis, concurrency = SETTLEMENT_CONCURRENCY, stalledMs = deps.config.QUEUE_STALLED_MS): Worker {
   return createConsumer({
     queue: 'settlement',
     handlers: settlementHandlers(deps).handlers,
@@ -64,5 +64,6 @@ export function createSettlementConsumer(deps: Deps, connection: Redis, concurre
     prefix: deps.prefix,
     logger: deps.logger,
     concurrency,
+    stalledMs,
   });
 }
