@@ -296,8 +296,7 @@ export const reconciliationQuery = z
     from: isoInstant.optional().describe('Decisions and postings from this instant (inclusive); default: the beginning.'),
     to: isoInstant.optional().describe('Up to this instant (exclusive); default: now.'),
     currency: currencySchema.optional(),
-  })
-  .meta({ id: 'ReconciliationQuery' });
+  });
 
 export const discrepancySchema = z
   .object({
@@ -418,8 +417,7 @@ export const fairPayQuery = z
     currency: currencySchema.describe('Earnings in this currency; floors are converted to it.'),
     format: formatQuery,
   })
-  .refine((q) => Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['from'] })
-  .meta({ id: 'FairPayQuery' });
+  .refine((q) => Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['from'] });
 
 const cohortRate = z.object({
   cohort: z.string(),

@@ -216,6 +216,9 @@ describe('a consumer during a database outage', () => {
           await sql`SELECT 1`.execute(db);
           done = true;
         },
+        // The settlement queue's other events; none is sent here.
+        'assignment.decided': async () => {},
+        'review.completed': async () => {},
       },
     });
     consumer.on('failed', (job) => failed.push(String(job?.id)));
