@@ -124,6 +124,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         HOST: '127.0.0.1',
         PORT: String(port),
         LOG_LEVEL: 'warn',
+        // The stack's lines are parsed as JSON (repairs, unhandled errors), whatever a terminal would get.
+        LOG_FORMAT: 'json',
         RATE_LIMIT_MAX: '1000000',
         // A job of a killed consumer is retried within ~10 s instead of ~60 s, so the run can settle.
         QUEUE_STALLED_MS: '5000',

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@fairlabel/config';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@fairlabel/db';
-import { createLogger, installProcessGuards } from '@fairlabel/observability';
-import { checkInfrastructure, Supervisor } from '@fairlabel/runtime';
+import { createLogger, installProcessGuards, resolveLogFormat } from '@fairlabel/observability';
+import { bannerLines, checkInfrastructure, Supervisor } from '@fairlabel/runtime';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const processes: { name: string; entry: string }[] = [
@@ -22,7 +22,7 @@ const processes: { name: string; entry: string }[] = [
 ];
 
 const config = loadConfigOrExit();
-installProcessGuards({ logger: createLogger({ level: config.LOG_LEVEL, name: 'start' }) });
+installProcessGuards({ logger: createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'start' }) });
 const demo = process.argv.includes('--demo');
 const say = (msg: string) => console.error(`[start] ${msg}`);
 
@@ -86,6 +86,31 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 250));
 }
 if (!supervisor.isStopping) {
-  say(`fairlabel is up: API ${base}/v1, docs ${base}/docs, metrics ${base}/metrics`);
+  // One banner with every URL (on stderr, with the supervisor's other lines; stdout stays the processes' logs).
+  const [first, ...rest] = bannerLines({
+    base,
+    metricsPorts: config.METRICS_PORT > 0 ? processes.slice(1).map((_, i) => config.METRICS_PORT + i + 1) : [],
+    adminKeys: await countAdminKeys().catch(() => 0),
+    logFormat: resolveLogFormat(config.LOG_FORMAT),
+    logLevel: config.LOG_LEVEL,
+  });
+  say(first!);
+  console.error(rest.join('\n'));
   if (demo) supervisor.start(spec('demo', 'scripts/demo.ts', [base], true));
+}
+
+/** Unrevoked admin keys: whether the banner tells how to get the first one or another one. */
+async function countAdminKeys(): Promise<number> {
+  const db = createDb(createPool(config.DATABASE_URL, 1));
+  try {
+    const row = await db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('role', '=', 'admin')
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  } finally {
+    await db.destroy();
+  }
 }

@@ -16,6 +16,8 @@ export const configSchema = z
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     LOG_LEVEL: z.enum(logLevels).default('info'),
+    /** `auto`: human-readable lines when stdout is a terminal, JSON otherwise; `json` or `pretty` to force one. */
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** Largest JSON body outside streaming imports, in bytes. */
     BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
     /** Requests per key (or per IP when unauthenticated) per RATE_LIMIT_WINDOW_MS. */

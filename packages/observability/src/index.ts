@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 
 export type { Logger } from 'pino';
@@ -24,14 +25,50 @@ export const redactPaths = [
   '*.password',
 ];
 
-export function createLogger(opts: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+/**
+ * How log lines look. `json`: one JSON object a line (for log shippers, files, pipes). `pretty`: one
+ * human-readable line each (time, level, process, message, then the fields). `auto` (the default):
+ * pretty when stdout is a terminal, JSON otherwise, so `pnpm start` in a terminal is readable and the
+ * same command under Docker, systemd or a pipe writes JSON. No NODE_ENV involved.
+ */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export function resolveLogFormat(format: LogFormat = 'auto', stream: { isTTY?: boolean } = process.stdout): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return stream.isTTY ? 'pretty' : 'json';
+}
+
+/** Width of the process column in pretty lines, so messages of the six processes line up. */
+const SERVICE_COLUMN = 17;
+
+/**
+ * A pino-pretty stream, run in this thread (a terminal needs no worker thread), synchronous so the last
+ * lines before an exit are not lost.
+ */
+export function prettyStream(opts: { colorize?: boolean; destination?: number | NodeJS.WritableStream } = {}): pino.DestinationStream {
+  return pinoPretty({
+    colorize: opts.colorize ?? Boolean(process.stdout.isTTY),
+    sync: true,
+    destination: opts.destination ?? 1,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: true,
+    messageFormat: (log, messageKey, _level, { colors }) =>
+      `${colors.cyan(String(log.service ?? '').padEnd(SERVICE_COLUMN))} ${String(log[messageKey] ?? '')}`,
+  });
+}
+
+export function createLogger(
+  opts: { level?: string; name?: string; format?: LogFormat; destination?: pino.DestinationStream } = {},
+): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? 'info',
     base: { service: opts.name ?? 'fairlabel' },
     redact: { paths: redactPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  if (opts.destination) return pino(options, opts.destination);
+  return resolveLogFormat(opts.format) === 'pretty' ? pino(options, prettyStream()) : pino(options);
 }
 
 /** One registry per process; default Node metrics plus the app's own. */

@@ -8,7 +8,7 @@ import { OutboxRelay } from './relay.js';
 import { defaultReconcileSources, Reconciler } from './reconcile/index.js';
 
 const config = loadConfigOrExit();
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'outbox-relay' });
+const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'outbox-relay' });
 const metrics = createMetrics('outbox-relay');
 installProcessGuards({ logger, registry: metrics.registry });
 const pool = createPool(config.DATABASE_URL, 4);

@@ -31,7 +31,7 @@ export function createDeps(config: Config, service: string, overrides: Partial<P
   const pool = createPool(config.DATABASE_URL, config.PG_POOL_MAX);
   const db = createDb(pool);
   const redis = createRedis(config.REDIS_URL);
-  const logger = overrides.logger ?? createLogger({ level: config.LOG_LEVEL, name: service });
+  const logger = overrides.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: service });
   return {
     config,
     pool,

@@ -21,7 +21,7 @@ export interface ServiceProcess {
  */
 export async function runServiceProcess(name: string, start: (deps: Deps, ctx: { metrics: Metrics }) => Promise<ServiceProcess>): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.LOG_LEVEL, name });
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name });
   const metrics = createMetrics(name);
   installProcessGuards({ logger, registry: metrics.registry });
   const problems = await checkInfrastructure(config);

@@ -5,7 +5,7 @@ import { checkInfrastructure, createDeps, EXIT_DEPENDENCY_UNAVAILABLE, runUntilS
 import { buildGateway } from './app.js';
 
 const config = loadConfigOrExit();
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'gateway' });
+const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'gateway' });
 const metrics = createMetrics('gateway');
 installProcessGuards({ logger, registry: metrics.registry });
 const problems = await checkInfrastructure(config);
