@@ -82,7 +82,7 @@ async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<
 }
 
 const everyOutboxRowQueuedOrConsumed: Check = async ({ db, redisUrl, prefix }) => {
-  const rows = await db.selectFrom('outbox').select(['id', 'queue', 'sent_at', 'consumed_at']).execute();
+  const rows = await db.selectFrom('outbox').select(['id', 'queue', 'sent_at', 'consumed_at', 'discarded_at']).execute();
   const bad: string[] = [];
   await withRedis(redisUrl, async (r) => {
     for (let i = 0; i < rows.length; i += 1000) {
@@ -93,7 +93,7 @@ const everyOutboxRowQueuedOrConsumed: Check = async ({ db, redisUrl, prefix }) =
       batch.forEach((row, j) => {
         const queued = replies[j]?.[1] === 1;
         if (!row.sent_at) bad.push(`outbox ${row.id} (${row.queue}) never sent`);
-        else if (!queued && !row.consumed_at) bad.push(`outbox ${row.id} (${row.queue}) neither in Redis nor consumed`);
+        else if (!queued && !row.consumed_at && !row.discarded_at) bad.push(`outbox ${row.id} (${row.queue}) neither in Redis nor consumed`);
       });
     }
   });

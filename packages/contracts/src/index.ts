@@ -11,3 +11,4 @@ export * from './assignments.js';
 export * from './events/index.js';
 export * from './webhooks.js';
 export * from './results.js';
+export * from './ops.js';

@@ -12,7 +12,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sql } from '@fairlabel/db';
-import { createMetrics, type Metrics } from '@fairlabel/observability';
+import type { Metrics } from '@fairlabel/observability';
 import type { Deps } from '@fairlabel/runtime';
 import { installAuth, type RecordKeyUse } from './auth.js';
 import { ApiError } from './errors.js';
@@ -68,7 +68,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
   const { deps } = opts;
-  const metrics = opts.metrics ?? createMetrics('gateway');
+  const metrics = opts.metrics ?? deps.metrics;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,

@@ -71,33 +71,143 @@ export function createLogger(
   return resolveLogFormat(opts.format) === 'pretty' ? pino(options, prettyStream()) : pino(options);
 }
 
-/** One registry per process; default Node metrics plus the app's own. */
+/** Where a claim came from: a worker's own (`POST /v1/assignments:claim`) or a vendor's batch for its workers. */
+export const claimVias = ['worker', 'vendor'] as const;
+/** What one claim attempt ended in: a lease, no eligible task, a refusal (suspended, daily limit), an error. */
+export const claimOutcomes = ['claimed', 'none', 'refused', 'error'] as const;
+/** QA's decisions on assignments (`assignment.decided`): what was decided and the kind of work. */
+export const qaDecisionKinds = ['annotation', 'gold', 'verify'] as const;
+export const qaDecisionOutcomes = ['accepted', 'rejected'] as const;
+
+/**
+ * One registry per process: default Node metrics plus the app's own. Every metric an operator alerts
+ * on is defined here, so the process that does the work only increments it (`deps.metrics.x.inc()`),
+ * and the names, documented in the README's "Metrics" table, are used by infra/grafana and
+ * infra/prometheus/alerts.yml (a test checks that every name they use is defined).
+ */
 export function createMetrics(service: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
-  return {
+  const registers = [registry];
+  // The stack gauges below are read from Redis and Postgres when the registry is scraped: each one's
+  // collect() waits for the same read (prom-client collects all metrics concurrently).
+  let readStack: (() => Promise<void>) | null = null;
+  let reading: Promise<void> | null = null;
+  const collect = async () => {
+    if (!readStack) return;
+    reading ??= readStack().finally(() => {
+      reading = null;
+    });
+    await reading;
+  };
+  const metrics = {
     registry,
     httpRequests: new Counter({
       name: 'fairlabel_http_requests_total',
       help: 'HTTP requests by route and status',
       labelNames: ['method', 'route', 'status'] as const,
-      registers: [registry],
+      registers,
     }),
     httpDuration: new Histogram({
       name: 'fairlabel_http_request_duration_seconds',
       help: 'HTTP request duration by route',
       labelNames: ['method', 'route'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
+      registers,
     }),
+    // Queue and outbox gauges are stack-wide facts (Redis, Postgres), read when the gateway is scraped
+    // (registered by readStackGaugesWith): with several gateway replicas every one reports the same
+    // values, so aggregate them with max().
     queueDepth: new Gauge({
       name: 'fairlabel_queue_jobs',
-      help: 'BullMQ jobs by queue and state',
+      help: 'BullMQ jobs by queue and state (waiting includes paused and prioritized jobs), read at scrape time by the gateway',
       labelNames: ['queue', 'state'] as const,
-      registers: [registry],
+      registers: [],
+      collect,
+    }),
+    queueOldestWaitingAge: new Gauge({
+      name: 'fairlabel_queue_oldest_waiting_age_seconds',
+      help: 'How long the oldest waiting job of each queue has been ready to run (0 when none waits), read at scrape time by the gateway',
+      labelNames: ['queue'] as const,
+      registers: [],
+      collect,
+    }),
+    queuePaused: new Gauge({
+      name: 'fairlabel_queue_paused',
+      help: '1 while a queue is paused (its consumers take no jobs), read at scrape time by the gateway',
+      labelNames: ['queue'] as const,
+      registers: [],
+      collect,
+    }),
+    outboxUnsent: new Gauge({
+      name: 'fairlabel_outbox_unsent_rows',
+      help: 'Committed outbox rows the relay has not handed to Redis yet, read at scrape time by the gateway',
+      registers: [],
+      collect,
+    }),
+    outboxLag: new Gauge({
+      name: 'fairlabel_outbox_lag_seconds',
+      help: 'Age of the oldest outbox row not yet handed to Redis (0 when none): how far events trail the state changes',
+      registers: [],
+      collect,
+    }),
+    stackGaugeFailures: new Counter({
+      name: 'fairlabel_stack_gauge_failures_total',
+      help: 'Scrapes whose queue (redis) or outbox (postgres) gauges could not be read; those gauges are absent from that scrape',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    claimDuration: new Histogram({
+      name: 'fairlabel_claim_duration_seconds',
+      help: 'Time of one claim attempt (eligibility, fair share, the claim statement, the pay quote), without long-poll waiting',
+      labelNames: ['via', 'outcome'] as const,
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    leaseExpiries: new Counter({
+      name: 'fairlabel_lease_expiries_total',
+      help: 'Leases the lease-expiry scheduler expired (the worker neither submitted nor heartbeat in time)',
+      registers,
+    }),
+    qaDecisions: new Counter({
+      name: 'fairlabel_qa_decisions_total',
+      help: 'QA decisions on assignments (assignment.decided), by kind of work and outcome; incremented by qa-sampling',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    qaTasksDecided: new Counter({
+      name: 'fairlabel_qa_tasks_decided_total',
+      help: 'Tasks QA decided (task.decided); automated = a model prediction accepted with at most one human check; incremented by qa-sampling',
+      labelNames: ['automated'] as const,
+      registers,
+    }),
+    ledgerTransactions: new Counter({
+      name: 'fairlabel_ledger_transactions_total',
+      help: 'Ledger transactions posted, by kind (earning, charge, review, top_up, adjustment, reversal, payout...); incremented by settlement',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    ledgerPostings: new Counter({
+      name: 'fairlabel_ledger_postings_total',
+      help: 'Ledger postings (entries of the transactions above), by kind of transaction; incremented by settlement',
+      labelNames: ['kind'] as const,
+      registers,
     }),
   };
+  /**
+   * Installs what fills the stack gauges at scrape time and exposes them (the gateway does). Other
+   * processes do not have them at all, rather than reporting an outbox lag of 0 they never measured.
+   */
+  const readStackGaugesWith = (read: () => Promise<void>) => {
+    if (!readStack) for (const g of [metrics.queueDepth, metrics.queueOldestWaitingAge, metrics.queuePaused, metrics.outboxUnsent, metrics.outboxLag]) registry.registerMetric(g);
+    readStack = read;
+  };
+  // Counters exist at 0 from the start, so rate() and increase() see their first increment.
+  metrics.leaseExpiries.inc(0);
+  for (const kind of qaDecisionKinds) for (const outcome of qaDecisionOutcomes) metrics.qaDecisions.inc({ kind, outcome }, 0);
+  for (const automated of ['true', 'false']) metrics.qaTasksDecided.inc({ automated }, 0);
+  return { ...metrics, readStackGaugesWith };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -6,3 +6,4 @@ export * from './consumer.js';
 export * from './schedulers.js';
 export * from './webhook-deliveries.js';
 export * from './reconcile/index.js';
+export * from './ops.js';

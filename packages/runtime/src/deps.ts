@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '@fairlabel/config';
 import { createDb, createPool, type Db } from '@fairlabel/db';
-import { createLogger, type Logger } from '@fairlabel/observability';
+import { createLogger, createMetrics, type Logger, type Metrics } from '@fairlabel/observability';
 import { createRedis } from '@fairlabel/queues';
 
 export interface Clock {
@@ -23,11 +23,13 @@ export interface Deps {
   /** Every Redis key this stack writes starts with this prefix (BullMQ prefix, rate-limit keys, channels). */
   prefix: string;
   logger: Logger;
+  /** This process's Prometheus registry and the metrics its work increments (`deps.metrics.leaseExpiries.inc()`). */
+  metrics: Metrics;
   clock: Clock;
   close(): Promise<void>;
 }
 
-export function createDeps(config: Config, service: string, overrides: Partial<Pick<Deps, 'logger' | 'clock'>> = {}): Deps {
+export function createDeps(config: Config, service: string, overrides: Partial<Pick<Deps, 'logger' | 'clock' | 'metrics'>> = {}): Deps {
   const pool = createPool(config.DATABASE_URL, config.PG_POOL_MAX);
   const db = createDb(pool);
   const redis = createRedis(config.REDIS_URL);
@@ -39,6 +41,7 @@ export function createDeps(config: Config, service: string, overrides: Partial<P
     redis,
     prefix: config.REDIS_PREFIX,
     logger,
+    metrics: overrides.metrics ?? createMetrics(service),
     clock: overrides.clock ?? systemClock,
     async close() {
       await db.destroy();

@@ -29,7 +29,7 @@ export async function runServiceProcess(name: string, start: (deps: Deps, ctx: {
     for (const p of problems) console.error(`${name}: ${p}`);
     process.exit(EXIT_DEPENDENCY_UNAVAILABLE);
   }
-  const deps = createDeps(config, name, { logger });
+  const deps = createDeps(config, name, { logger, metrics });
   await checkEvictionPolicy(deps.redis, deps.logger);
   const metricsServer = config.METRICS_PORT > 0 ? await serveMetrics(metrics.registry, { host: config.HOST, port: config.METRICS_PORT, logger }) : null;
   await runUntilSignal({

@@ -13,9 +13,9 @@ if (problems.length) {
   for (const p of problems) console.error(`gateway: ${p}`);
   process.exit(EXIT_DEPENDENCY_UNAVAILABLE);
 }
-const deps = createDeps(config, 'gateway', { logger });
+const deps = createDeps(config, 'gateway', { logger, metrics });
 await checkEvictionPolicy(deps.redis, deps.logger);
-const app = await buildGateway(deps, metrics);
+const app = await buildGateway(deps);
 
 await runUntilSignal({
   logger: deps.logger,

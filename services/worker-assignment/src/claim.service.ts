@@ -121,12 +121,25 @@ export interface ClaimedAssignment {
   pay: Awaited<ReturnType<typeof payQuote>>;
 }
 
+/** One claim attempt (attemptClaim), timed for `fairlabel_claim_duration_seconds` by how it ended. */
+async function claimOnce(deps: ClaimDeps, via: 'worker' | 'vendor', workerId: string, vendorId: string, checkWorker: boolean): Promise<ClaimedAssignment | null> {
+  const timer = deps.metrics?.claimDuration.startTimer({ via });
+  try {
+    const claimed = await attemptClaim(deps, workerId, vendorId, checkWorker);
+    timer?.({ outcome: claimed ? 'claimed' : 'none' });
+    return claimed;
+  } catch (err) {
+    timer?.({ outcome: err instanceof ApiError && err.statusCode < 500 ? 'refused' : 'error' });
+    throw err;
+  }
+}
+
 /**
  * One claim attempt. With `checkWorker`, a suspended worker is a 403 and one at their daily
  * active-time cap a 409 `daily_limit_reached` until the next midnight in their time zone (active time
  * is measured by the server from the leases, not taken from what the worker reports).
  */
-async function claimOnce(deps: ClaimDeps, workerId: string, vendorId: string, checkWorker: boolean): Promise<ClaimedAssignment | null> {
+async function attemptClaim(deps: ClaimDeps, workerId: string, vendorId: string, checkWorker: boolean): Promise<ClaimedAssignment | null> {
   const now = deps.clock.now();
   const starved = await starvedVendors(deps, now);
   const competitors = starved.filter((v) => v !== vendorId);
@@ -198,7 +211,7 @@ export async function claimNext(
   const deadline = Date.now() + waitSeconds * 1000;
   // The worker checks run before the wait starts, not on every retry.
   for (let attempt = 0; ; attempt++) {
-    const claimed = await claimOnce(deps, workerId, vendorId, attempt === 0);
+    const claimed = await claimOnce(deps, 'worker', workerId, vendorId, attempt === 0);
     if (claimed) return claimed;
     await markStarved(deps.redis, deps.prefix, vendorId, deps.clock.now());
     const remaining = deadline - Date.now();
@@ -239,7 +252,7 @@ export async function claimForVendor(deps: ClaimDeps, vendorId: string, claims: 
     try {
       if (worker.status !== 'active') throw new ApiError(403, 'worker_suspended', 'this worker is suspended');
       for (let i = 0; i < count; i++) {
-        const claimed = await claimOnce(deps, worker_id, vendorId, true);
+        const claimed = await claimOnce(deps, 'vendor', worker_id, vendorId, true);
         if (!claimed) {
           result.error = { code: 'no_eligible_task', message: `no eligible task for this worker after ${i} assignment(s)` };
           break;

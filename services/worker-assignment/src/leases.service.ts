@@ -4,7 +4,7 @@ import { conflict, notFound } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@fairlabel/observability';
+import type { Logger, Metrics } from '@fairlabel/observability';
 import { announceSlots } from './wakeups.js';
 import type { Pool } from './prepared.js';
 import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
@@ -17,6 +17,8 @@ export interface LeaseDeps {
   prefix: string;
   clock: Clock;
   logger: Logger;
+  /** The process's metrics (claim latency, lease expiries); a test may leave them out. */
+  metrics?: Pick<Metrics, 'claimDuration' | 'leaseExpiries'>;
 }
 
 const leaseColumns = ['id', 'task_id', 'job_id', 'status', 'leased_at', 'lease_expires_at', 'last_heartbeat_at'] as const;
@@ -178,6 +180,7 @@ export async function expireStaleLeases(deps: LeaseDeps): Promise<number> {
       return rows.rows;
     });
     total += expired.length;
+    deps.metrics?.leaseExpiries.inc(expired.length);
     for (const jobId of new Set(expired.map((r) => r.job_id))) await announceSlots(deps.redis, deps.prefix, jobId, deps.logger);
     if (expired.length < EXPIRY_BATCH) return total;
   }

@@ -43,6 +43,8 @@ export interface OutboxTable {
   sent_at: Timestamp | null;
   /** When the reconciler saw its job completed by the consumer; null while in flight. */
   consumed_at: Timestamp | null;
+  /** When an operator discarded the row's failed job (ops API or console); the reconciler leaves it alone. */
+  discarded_at: Timestamp | null;
   attempts: Generated<number>;
   last_error: string | null;
 }

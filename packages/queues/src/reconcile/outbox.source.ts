@@ -12,7 +12,7 @@ import type { ReconcileSource } from './reconciler.js';
 export const OUTBOX_RECONCILE_WINDOW_MS = ((defaultJobOptions.removeOnComplete as { age: number }).age ?? 7 * 24 * 3600) * 1000;
 
 /**
- * Outbox rows the relay marked sent and no consumer has been seen to complete: for each, Redis holds
+ * Outbox rows the relay marked sent, no consumer has been seen to complete and no operator discarded: for each, Redis holds
  * its job (waiting, delayed, active, failed: left alone), or holds it completed (the row is marked
  * consumed, so it leaves the scan), or lost it (re-published with the same job id).
  */
@@ -70,6 +70,8 @@ async function inFlight(db: Db, cutoff: Date, after: { created_at: Date; id: num
     .select(['id', 'event', 'queue', 'payload', 'created_at'])
     .where('sent_at', 'is not', null)
     .where('consumed_at', 'is', null)
+    // An operator discarded its failed job on purpose: its absence from Redis is not a loss.
+    .where('discarded_at', 'is', null)
     .where('created_at', '>', cutoff);
   if (after) q = q.where(sql<boolean>`(created_at, id) > (${after.created_at}, ${after.id})`);
   return q.orderBy('created_at').orderBy('id').limit(limit).execute();

@@ -44,6 +44,32 @@ export interface ReconcilerOptions {
 }
 
 export const reconcilerMarkerKey = (prefix: string) => `${prefix}:reconciler:marker`;
+/**
+ * What the reconcilers of a stack have done, for the ops overview (which runs in the gateway and cannot
+ * read the relay's Prometheus counters): the last pass and the items re-published per kind since Redis
+ * last lost this key. Prometheus's `fairlabel_reconciler_repaired_total` keeps the full history.
+ */
+export const reconcilerStatsKey = (prefix: string) => `${prefix}:reconciler:stats`;
+
+export interface ReconcilerStats {
+  lastRunAt: Date | null;
+  lastTrigger: string | null;
+  lastRepaired: Record<string, number>;
+  repairedTotal: Record<string, number>;
+}
+
+export async function readReconcilerStats(redis: Redis, prefix: string): Promise<ReconcilerStats> {
+  const h = await redis.hgetall(reconcilerStatsKey(prefix));
+  const repairedTotal: Record<string, number> = {};
+  for (const [field, value] of Object.entries(h)) if (field.startsWith('repaired:')) repairedTotal[field.slice('repaired:'.length)] = Number(value);
+  let lastRepaired: Record<string, number> = {};
+  try {
+    lastRepaired = h.last_repaired ? (JSON.parse(h.last_repaired) as Record<string, number>) : {};
+  } catch {
+    /* written by us; an unreadable value is shown as nothing */
+  }
+  return { lastRunAt: h.last_run_at ? new Date(h.last_run_at) : null, lastTrigger: h.last_trigger ?? null, lastRepaired, repairedTotal };
+}
 
 export class Reconciler {
   private readonly repaired: Counter<'kind'>;
@@ -139,10 +165,18 @@ export class Reconciler {
         this.opts.logger.warn({ err, kind: source.kind }, 'reconciler could not check this kind; retrying at the next pass');
       }
     }
+    await this.recordPass(trigger, ctx.now, result).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not record the reconciler pass for the ops overview'));
     const total = Object.values(result).reduce((a, b) => a + b, 0);
     if (total > 0) this.opts.logger.warn({ trigger, repaired: result }, 'reconciler re-published items Redis had lost');
     else this.opts.logger.debug({ trigger }, 'reconciler: Redis holds everything Postgres says must be queued');
     return result;
+  }
+
+  private async recordPass(trigger: ReconcileTrigger, at: Date, result: Record<string, number>): Promise<void> {
+    const key = reconcilerStatsKey(this.opts.prefix);
+    const m = this.opts.redis.multi().hset(key, { last_run_at: at.toISOString(), last_trigger: trigger, last_repaired: JSON.stringify(result) });
+    for (const [kind, n] of Object.entries(result)) m.hincrby(key, `repaired:${kind}`, n);
+    await m.exec();
   }
 
   async stop(): Promise<void> {
