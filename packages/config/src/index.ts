@@ -45,6 +45,8 @@ export const configSchema = z
     RESTART_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
     /** First restart delay after a crash; it doubles with each further crash in the window (at most 30 s). */
     RESTART_BACKOFF_MS: z.coerce.number().int().min(0).default(500),
+    /** How long an ops console sign-in lasts (a session in Redis; the browser holds only its random id). */
+    OPS_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
   })
   .refine((c) => !c.DATABASE_URL.startsWith('postgres') || /^postgres(ql)?:\/\//.test(c.DATABASE_URL), {
     path: ['DATABASE_URL'],

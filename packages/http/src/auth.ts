@@ -73,17 +73,30 @@ export function installAuth(app: FastifyInstance, opts: { recordKeyUse?: RecordK
   });
 
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.auth === 'public' || !request.routeOptions.url) return;
+    const mode = request.routeOptions.config?.auth;
+    if (mode === 'public' || mode === 'ops-session' || !request.routeOptions.url) return;
     request.auth = await authenticate(app, request, cache, opts.recordKeyUse);
   });
 
   app.addHook('preValidation', async (request) => {
     const roles = request.routeOptions.config?.roles;
-    if (!roles || request.routeOptions.config?.auth === 'public') return;
+    if (!roles || request.routeOptions.config?.auth === 'public' || request.routeOptions.config?.auth === 'ops-session') return;
     if (!request.auth || !roles.includes(request.auth.role)) {
       throw forbidden(`this endpoint is for ${roles.join(', ')} keys; this key is a ${request.auth?.role ?? 'none'} key`);
     }
   });
+}
+
+/**
+ * The caller a key stands for, checked as on every request (known prefix, matching secret, not
+ * revoked), or null. For sign-ins that take a key once and then hold their own session (the ops console).
+ */
+export async function verifyApiKey(app: FastifyInstance, key: string): Promise<AuthContext | null> {
+  const parsed = parseApiKey(key.trim());
+  if (!parsed) return null;
+  const row = await loadKey(app, parsed.prefix);
+  if (!row || !apiKeyMatches(key.trim(), row.key_hash) || row.revoked_at) return null;
+  return { keyId: row.id, keyPrefix: row.prefix, role: row.role, organizationId: row.organization_id, organizationKind: row.kind, workerId: row.worker_id };
 }
 
 async function loadKey(app: FastifyInstance, prefix: string): Promise<KeyRow | undefined> {

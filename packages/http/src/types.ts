@@ -26,8 +26,11 @@ declare module 'fastify' {
     auth: AuthContext | null;
   }
   interface FastifyContextConfig {
-    /** `public`: no key needed (health, docs). Default: a valid key is required. */
-    auth?: 'public';
+    /**
+     * `public`: no key needed (health, docs). `ops-session`: the ops console's browser pages, which
+     * authenticate by a session cookie in their own hook instead of a key. Default: a valid key is required.
+     */
+    auth?: 'public' | 'ops-session';
     /** Roles allowed on this route; others get 403. Omitted: any authenticated role. */
     roles?: readonly ApiKeyRole[];
   }

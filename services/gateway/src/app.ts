@@ -7,6 +7,7 @@ import { taskDispatchRoutes } from '@fairlabel/task-dispatch';
 import { workerAssignmentRoutes } from '@fairlabel/worker-assignment';
 import { apiKeyRoutes } from './api-keys.routes.js';
 import { recordKeyUse } from './api-keys.service.js';
+import { opsConsole } from './ops-console.js';
 import { opsRoutes } from './ops.routes.js';
 import { openOpsDeps, stackGaugeReader } from './ops.service.js';
 import { organizationRoutes } from './organizations.routes.js';
@@ -23,7 +24,7 @@ export const allRoutes: RoutePlugin[] = [
 ];
 
 export async function buildGateway(deps: Deps, metrics: Metrics = deps.metrics): Promise<AppInstance> {
-  const app = await buildHttpApp({ deps, routes: allRoutes, recordKeyUse: (keyId) => recordKeyUse(deps.db, keyId), metrics });
+  const app = await buildHttpApp({ deps, routes: allRoutes, rootPlugins: [opsConsole], recordKeyUse: (keyId) => recordKeyUse(deps.db, keyId), metrics });
   // The gateway's /metrics also carries the stack-wide gauges an operator alerts on (queue depth and
   // age, outbox lag), read from Redis and Postgres when Prometheus scrapes.
   const gauges = openOpsDeps(deps);

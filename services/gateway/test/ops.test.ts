@@ -110,8 +110,10 @@ describe('OpenAPI document', () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     const documented = new Set<string>();
     for (const [path, item] of Object.entries<Record<string, unknown>>(doc.paths)) for (const m of Object.keys(item)) documented.add(`${m.toUpperCase()} ${path}`);
+    // The docs UI and the ops console (its sign-in pages and Bull Board, with Bull Board's own JSON
+    // calls) are browser pages, not the API; /v1/ops/... is the API and is documented.
     const registered = app.routeTable
-      .filter((r) => !r.url.startsWith('/docs') && r.method !== 'HEAD')
+      .filter((r) => !r.url.startsWith('/docs') && !(r.url === '/ops' || r.url.startsWith('/ops/')) && r.method !== 'HEAD')
       .map((r) => `${r.method} ${r.url.replace(/::/g, '\u0000').replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\u0000/g, ':')}`);
     expect(registered.length).toBeGreaterThan(5);
     for (const r of registered) expect(documented, r).toContain(r);
