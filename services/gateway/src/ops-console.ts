@@ -96,7 +96,7 @@ function isHttps(request: FastifyRequest): boolean {
 
 /** Where to go after signing in: a console page, never another site. */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/ops\/[A-Za-z0-9/_:.%-]*$/.test(next) && !next.includes('//') ? next : BOARD;
+  return typeof next === 'string' && /^\/ops\/[A-Za-z0-9/_:.%?=&+-]*$/.test(next) && !next.includes('//') ? next : BOARD;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -143,7 +143,10 @@ function logoutPage(): string {
 const SECURITY_HEADERS = {
   // The console is never framed (clickjacking of its buttons) and its own pages load nothing foreign.
   'x-frame-options': 'DENY',
-  'content-security-policy': "frame-ancestors 'none'; form-action 'self'",
+  // Only this origin's scripts, styles, images and calls: Bull Board's page would otherwise fetch a
+  // stylesheet from a font CDN, telling a third party who opens the console and when.
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
   'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
