@@ -155,9 +155,11 @@ describe('failed jobs', () => {
     const unknown = await get('/v1/ops/queues/no-such-queue/failed', ops);
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('not_found');
-    const bad = await get('/v1/ops/queues/settlement/failed?cursor=bm9wZQ', ops);
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe('invalid_cursor');
+    for (const cursor of ['bm9wZQ', Buffer.from(JSON.stringify(['outbox-1', 12])).toString('base64url')]) {
+      const bad = await get(`/v1/ops/queues/settlement/failed?cursor=${cursor}`, ops);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.code).toBe('invalid_cursor');
+    }
   });
 
   it('a retried job waits again, and is written in the audit log; retrying it again is a 409, an unknown job a 404', async () => {
