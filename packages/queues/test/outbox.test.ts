@@ -1,107 +1,109 @@
+import { randomInt } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
-import { createConsumer, createRedis, OutboxRelay, outboxJobId, publish } from '../src/index.js';
+import { describe, expect } from 'vitest';
+import { sql, type Db } from '@fairlabel/db';
+import { createConsumer, OutboxRelay, outboxJobId, publish } from '../src/index.js';
+import { queuesTest } from '../src/testing/index.js';
 
-let env: TestEnv;
-let queue: Queue;
+/** Each test has its own key prefix, so its `qa-sampling` queue starts empty; `relay()` makes relays on it. */
+const test = queuesTest
+  .extend('queue', async ({ redis, prefix }, { onCleanup }) => {
+    const queue = new Queue('qa-sampling', { connection: redis, prefix });
+    onCleanup(() => queue.close());
+    return queue;
+  })
+  .extend('relay', async ({ db, database, redis, prefix, logger }, { onCleanup }) => {
+    const relays: OutboxRelay[] = [];
+    onCleanup(async () => {
+      await Promise.all(relays.map((r) => r.stop()));
+    });
+    return (pollMs = 50) => {
+      const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs, batchSize: 37 });
+      relays.push(relay);
+      return relay;
+    };
+  });
 
-const payload = (n: number) => ({
-  assignment_id: n,
-  task_id: n,
-  job_id: '00000000-0000-4000-8000-000000000001',
-  worker_id: '00000000-0000-4000-8000-000000000002',
-  vendor_id: '00000000-0000-4000-8000-000000000003',
-});
-
-function newRelay() {
-  return new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50, batchSize: 37 });
+/** An assignment.submitted payload whose assignment id no other test uses. */
+function payload(assignmentId = randomInt(1, 2 ** 31)) {
+  return {
+    assignment_id: assignmentId,
+    task_id: assignmentId,
+    job_id: '00000000-0000-4000-8000-000000000001',
+    worker_id: '00000000-0000-4000-8000-000000000002',
+    vendor_id: '00000000-0000-4000-8000-000000000003',
+  };
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function unsent() {
-  const row = await env.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('sent_at', 'is', null).executeTakeFirstOrThrow();
+/** How many of the outbox rows `ids` no relay has sent yet. */
+async function unsent(db: Db, ids: number[]) {
+  const row = await db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('sent_at', 'is', null).where('id', 'in', ids).executeTakeFirstOrThrow();
   return row.n;
 }
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  queue = new Queue('qa-sampling', { connection: env.redis, prefix: env.prefix });
-});
-afterAll(async () => {
-  await queue.close();
-  await env.close();
-});
-beforeEach(async () => {
-  await queue.obliterate({ force: true });
-  await env.db.deleteFrom('outbox').execute();
-});
+const untilAllSent = (db: Db, ids: number[], timeout = 15_000) => expect.poll(() => unsent(db, ids), { timeout, interval: 25 }).toBe(0);
 
 describe('transactional outbox', () => {
-  it('never publishes an event written in a rolled-back transaction', async () => {
+  test('never publishes an event written in a rolled-back transaction', async ({ db, queue, relay: newRelay }) => {
+    const event = payload();
     await expect(
-      env.db.transaction().execute(async (trx) => {
-        await publish(trx, 'assignment.submitted', payload(1));
+      db.transaction().execute(async (trx) => {
+        await publish(trx, 'assignment.submitted', event);
         throw new Error('business rule failed');
       }),
     ).rejects.toThrow('business rule failed');
     const relay = newRelay();
     await relay.start();
-    await relay.drainOnce();
+    expect(await relay.drainOnce()).toBe(0);
     await relay.stop();
-    expect(await env.db.selectFrom('outbox').selectAll().execute()).toEqual([]);
+    const rows = await sql`SELECT id FROM outbox WHERE (payload ->> 'assignment_id')::bigint = ${event.assignment_id}`.execute(db);
+    expect(rows.rows).toEqual([]);
     expect(await queue.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed')).toBe(0);
   });
 
-  it('refuses to publish outside a transaction and validates the payload', async () => {
-    await expect(publish(env.db, 'assignment.submitted', payload(1))).rejects.toThrow(/inside the transaction/);
-    await expect(
-      env.db.transaction().execute((trx) => publish(trx, 'assignment.submitted', { ...payload(1), job_id: 'nope' })),
-    ).rejects.toThrow();
+  test('refuses to publish outside a transaction and validates the payload', async ({ db }) => {
+    await expect(publish(db, 'assignment.submitted', payload())).rejects.toThrow(/inside the transaction/);
+    await expect(db.transaction().execute((trx) => publish(trx, 'assignment.submitted', { ...payload(), job_id: 'nope' }))).rejects.toThrow();
   });
 
-  it('publishes each committed event exactly once with two relays running at once', async () => {
+  test('publishes each committed event exactly once with two relays running at once', async ({ db, queue, relay }) => {
     const n = 300;
-    await env.db.transaction().execute(async (trx) => {
-      for (let i = 1; i <= n; i++) await publish(trx, 'assignment.submitted', payload(i));
+    const ids = await db.transaction().execute(async (trx) => {
+      const all: number[] = [];
+      for (let i = 1; i <= n; i++) all.push(...(await publish(trx, 'assignment.submitted', payload(i))));
+      return all;
     });
-    const [a, b] = [newRelay(), newRelay()];
+    const [a, b] = [relay(), relay()];
     await Promise.all([a.start(), b.start()]);
-    await until(async () => (await unsent()) === 0);
+    await untilAllSent(db, ids);
     await Promise.all([a.stop(), b.stop()]);
     const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'], 0, -1);
     expect(jobs.length).toBe(n);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(n);
     expect(new Set(jobs.map((j) => (j.data as { assignment_id: number }).assignment_id)).size).toBe(n);
-    const rows = await env.db.selectFrom('outbox').select(['id', 'attempts']).execute();
-    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    const rows = await db.selectFrom('outbox').select(['id', 'attempts']).where('id', 'in', ids).execute();
+    expect(rows.filter((r) => r.attempts !== 1)).toEqual([]);
   });
 
-  it('wakes on NOTIFY at commit, not only on the polling timer', async () => {
-    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 60_000 });
+  test('wakes on NOTIFY at commit, not only on the polling timer', async ({ db, queue, relay: newRelay }) => {
+    const relay = newRelay(60_000);
     await relay.start();
-    await until(async () => true);
-    await env.db.transaction().execute((trx) => publish(trx, 'assignment.submitted', payload(7)));
-    await until(async () => (await unsent()) === 0, 5000);
+    const ids = await db.transaction().execute((trx) => publish(trx, 'assignment.submitted', payload()));
+    // The timer would not fire for a minute: only the notification can get the row sent this soon.
+    await untilAllSent(db, ids, 5000);
     await relay.stop();
     expect(await queue.getJobCountByTypes('waiting')).toBe(1);
   });
 
-  it('does the work once when a relay dies between publishing and marking', async () => {
+  test('does the work once when a relay dies between publishing and marking', async ({ db, queue, redis, prefix, logger, relay }) => {
+    const event = payload();
     const effects = new Map<number, number>();
-    const consumerConnection = createRedis(env.config.REDIS_URL);
+    const consumerConnection = redis.duplicate();
     const consumer = createConsumer({
       queue: 'qa-sampling',
       connection: consumerConnection,
-      prefix: env.prefix,
-      logger: env.logger,
+      prefix,
+      logger,
       handlers: {
         'assignment.submitted': async (p) => {
           effects.set(p.assignment_id, (effects.get(p.assignment_id) ?? 0) + 1);
@@ -109,27 +111,26 @@ describe('transactional outbox', () => {
       },
     });
     try {
-      await env.db.transaction().execute((trx) => publish(trx, 'assignment.submitted', payload(42)));
+      const ids = await db.transaction().execute((trx) => publish(trx, 'assignment.submitted', event));
       // assignment.submitted goes to several queues (one outbox row each); follow the qa-sampling one.
-      const rows = await env.db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload']).where('queue', '=', 'qa-sampling').execute();
+      const rows = await db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').execute();
       expect(rows.length).toBe(1);
-      const others = await env.db.selectFrom('outbox').select('id').where('queue', '<>', 'qa-sampling').execute();
       // The first relay adds the job and "dies" before its transaction marks the row sent.
-      const dying = newRelay();
+      const dying = relay();
       await dying.publishRows(rows);
-      await until(async () => effects.get(42) === 1);
-      expect(await unsent()).toBe(1 + others.length);
-      // A second relay finds the row unsent and publishes it again, with the same job id.
-      const survivor = newRelay();
-      expect(await survivor.drainOnce()).toBe(1 + others.length);
+      await expect.poll(() => effects.get(event.assignment_id), { timeout: 15_000, interval: 25 }).toBe(1);
+      expect(await unsent(db, ids)).toBe(ids.length);
+      // A second relay finds the rows unsent and publishes them again, the qa-sampling one with the same job id.
+      const survivor = relay();
+      expect(await survivor.drainOnce()).toBe(ids.length);
       await survivor.stop();
       await dying.stop();
-      expect(await unsent()).toBe(0);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(effects.get(42)).toBe(1);
+      expect(await unsent(db, ids)).toBe(0);
+      // The second add found the completed job and added nothing: no job is left to run, so the effect stays single.
       const job = await queue.getJob(outboxJobId(rows[0]!.id));
       expect(job?.finishedOn).toBeTruthy();
-      expect(await queue.getJobCountByTypes('waiting', 'active', 'delayed', 'completed')).toBe(1);
+      expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')).toMatchObject({ waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0 });
+      expect(effects.get(event.assignment_id)).toBe(1);
     } finally {
       await consumer.close();
       consumerConnection.disconnect();
@@ -138,20 +139,18 @@ describe('transactional outbox', () => {
 });
 
 describe('consumers', () => {
-  it('refuse to start without a handler for every subscribed event', () => {
-    expect(() => createConsumer({ queue: 'qa-sampling', connection: env.redis, prefix: env.prefix, logger: env.logger, handlers: {} })).toThrow(
-      /no handler for assignment.submitted/,
-    );
+  test('refuse to start without a handler for every subscribed event', ({ redis, prefix, logger }) => {
+    expect(() => createConsumer({ queue: 'qa-sampling', connection: redis, prefix, logger, handlers: {} })).toThrow(/no handler for assignment.submitted/);
   });
 
-  it('retry a failing handler with backoff, and keep a job that failed its last attempt visible as failed', async () => {
+  test('retry a failing handler with backoff, and keep a job that failed its last attempt visible as failed', async ({ redis, prefix, logger, queue }) => {
     const attempts: number[] = [];
-    const connection = createRedis(env.config.REDIS_URL);
+    const connection = redis.duplicate();
     const consumer = createConsumer({
       queue: 'qa-sampling',
       connection,
-      prefix: env.prefix,
-      logger: env.logger,
+      prefix,
+      logger,
       handlers: {
         'assignment.submitted': async (_p, ctx) => {
           attempts.push(ctx.attempt);
@@ -162,7 +161,7 @@ describe('consumers', () => {
     try {
       await queue.add('assignment.submitted', payload(5), { jobId: 'retry-me', attempts: 3, backoff: { type: 'exponential', delay: 20 } });
       await queue.add('assignment.submitted', { nonsense: true }, { jobId: 'bad-payload', attempts: 3 });
-      await until(async () => (await queue.getJobCountByTypes('failed')) === 2);
+      await expect.poll(() => queue.getJobCountByTypes('failed'), { timeout: 15_000, interval: 25 }).toBe(2);
       expect(attempts.filter((a) => a > 0)).toEqual([1, 2, 3]);
       const failed = await queue.getJob('retry-me');
       expect(failed?.failedReason).toBe('downstream unavailable');

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '@fairlabel/config';
-import { withDatabase } from '@fairlabel/db';
+import { cloneTemplate, type TestDatabase } from '@fairlabel/db/testing';
 import { createLogger } from '@fairlabel/observability';
+import { deleteKeysWithPrefix, newTestPrefix } from '@fairlabel/queues/testing';
 import { createDeps, type Clock, type Deps } from '@fairlabel/runtime';
 
 /** A clock tests can move, for lease expiry and the like, instead of sleeping. */
@@ -17,70 +16,50 @@ export class TestClock implements Clock {
   }
 }
 
+/** What a service's code gets in production (`Deps`), on a test database and Redis prefix, with a TestClock. */
 export interface TestEnv extends Deps {
   databaseName: string;
   clock: TestClock;
 }
 
-function stamp(): string {
-  return new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-
 /**
- * A fresh database cloned from the migrated template, and a Redis key prefix of its own, for one test
- * file. Uses DATABASE_URL / REDIS_URL or the local servers.
+ * The dependency bundle of a stack on `database`, with a Redis key prefix of its own. `close()`
+ * deletes the prefix's keys and closes the connections; the database belongs to the caller.
  */
-export async function createTestEnv(overrides: Partial<Config> = {}): Promise<TestEnv> {
-  const base = loadConfig();
-  const template = inject('templateDatabase');
-  const databaseName = `fairlabel_test_${stamp()}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: withDatabase(base.DATABASE_URL, 'postgres') });
-  await admin.connect();
-  try {
-    // CREATE DATABASE ... TEMPLATE fails while another session is connected to the template; another
-    // file cloning at the same moment is such a session for an instant, so retry briefly.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.query(`CREATE DATABASE ${databaseName} TEMPLATE ${template}`);
-        break;
-      } catch (err) {
-        if ((err as { code?: string }).code !== '55006' || attempt > 50) throw err;
-        await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
-      }
-    }
-  } finally {
-    await admin.end();
-  }
+export function stackOn(database: TestDatabase, overrides: Partial<Config> = {}): TestEnv {
   const config: Config = {
-    ...base,
-    DATABASE_URL: withDatabase(base.DATABASE_URL, databaseName),
-    REDIS_PREFIX: `fltest:${randomBytes(5).toString('hex')}`,
+    ...loadConfig(),
+    DATABASE_URL: database.url,
+    REDIS_PREFIX: newTestPrefix(),
     PG_POOL_MAX: 10,
     ...overrides,
   };
   const clock = new TestClock();
   const deps = createDeps(config, 'test', { logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock });
-  const env: TestEnv = {
+  return {
     ...deps,
-    databaseName,
+    databaseName: database.name,
     clock,
     async close() {
-      await deleteRedisPrefix(deps, config.REDIS_PREFIX).catch(() => {});
+      await deleteKeysWithPrefix(deps.redis, config.REDIS_PREFIX).catch(() => {});
       await deps.close();
-      const cleanup = new pg.Client({ connectionString: withDatabase(base.DATABASE_URL, 'postgres') });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch(() => {});
-      await cleanup.end();
     },
   };
-  return env;
 }
 
-async function deleteRedisPrefix(deps: Deps, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await deps.redis.del(...keys);
-  } while (cursor !== '0');
+/**
+ * A whole second stack, on a database of its own, for the rare test that needs other settings than
+ * its file's (a tiny rate limit, say). `close()` also drops the database. Files get their stack from
+ * the fixture (`integrationTest`), not from here.
+ */
+export async function createTestEnv(overrides: Partial<Config> = {}): Promise<TestEnv> {
+  const database = await cloneTemplate(loadConfig().DATABASE_URL, inject('templateDatabase'));
+  const env = stackOn(database, overrides);
+  return {
+    ...env,
+    async close() {
+      await env.close();
+      await database.drop();
+    },
+  };
 }

@@ -1,0 +1,2 @@
+export { cloneTemplate, prepareTemplate, type TestDatabase } from './template.js';
+export { dbTest } from './fixture.js';
