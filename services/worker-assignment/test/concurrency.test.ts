@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, newVendor, newWorker, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { describe, expect } from 'vitest';
+import { integrationTest, type TestEnv, type WorkerActor } from '@fairlabel/testing';
 import { sql } from '@fairlabel/db';
-import { activeJob, pauseAllJobs } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -14,11 +13,7 @@ const WORKERS = 200;
 const TASKS = 150;
 const OVERLAP = 3;
 
-let env: TestEnv;
-const children: ChildProcess[] = [];
-const ports: number[] = [];
-
-async function startGateway(): Promise<number> {
+async function startGateway(env: TestEnv, children: ChildProcess[]): Promise<number> {
   const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(here, 'gateway-process.ts')], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: env.config.DATABASE_URL, REDIS_URL: env.config.REDIS_URL, REDIS_PREFIX: env.prefix, PG_POOL_MAX: '8', RATE_LIMIT_MAX: '1000000' },
@@ -32,28 +27,29 @@ async function startGateway(): Promise<number> {
   throw new Error('gateway process exited before listening');
 }
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  ports.push(...(await Promise.all(Array.from({ length: GATEWAYS }, () => startGateway()))));
-}, 120_000);
-afterAll(async () => {
-  await Promise.all(
-    children.map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null) return resolve();
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    })),
-  );
-  await env.close();
+/** The ports of 4 gateway processes serving the worker-assignment routes on this file's database and Redis prefix. */
+const test = integrationTest().extend('gateways', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+  const children: ChildProcess[] = [];
+  onCleanup(async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+  });
+  return Promise.all(Array.from({ length: GATEWAYS }, () => startGateway(env, children)));
 });
 
 describe('concurrent claims through 4 gateway processes', () => {
-  it('200 workers finish a job with overlap 3 without ever overfilling a task or repeating an item', async () => {
-    await pauseAllJobs(env);
-    const { job } = await activeJob(env, TASKS, { overlap: OVERLAP, lease_seconds: 300 });
-    const vendor = await newVendor(env.db);
+  test('200 workers finish a job with overlap 3 without ever overfilling a task or repeating an item', async ({ env, seed, vendor, gateways: ports }) => {
+    const job = await seed.activeJob(TASKS, { overlap: OVERLAP, lease_seconds: 300 });
     const workers: WorkerActor[] = [];
-    for (let i = 0; i < WORKERS; i++) workers.push(await newWorker(env.db, vendor.organizationId));
+    for (let i = 0; i < WORKERS; i++) workers.push(await seed.worker(vendor));
 
     // Watches the invariant from outside the whole time the workers run.
     let overfilled: unknown[] = [];
