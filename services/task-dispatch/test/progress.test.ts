@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, createTestEnv, newClient, newJob, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
-import type { AppInstance } from '@fairlabel/http';
+import { describe, expect } from 'vitest';
+import { expectError, integrationTest } from '@fairlabel/testing';
 import { jobAndImportRoutes } from './helpers.js';
 
-let env: TestEnv;
-let app: AppInstance;
-let client: Actor;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [jobAndImportRoutes]);
-  client = await newClient(env.db);
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
+const test = integrationTest({ app: [jobAndImportRoutes] });
 
 const HOUR = 3_600_000;
 
 describe('GET /v1/jobs/:id/progress', () => {
-  it('a job without work: zeros, no agreement, no rate, no ETA', async () => {
-    const job = await newJob(env.db, client.organizationId);
+  test('a job without work: zeros, no agreement, no rate, no ETA', async ({ app, seed, client }) => {
+    const job = await seed.job(client);
     const res = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/progress`, headers: client.auth });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({
@@ -36,9 +23,9 @@ describe('GET /v1/jobs/:id/progress', () => {
     });
   });
 
-  it('counts tasks and assignments, averages agreement, prices the work and extrapolates the recent rate', async () => {
-    const job = await newJob(env.db, client.organizationId, { status: 'active', overlap: 2, pay_per_annotation: 7, client_price_per_item: 30 });
-    const tasks = await newTasks(env.db, job.id, 10);
+  test('counts tasks and assignments, averages agreement, prices the work and extrapolates the recent rate', async ({ app, env, seed, client }) => {
+    const job = await seed.job(client, { status: 'active', overlap: 2, pay_per_annotation: 7, client_price_per_item: 30 });
+    const tasks = await seed.tasks(job.id, 10);
     const now = env.clock.now();
     // Four decisions over the last two hours: 2 per hour.
     const decided = tasks.slice(0, 4);
@@ -50,8 +37,8 @@ describe('GET /v1/jobs/:id/progress', () => {
         .execute();
     }
     await env.db.updateTable('tasks').set({ status: 'cancelled' }).where('id', '=', tasks[4]!.id).execute();
-    const vendor = await newVendor(env.db);
-    const workers = [await newWorker(env.db, vendor.organizationId), await newWorker(env.db, vendor.organizationId)];
+    const vendor = await seed.vendor();
+    const workers = [await seed.worker(vendor), await seed.worker(vendor)];
     const statuses = ['accepted', 'accepted', 'accepted', 'rejected', 'submitted', 'leased'] as const;
     for (const [i, status] of statuses.entries()) {
       await env.db
@@ -74,11 +61,10 @@ describe('GET /v1/jobs/:id/progress', () => {
     expect(new Date(body.eta).getTime() - now.getTime()).toBeLessThan(2.6 * HOUR);
   });
 
-  it("another client's job is a 404, a vendor key a 403", async () => {
-    const job = await newJob(env.db, client.organizationId);
-    const other = await newClient(env.db);
-    const vendor = await newVendor(env.db);
-    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/progress`, headers: other.auth })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/progress`, headers: vendor.auth })).statusCode).toBe(403);
+  test("another client's job is a 404, a vendor key a 403", async ({ app, seed, client, vendor }) => {
+    const job = await seed.job(client);
+    const other = await seed.client();
+    expectError(await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/progress`, headers: other.auth }), 404, 'not_found');
+    expectError(await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/progress`, headers: vendor.auth }), 403, 'forbidden');
   });
 });

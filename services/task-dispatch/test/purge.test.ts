@@ -1,78 +1,62 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppInstance } from '@fairlabel/http';
-import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
-import type { JobStatus } from '@fairlabel/db';
+import { describe, expect } from 'vitest';
+import { expectError, integrationTest, type Actor } from '@fairlabel/testing';
+import type { Db, JobStatus } from '@fairlabel/db';
 import { purgeRoutes } from '../src/purge.routes.js';
 import { resultsRoutes } from '../src/results.routes.js';
+import { someRoutes } from './helpers.js';
 
-let env: TestEnv;
-let app: AppInstance;
-let client: Actor;
-let worker: WorkerActor;
+const test = integrationTest({ app: [someRoutes('purge', purgeRoutes, resultsRoutes)] })
+  /** A job of the given status with two decided tasks (payload, gold, prediction, result) and one answer each, by `worker`. */
+  .extend('jobWithData', async ({ env, seed, client, worker }) => async (status: JobStatus, owner: Actor = client) => {
+    const job = await seed.job(owner, { status });
+    const tasks = await seed.tasks(job.id, 2, { payload: (i) => ({ text: `personal data ${i}` }) });
+    for (const t of tasks) {
+      await env.db
+        .updateTable('tasks')
+        .set({
+          status: 'decided',
+          result: JSON.stringify({ label: { choices: ['cat'] } }),
+          agreement: 0.9,
+          decided_at: new Date(),
+          gold: JSON.stringify({ label: { choices: ['cat'] } }),
+          prediction: JSON.stringify({ label: { choices: ['dog'] } }),
+          prediction_confidence: 0.3,
+          prediction_model: 'm1',
+        })
+        .where('id', '=', t.id)
+        .execute();
+      await env.db
+        .insertInto('assignments')
+        .values({
+          task_id: t.id,
+          job_id: job.id,
+          worker_id: worker.workerId,
+          vendor_id: worker.vendorId,
+          status: 'accepted',
+          lease_expires_at: new Date(Date.now() + 60_000),
+          submitted_at: new Date(),
+          answer: JSON.stringify({ label: { choices: ['cat'] } }),
+          time_spent_ms: 1234,
+          decided_at: new Date(),
+        })
+        .execute();
+    }
+    return { job, tasks };
+  })
+  .extend('purge', async ({ app, client }) => (jobId: string, actor: Actor = client) => app.inject({ method: 'DELETE', url: `/v1/jobs/${jobId}/data`, headers: actor.auth }));
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [
-    {
-      name: 'purge',
-      plugin: async (a) => {
-        await a.register(purgeRoutes);
-        await a.register(resultsRoutes);
-      },
-    },
-  ]);
-  client = await newClient(env.db);
-  const vendor = await newVendor(env.db);
-  worker = await newWorker(env.db, vendor.organizationId);
-});
-
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
-
-/** A job of the given status with two decided tasks (payload, gold, prediction, result) and one answer each. */
-async function jobWithData(status: JobStatus, owner = client) {
-  const job = await newJob(env.db, owner.organizationId, { status });
-  const tasks = await newTasks(env.db, job.id, 2, { payload: (i) => ({ text: `personal data ${i}` }) });
-  for (const t of tasks) {
-    await env.db
-      .updateTable('tasks')
-      .set({
-        status: 'decided',
-        result: JSON.stringify({ label: { choices: ['cat'] } }),
-        agreement: 0.9,
-        decided_at: new Date(),
-        gold: JSON.stringify({ label: { choices: ['cat'] } }),
-        prediction: JSON.stringify({ label: { choices: ['dog'] } }),
-        prediction_confidence: 0.3,
-        prediction_model: 'm1',
-      })
-      .where('id', '=', t.id)
-      .execute();
-    await env.db
-      .insertInto('assignments')
-      .values({
-        task_id: t.id,
-        job_id: job.id,
-        worker_id: worker.workerId,
-        vendor_id: worker.vendorId,
-        status: 'accepted',
-        lease_expires_at: new Date(Date.now() + 60_000),
-        submitted_at: new Date(),
-        answer: JSON.stringify({ label: { choices: ['cat'] } }),
-        time_spent_ms: 1234,
-        decided_at: new Date(),
-      })
-      .execute();
-  }
-  return { job, tasks };
+/** Every payload and answer of the job is still there. */
+async function expectDataKept(db: Db, jobId: string) {
+  const tasks = await db.selectFrom('tasks').select('payload').where('job_id', '=', jobId).execute();
+  const answers = await db.selectFrom('assignments').select('answer').where('job_id', '=', jobId).execute();
+  expect(tasks.length).toBe(2);
+  expect(tasks.filter((t) => t.payload === null)).toEqual([]);
+  expect(answers.length).toBe(2);
+  expect(answers.filter((a) => a.answer === null)).toEqual([]);
 }
 
-const purge = (jobId: string, actor: Actor = client) => app.inject({ method: 'DELETE', url: `/v1/jobs/${jobId}/data`, headers: actor.auth });
-
 describe('job data purge', () => {
-  it('removes payloads, gold, predictions and results of a completed job at once and asks for the answers; keeps statuses, counts and aggregates', async () => {
+  test('removes payloads, gold, predictions and results of a completed job at once and asks for the answers; keeps statuses, counts and aggregates', async ({ app, env, client, jobWithData, purge }) => {
     const { job, tasks } = await jobWithData('completed');
     const other = await jobWithData('completed');
     const res = await purge(job.id);
@@ -106,7 +90,7 @@ describe('job data purge', () => {
     expect(lines[0]).toMatchObject({ payload: null, result: null, gold: null, prediction: null, status: 'decided', annotations: [{ answer: null, status: 'accepted', time_spent_ms: 1234 }] });
   });
 
-  it('is a no-op the second time', async () => {
+  test('is a no-op the second time', async ({ env, jobWithData, purge }) => {
     const { job } = await jobWithData('cancelled');
     const first = await purge(job.id);
     expect(first.statusCode).toBe(202);
@@ -117,30 +101,20 @@ describe('job data purge', () => {
     expect(audit).toHaveLength(1);
   });
 
-  it('refuses a job that is not completed or cancelled with 409 naming its state, and changes nothing', async () => {
+  test('refuses a job that is not completed or cancelled with 409 naming its state, and changes nothing', async ({ env, jobWithData, purge }) => {
     for (const status of ['draft', 'active', 'paused'] as const) {
       const { job } = await jobWithData(status);
-      const res = await purge(job.id);
-      expect(res.statusCode).toBe(409);
-      expect(res.json().error).toMatchObject({ code: 'job_not_finished' });
-      expect(res.json().error.message).toContain(status);
-      const kept = await env.db.selectFrom('tasks').select('payload').where('job_id', '=', job.id).execute();
-      expect(kept.every((t) => t.payload !== null)).toBe(true);
+      expect(expectError(await purge(job.id), 409, 'job_not_finished').message).toContain(status);
+      await expectDataKept(env.db, job.id);
     }
   });
 
-  it("answers 404 for another client's job, 403 for other roles, 400 for a malformed id", async () => {
+  test("answers 404 for another client's job, 403 for other roles, 400 for a malformed id", async ({ env, seed, worker, jobWithData, purge }) => {
     const { job } = await jobWithData('completed');
-    const other = await newClient(env.db);
-    const res = await purge(job.id, other);
-    expect(res.statusCode).toBe(404);
-    expect(res.json().error.code).toBe('not_found');
-    for (const actor of [await newVendor(env.db), worker, await newPlatformKey(env.db, 'admin')]) {
-      const forbidden = await purge(job.id, actor);
-      expect(forbidden.statusCode).toBe(403);
-    }
-    expect((await purge('nope')).statusCode).toBe(400);
-    const kept = await env.db.selectFrom('tasks').select('payload').where('job_id', '=', job.id).execute();
-    expect(kept.every((t) => t.payload !== null)).toBe(true);
+    const other = await seed.client();
+    expectError(await purge(job.id, other), 404, 'not_found');
+    for (const actor of [await seed.vendor(), worker, await seed.platformKey('admin')]) expectError(await purge(job.id, actor), 403, 'forbidden');
+    expectError(await purge('nope'), 400, 'validation_failed');
+    await expectDataKept(env.db, job.id);
   });
 });

@@ -1,35 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { AppInstance } from '@fairlabel/http';
-import { buildTestApp, createTestEnv, labelConfigs, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { expectError, integrationTest, labelConfigs, type Actor, type WorkerActor } from '@fairlabel/testing';
 import { resultsRoutes } from '../src/results.routes.js';
 import { importRoutes } from '../src/import.routes.js';
-
-let env: TestEnv;
-let app: AppInstance;
-let client: Actor;
-let workers: WorkerActor[];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [
-    {
-      name: 'results',
-      plugin: async (a) => {
-        await a.register(resultsRoutes);
-        await a.register(importRoutes);
-      },
-    },
-  ]);
-  client = await newClient(env.db);
-  const vendor = await newVendor(env.db);
-  workers = [await newWorker(env.db, vendor.organizationId), await newWorker(env.db, vendor.organizationId), await newWorker(env.db, vendor.organizationId)];
-});
-
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
+import { someRoutes } from './helpers.js';
 
 const CAT = { label: { choices: ['cat'] } };
 const DOG = { label: { choices: ['dog'] } };
@@ -46,77 +20,83 @@ interface Answered {
   ms: number;
 }
 
-/** Seeds what QA and workers would have written: decided tasks with results and their assignments. */
-async function seedTask(jobId: string, taskId: number, opts: { result?: unknown; agreement?: number; gold?: unknown; prediction?: { answer: unknown; confidence: number; model: string }; answers?: Answered[] }) {
-  await env.db
-    .updateTable('tasks')
-    .set({
-      ...(opts.result !== undefined ? { status: 'decided', result: JSON.stringify(opts.result), agreement: opts.agreement ?? null, decided_at: decidedAt } : {}),
-      ...(opts.gold !== undefined ? { gold: JSON.stringify(opts.gold) } : {}),
-      ...(opts.prediction ? { prediction: JSON.stringify(opts.prediction.answer), prediction_confidence: opts.prediction.confidence, prediction_model: opts.prediction.model } : {}),
-    })
-    .where('id', '=', taskId)
-    .execute();
-  const ids: number[] = [];
-  for (const a of opts.answers ?? []) {
-    const w = workers[a.worker]!;
-    const row = await env.db
-      .insertInto('assignments')
-      .values({
-        task_id: taskId,
-        job_id: jobId,
-        worker_id: w.workerId,
-        vendor_id: w.vendorId,
-        status: a.status,
-        lease_expires_at: new Date(submittedAt.getTime() + 600_000),
-        submitted_at: submittedAt,
-        answer: JSON.stringify(a.answer),
-        time_spent_ms: a.ms,
-        decided_at: a.status === 'submitted' ? null : decidedAt,
+const test = integrationTest({ app: [someRoutes('results', resultsRoutes, importRoutes)] })
+  /** Three annotators of the test's vendor. */
+  .extend('workers', async ({ seed, vendor }) => {
+    const workers: WorkerActor[] = [];
+    for (let i = 0; i < 3; i++) workers.push(await seed.worker(vendor));
+    return workers;
+  })
+  /** Seeds what QA and workers would have written: decided tasks with results and their assignments. */
+  .extend('seedTask', async ({ env, workers }) => async (jobId: string, taskId: number, opts: { result?: unknown; agreement?: number; gold?: unknown; prediction?: { answer: unknown; confidence: number; model: string }; answers?: Answered[] }) => {
+    await env.db
+      .updateTable('tasks')
+      .set({
+        ...(opts.result !== undefined ? { status: 'decided', result: JSON.stringify(opts.result), agreement: opts.agreement ?? null, decided_at: decidedAt } : {}),
+        ...(opts.gold !== undefined ? { gold: JSON.stringify(opts.gold) } : {}),
+        ...(opts.prediction ? { prediction: JSON.stringify(opts.prediction.answer), prediction_confidence: opts.prediction.confidence, prediction_model: opts.prediction.model } : {}),
       })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    ids.push(row.id);
-  }
-  return ids;
-}
-
-/** A classification job: task 0 decided with gold, prediction and three annotators, task 1 decided, task 2 open. */
-async function classificationJob(owner = client) {
-  const job = await newJob(env.db, owner.organizationId, { overlap: 3, status: 'completed', completed_at: decidedAt });
-  const tasks = await newTasks(env.db, job.id, 3, { payload: (i) => ({ text: `pet, "number" ${i}`, source: { page: i } }) });
-  // A leased (unanswered) assignment must not appear among the annotations.
-  const w = workers[2]!;
-  const assignmentIds = await seedTask(job.id, tasks[0]!.id, {
-    result: CAT,
-    agreement: 2 / 3,
-    gold: CAT,
-    prediction: { answer: DOG, confidence: 0.4, model: 'pets-v2' },
-    answers: [
-      { worker: 0, answer: CAT, status: 'accepted', ms: 4000 },
-      { worker: 1, answer: DOG, status: 'rejected', ms: 2500 },
-      { worker: 2, answer: CAT, status: 'accepted', ms: 3000 },
-    ],
+      .where('id', '=', taskId)
+      .execute();
+    const ids: number[] = [];
+    for (const a of opts.answers ?? []) {
+      const w = workers[a.worker]!;
+      const row = await env.db
+        .insertInto('assignments')
+        .values({
+          task_id: taskId,
+          job_id: jobId,
+          worker_id: w.workerId,
+          vendor_id: w.vendorId,
+          status: a.status,
+          lease_expires_at: new Date(submittedAt.getTime() + 600_000),
+          submitted_at: submittedAt,
+          answer: JSON.stringify(a.answer),
+          time_spent_ms: a.ms,
+          decided_at: a.status === 'submitted' ? null : decidedAt,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.push(row.id);
+    }
+    return ids;
+  })
+  /** A classification job: task 0 decided with gold, prediction and three annotators, task 1 decided, task 2 open. */
+  .extend('classificationJob', async ({ env, seed, client, workers, seedTask }) => async (owner: Actor = client) => {
+    const job = await seed.job(owner, { overlap: 3, status: 'completed', completed_at: decidedAt });
+    const tasks = await seed.tasks(job.id, 3, { payload: (i) => ({ text: `pet, "number" ${i}`, source: { page: i } }) });
+    // A leased (unanswered) assignment must not appear among the annotations.
+    const w = workers[2]!;
+    const assignmentIds = await seedTask(job.id, tasks[0]!.id, {
+      result: CAT,
+      agreement: 2 / 3,
+      gold: CAT,
+      prediction: { answer: DOG, confidence: 0.4, model: 'pets-v2' },
+      answers: [
+        { worker: 0, answer: CAT, status: 'accepted', ms: 4000 },
+        { worker: 1, answer: DOG, status: 'rejected', ms: 2500 },
+        { worker: 2, answer: CAT, status: 'accepted', ms: 3000 },
+      ],
+    });
+    await seedTask(job.id, tasks[1]!.id, {
+      result: DOG,
+      agreement: 1,
+      prediction: { answer: DOG, confidence: 0.9, model: 'pets-v2' },
+      answers: [{ worker: 0, answer: DOG, status: 'accepted', ms: 1000 }],
+    });
+    await env.db
+      .insertInto('assignments')
+      .values({ task_id: tasks[2]!.id, job_id: job.id, worker_id: w.workerId, vendor_id: w.vendorId, status: 'leased', lease_expires_at: new Date(Date.now() + 600_000) })
+      .execute();
+    return { job, tasks, assignmentIds };
+  })
+  .extend('exportOf', async ({ app, client }) => (jobId: string, query: string, actor: Actor = client) => {
+    return app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/results?${query}`, headers: actor.auth });
   });
-  await seedTask(job.id, tasks[1]!.id, {
-    result: DOG,
-    agreement: 1,
-    prediction: { answer: DOG, confidence: 0.9, model: 'pets-v2' },
-    answers: [{ worker: 0, answer: DOG, status: 'accepted', ms: 1000 }],
-  });
-  await env.db
-    .insertInto('assignments')
-    .values({ task_id: tasks[2]!.id, job_id: job.id, worker_id: w.workerId, vendor_id: w.vendorId, status: 'leased', lease_expires_at: new Date(Date.now() + 600_000) })
-    .execute();
-  return { job, tasks, assignmentIds };
-}
 
-async function exportOf(jobId: string, query: string, actor = client) {
-  return app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/results?${query}`, headers: actor.auth });
-}
 
 describe('results export', () => {
-  it('jsonl: every task with result, agreement, gold, prediction and, when asked, every answer', async () => {
+  test('jsonl: every task with result, agreement, gold, prediction and, when asked, every answer', async ({ workers, classificationJob, exportOf }) => {
     const { job, tasks, assignmentIds } = await classificationJob();
     const res = await exportOf(job.id, 'format=jsonl&include=annotations');
     expect(res.statusCode, res.body).toBe(200);
@@ -150,7 +130,7 @@ describe('results export', () => {
     expect(plain.body.trimEnd().split('\n').map((l) => JSON.parse(l)).every((l: object) => !('annotations' in l))).toBe(true);
   });
 
-  it('csv: a header and one row per task, structured cells as JSON', async () => {
+  test('csv: a header and one row per task, structured cells as JSON', async ({ workers, classificationJob, exportOf }) => {
     const { job, tasks } = await classificationJob();
     const res = await exportOf(job.id, 'format=csv&include=annotations');
     expect(res.statusCode).toBe(200);
@@ -194,9 +174,9 @@ describe('results export', () => {
     expect(rows[2]).toMatchObject({ status: 'open', result: '', agreement: '', gold: '', prediction: '', annotations: '[]' });
   });
 
-  it('coco: images with sizes, decided boxes in pixels under annotations, gold and annotators in their documented fields; 422 without a box control', async () => {
-    const job = await newJob(env.db, client.organizationId, { task_type: 'bounding_boxes', label_config: JSON.stringify(labelConfigs.bounding_boxes) });
-    const tasks = await newTasks(env.db, job.id, 2, { payload: (i) => ({ image: `https://img.example/${i}.jpg`, image_width: 640, image_height: 480 }) });
+  test('coco: images with sizes, decided boxes in pixels under annotations, gold and annotators in their documented fields; 422 without a box control', async ({ seed, client, workers, seedTask, classificationJob, exportOf }) => {
+    const job = await seed.job(client, { task_type: 'bounding_boxes', label_config: JSON.stringify(labelConfigs.bounding_boxes) });
+    const tasks = await seed.tasks(job.id, 2, { payload: (i) => ({ image: `https://img.example/${i}.jpg`, image_width: 640, image_height: 480 }) });
     const answer = (...boxes: ReturnType<typeof box>[]) => ({ label: { boxes } });
     await seedTask(job.id, tasks[0]!.id, {
       result: answer(box('car', 10, 20, 100, 50), box('person', 300, 40, 30, 90)),
@@ -242,7 +222,7 @@ describe('results export', () => {
     expect(noControl.json().error).toMatchObject({ code: 'format_not_supported', details: [{ path: 'query.control' }] });
   });
 
-  it('labelstudio: tasks with data, annotations and predictions, which re-import into fairlabel as the same tasks', async () => {
+  test('labelstudio: tasks with data, annotations and predictions, which re-import into fairlabel as the same tasks', async ({ app, env, seed, client, workers, classificationJob, exportOf }) => {
     const { job, tasks } = await classificationJob();
     const res = await exportOf(job.id, 'format=labelstudio&include=annotations');
     expect(res.statusCode).toBe(200);
@@ -264,7 +244,7 @@ describe('results export', () => {
     expect(ls[2]).toMatchObject({ annotations: [], predictions: [] });
 
     // Re-import the file, unchanged, into a new job of the same kind.
-    const target = await newJob(env.db, client.organizationId, { overlap: 3 });
+    const target = await seed.job(client, { overlap: 3 });
     const imported = await app.inject({ method: 'POST', url: `/v1/jobs/${target.id}/tasks`, headers: { ...client.auth, 'content-type': 'application/json' }, payload: res.body });
     expect(imported.statusCode, imported.body).toBe(200);
     expect(imported.json()).toMatchObject({
@@ -281,9 +261,9 @@ describe('results export', () => {
     expect(after).toEqual(before);
   });
 
-  it('streams jobs larger than one batch, in task order', async () => {
-    const job = await newJob(env.db, client.organizationId);
-    const tasks = await newTasks(env.db, job.id, 1203);
+  test('streams jobs larger than one batch, in task order', async ({ seed, client, exportOf }) => {
+    const job = await seed.job(client);
+    const tasks = await seed.tasks(job.id, 1203);
     for (const format of ['jsonl', 'csv', 'labelstudio'] as const) {
       const res = await exportOf(job.id, `format=${format}`);
       expect(res.statusCode).toBe(200);
@@ -297,7 +277,7 @@ describe('results export', () => {
     }
   });
 
-  it('writes an audit row for every export', async () => {
+  test('writes an audit row for every export', async ({ env, client, classificationJob, exportOf }) => {
     const { job } = await classificationJob();
     await exportOf(job.id, 'format=csv');
     await exportOf(job.id, 'format=jsonl&include=annotations');
@@ -308,25 +288,14 @@ describe('results export', () => {
     ]);
   });
 
-  it("answers 404 for another client's job, 403 for other roles, 400 for bad queries — and audits none of them", async () => {
+  test("answers 404 for another client's job, 403 for other roles, 400 for bad queries — and audits none of them", async ({ app, env, seed, client, workers, classificationJob, exportOf }) => {
     const { job } = await classificationJob();
-    const other = await newClient(env.db);
-    const notMine = await exportOf(job.id, 'format=jsonl', other);
-    expect(notMine.statusCode).toBe(404);
-    expect(notMine.json().error.code).toBe('not_found');
-    const unknown = await exportOf('00000000-0000-4000-8000-000000000000', 'format=jsonl');
-    expect(unknown.statusCode).toBe(404);
-    for (const actor of [await newVendor(env.db), workers[0]!, await newPlatformKey(env.db, 'admin')]) {
-      const res = await exportOf(job.id, 'format=jsonl', actor);
-      expect(res.statusCode).toBe(403);
-      expect(res.json().error.code).toBe('forbidden');
-    }
-    for (const query of ['format=xml', 'include=everything', 'format=jsonl&extra=1']) {
-      const res = await exportOf(job.id, query);
-      expect(res.statusCode, query).toBe(400);
-      expect(res.json().error.code).toBe('validation_failed');
-    }
-    expect((await app.inject({ method: 'GET', url: '/v1/jobs/not-a-uuid/results', headers: client.auth })).statusCode).toBe(400);
+    const other = await seed.client();
+    expectError(await exportOf(job.id, 'format=jsonl', other), 404, 'not_found');
+    expectError(await exportOf('00000000-0000-4000-8000-000000000000', 'format=jsonl'), 404, 'not_found');
+    for (const actor of [await seed.vendor(), workers[0]!, await seed.platformKey('admin')]) expectError(await exportOf(job.id, 'format=jsonl', actor), 403, 'forbidden');
+    for (const query of ['format=xml', 'include=everything', 'format=jsonl&extra=1']) expectError(await exportOf(job.id, query), 400, 'validation_failed');
+    expectError(await app.inject({ method: 'GET', url: '/v1/jobs/not-a-uuid/results', headers: client.auth }), 400, 'validation_failed');
     const audits = await env.db.selectFrom('audit_log').select('id').where('resource_id', '=', job.id).execute();
     expect(audits).toEqual([]);
   });

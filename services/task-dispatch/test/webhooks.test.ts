@@ -1,12 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { EventName, EventPayload } from '@fairlabel/contracts';
-import type { AppInstance } from '@fairlabel/http';
 import { Queue } from 'bullmq';
 import { OutboxRelay, automaticJobId, outboxJobId, publish, webhookDeliveriesSource } from '@fairlabel/queues';
-import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import { expectError, integrationTest, type Actor } from '@fairlabel/testing';
 import { webhookRoutes } from '../src/webhooks.routes.js';
 import { startWebhookWorkers } from '../src/webhooks.consumer.js';
 import { createDeliveryQueue } from '../src/webhooks.service.js';
@@ -18,51 +17,19 @@ interface Received {
   body: string;
 }
 
-let env: TestEnv;
-let app: AppInstance;
-let relay: OutboxRelay;
-let hooks: Awaited<ReturnType<typeof startWebhookWorkers>>;
-let receiver: Server;
-let eventQueue: Queue;
-let baseUrl: string;
-const received: Received[] = [];
-/** Per receiver path: the HTTP status to answer the n-th request (0-based) with. Default 200. */
-const behaviour = new Map<string, (n: number) => number>();
+interface Delivery {
+  id: string;
+  status: string;
+  message_id: string;
+  attempt_count: number;
+  event_type: string;
+  payload: unknown;
+  attempts: { trigger: string; status_code: number | null; error: string | null; response_body: string | null; duration_ms: number; attempted_at: string }[];
+}
 
 const ATTEMPTS = 4;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [{ name: 'webhooks', plugin: webhookRoutes }]);
-  relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
-  await relay.start();
-  eventQueue = new Queue('webhooks', { connection: env.redis, prefix: env.prefix });
-  // The same schedule shape as production (exponential, one job per delivery), with millisecond delays.
-  hooks = await startWebhookWorkers(env, { schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0 });
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      const n = received.filter((r) => r.path === path).length;
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const status = behaviour.get(path)?.(n) ?? 200;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `nope ${n}`);
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await Promise.all(hooks.workers.map((w) => w.close()));
-  await hooks.stop?.();
-  await relay.stop();
-  await eventQueue.close();
-  await app.close();
-  await new Promise((resolve) => receiver.close(resolve));
-  await env.close();
-});
+/** The same schedule shape as production (exponential, one job per delivery), with millisecond delays. */
+const SCHEDULE = SCHEDULE;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -74,62 +41,103 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
   }
 }
 
-/** Publishes an event through the outbox; returns its row on the `webhooks` queue. */
-async function emit<E extends EventName>(event: E, payload: EventPayload<E>): Promise<number> {
-  const ids = await env.db.transaction().execute((trx) => publish(trx, event, payload));
-  const row = await env.db.selectFrom('outbox').select('id').where('id', 'in', ids).where('queue', '=', 'webhooks').executeTakeFirstOrThrow();
-  return row.id;
-}
-
-/** Waits until the webhooks consumer has handled the event of this outbox row. */
-async function handled(outboxId: number) {
-  await waitFor(`event ${outboxId} handled`, async () => (await eventQueue.getJob(outboxJobId(outboxId)))?.isCompleted());
-}
-
-let pathSeq = 0;
-async function registerEndpoint(actor: Actor, eventTypes: string[], path = `/hook-${++pathSeq}`) {
-  const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: actor.auth, payload: { url: `${baseUrl}${path}`, event_types: eventTypes } });
-  expect(res.statusCode, res.body).toBe(201);
-  const body = res.json() as { id: string; secret: string };
-  return { id: body.id, secret: body.secret, path };
-}
-
-const receivedAt = (path: string) => received.filter((r) => r.path === path);
 const headersOf = (r: Received) => ({
   'webhook-id': String(r.headers['webhook-id']),
   'webhook-timestamp': String(r.headers['webhook-timestamp']),
   'webhook-signature': String(r.headers['webhook-signature']),
 });
 
-async function deliveriesOf(actor: Actor, endpointId: string) {
-  const res = await app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries`, headers: actor.auth });
-  expect(res.statusCode, res.body).toBe(200);
-  return (res.json() as { data: { id: string; status: string; message_id: string; attempt_count: number; event_type: string; payload: unknown; attempts: { trigger: string; status_code: number | null; error: string | null; response_body: string | null; duration_ms: number; attempted_at: string }[] }[] }).data;
-}
+let pathSeq = 0;
 
-/** A client with a job of `n` tasks, the first of them decided by QA. */
-async function decidedTask(n = 3) {
-  const client = await newClient(env.db);
-  const job = await newJob(env.db, client.organizationId, { status: 'active' });
-  const tasks = await newTasks(env.db, job.id, n);
-  const task = tasks[0]!;
-  await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: { choices: ['cat'] } }), agreement: 0.75, decided_at: new Date() }).where('id', '=', task.id).execute();
-  const event = { task_id: task.id, job_id: job.id, client_id: client.organizationId, agreement: 0.75, accepted_assignment_ids: [], rejected_assignment_ids: [] };
-  return { client, job, tasks, task, event };
-}
+const test = integrationTest({ app: [{ name: 'webhooks', plugin: webhookRoutes }] })
+  /**
+   * A real HTTP receiver for the file. Every test registers endpoints on paths of its own, so what one
+   * test's endpoints received is never another's; `behaviour` sets the status a path answers its n-th
+   * request with (200 unless set).
+   */
+  .extend('receiver', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const received: Received[] = [];
+    const behaviour = new Map<string, (n: number) => number>();
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        const n = received.filter((r) => r.path === path).length;
+        received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        const status = behaviour.get(path)?.(n) ?? 200;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `nope ${n}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return {
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      behaviour,
+      at: (path: string) => received.filter((r) => r.path === path),
+    };
+  })
+  /** The outbox relay and the service's webhook workers, running for the whole file. */
+  .extend('pipeline', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
+    await relay.start();
+    const eventQueue = new Queue('webhooks', { connection: env.redis, prefix: env.prefix });
+    const hooks = await startWebhookWorkers(env, { schedule: SCHEDULE, timeoutMs: 2000, progressIntervalMs: 0 });
+    onCleanup(async () => {
+      await Promise.all(hooks.workers.map((w) => w.close()));
+      await hooks.stop?.();
+      await relay.stop();
+      await eventQueue.close();
+    });
+    return { eventQueue };
+  })
+  /** Publishes an event through the outbox (the pipeline delivers it); returns its row on the `webhooks` queue. */
+  .extend('emit', async ({ env, pipeline }) => {
+    expect(pipeline.eventQueue).toBeDefined();
+    return async <E extends EventName>(event: E, payload: EventPayload<E>): Promise<number> => {
+      const ids = await env.db.transaction().execute((trx) => publish(trx, event, payload));
+      const row = await env.db.selectFrom('outbox').select('id').where('id', 'in', ids).where('queue', '=', 'webhooks').executeTakeFirstOrThrow();
+      return row.id;
+    };
+  })
+  /** Waits until the webhooks consumer has handled the event of this outbox row. */
+  .extend('handled', async ({ pipeline }) => async (outboxId: number) => {
+    await waitFor(`event ${outboxId} handled`, async () => (await pipeline.eventQueue.getJob(outboxJobId(outboxId)))?.isCompleted());
+  })
+  /** Registers an endpoint of `actor` on a receiver path of its own. */
+  .extend('registerEndpoint', async ({ app, receiver }) => async (actor: Actor, eventTypes: string[], path = `/hook-${++pathSeq}`) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: actor.auth, payload: { url: `${receiver.baseUrl}${path}`, event_types: eventTypes } });
+    expect(res.statusCode, res.body).toBe(201);
+    const body = res.json() as { id: string; secret: string };
+    return { id: body.id, secret: body.secret, path };
+  })
+  .extend('deliveriesOf', async ({ app }) => async (actor: Actor, endpointId: string) => {
+    const res = await app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries`, headers: actor.auth });
+    expect(res.statusCode, res.body).toBe(200);
+    return (res.json() as { data: Delivery[] }).data;
+  })
+  /** A new client with a job of `n` tasks, the first of them decided by QA, and that decision's event. */
+  .extend('decidedTask', async ({ env, seed }) => async (n = 3) => {
+    const client = await seed.client();
+    const { tasks, ...job } = await seed.activeJob(n, { owner: client });
+    const task = tasks[0]!;
+    await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: 'cat' }), agreement: 0.75, decided_at: new Date() }).where('id', '=', task.id).execute();
+    const event = { task_id: task.id, job_id: job.id, client_id: client.organizationId, agreement: 0.75, accepted_assignment_ids: [], rejected_assignment_ids: [] };
+    return { client, job, tasks, task, event };
+  });
 
 describe('webhook endpoints API', () => {
-  it('registers an endpoint, shows its secret once, lists and deletes it', async () => {
-    const client = await newClient(env.db);
+  test('registers an endpoint, shows its secret once, lists and deletes it', async ({ app, seed, receiver }) => {
+    const client = await seed.client();
     const created = await app.inject({
       method: 'POST',
       url: '/v1/webhooks',
       headers: client.auth,
-      payload: { url: `${baseUrl}/listed`, event_types: ['job.completed', 'task.decided'], description: 'prod' },
+      payload: { url: `${receiver.baseUrl}/listed`, event_types: ['job.completed', 'task.decided'], description: 'prod' },
     });
     expect(created.statusCode, created.body).toBe(201);
     const body = created.json();
-    expect(body).toMatchObject({ url: `${baseUrl}/listed`, event_types: ['job.completed', 'task.decided'], description: 'prod', previous_secret_expires_at: null });
+    expect(body).toMatchObject({ url: `${receiver.baseUrl}/listed`, event_types: ['job.completed', 'task.decided'], description: 'prod', previous_secret_expires_at: null });
     expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/=]{44}$/);
 
     const one = await app.inject({ method: 'GET', url: `/v1/webhooks/${body.id}`, headers: client.auth });
@@ -141,49 +149,42 @@ describe('webhook endpoints API', () => {
 
     const del = await app.inject({ method: 'DELETE', url: `/v1/webhooks/${body.id}`, headers: client.auth });
     expect(del.statusCode).toBe(204);
-    expect((await app.inject({ method: 'GET', url: `/v1/webhooks/${body.id}`, headers: client.auth })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'DELETE', url: `/v1/webhooks/${body.id}`, headers: client.auth })).statusCode).toBe(404);
+    expectError(await app.inject({ method: 'GET', url: `/v1/webhooks/${body.id}`, headers: client.auth }), 404, 'not_found');
+    expectError(await app.inject({ method: 'DELETE', url: `/v1/webhooks/${body.id}`, headers: client.auth }), 404, 'not_found');
     expect((await app.inject({ method: 'GET', url: '/v1/webhooks', headers: client.auth })).json().data).toEqual([]);
   });
 
-  it('refuses URLs that are not http(s), and event types the organization cannot have, with 4xx in the one error shape', async () => {
-    const client = await newClient(env.db);
+  test('refuses URLs that are not http(s), and event types the organization cannot have, with 4xx in the one error shape', async ({ app, env, client, vendor, receiver }) => {
     for (const url of ['ftp://example.com/hook', 'javascript:alert(1)', 'file:///etc/passwd', 'not a url', '']) {
       const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url, event_types: ['job.completed'] } });
-      expect(res.statusCode, url).toBe(400);
-      expect(res.json().error.code).toBe('validation_failed');
-      expect(res.json().error.details[0].path).toBe('body.url');
+      expect(expectError(res, 400, 'validation_failed').details[0]!.path, url).toBe('body.url');
     }
-    const unknownType = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${baseUrl}/x`, event_types: ['job.exploded'] } });
-    expect(unknownType.statusCode).toBe(400);
-    const none = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${baseUrl}/x`, event_types: [] } });
-    expect(none.statusCode).toBe(400);
+    const unknownType = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${receiver.baseUrl}/x`, event_types: ['job.exploded'] } });
+    expectError(unknownType, 400, 'validation_failed');
+    const none = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${receiver.baseUrl}/x`, event_types: [] } });
+    expectError(none, 400, 'validation_failed');
 
-    const clientAssignments = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${baseUrl}/x`, event_types: ['assignment.submitted'] } });
-    expect(clientAssignments.statusCode).toBe(422);
-    expect(clientAssignments.json().error.code).toBe('event_type_not_allowed');
-    const vendor = await newVendor(env.db);
-    const vendorTasks = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: vendor.auth, payload: { url: `${baseUrl}/x`, event_types: ['task.decided'] } });
-    expect(vendorTasks.statusCode).toBe(422);
+    const clientAssignments = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: client.auth, payload: { url: `${receiver.baseUrl}/x`, event_types: ['assignment.submitted'] } });
+    expectError(clientAssignments, 422, 'event_type_not_allowed');
+    const vendorTasks = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: vendor.auth, payload: { url: `${receiver.baseUrl}/x`, event_types: ['task.decided'] } });
+    expectError(vendorTasks, 422, 'event_type_not_allowed');
+    const endpoints = await env.db.selectFrom('webhook_endpoints').select('id').where('organization_id', 'in', [client.organizationId, vendor.organizationId]).execute();
+    expect(endpoints).toEqual([]);
   });
 
-  it('answers 403 to worker, ops and admin keys', async () => {
-    const vendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
-    const ops = await newPlatformKey(env.db, 'ops');
-    const admin = await newPlatformKey(env.db, 'admin');
+  test('answers 403 to worker, ops and admin keys', async ({ app, env, worker, ops, admin, receiver }) => {
     for (const actor of [worker, ops, admin]) {
-      const list = await app.inject({ method: 'GET', url: '/v1/webhooks', headers: actor.auth });
-      expect(list.statusCode).toBe(403);
-      expect(list.json().error.code).toBe('forbidden');
-      const create = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: actor.auth, payload: { url: `${baseUrl}/x`, event_types: ['job.completed'] } });
-      expect(create.statusCode).toBe(403);
+      expectError(await app.inject({ method: 'GET', url: '/v1/webhooks', headers: actor.auth }), 403, 'forbidden');
+      const create = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: actor.auth, payload: { url: `${receiver.baseUrl}/x`, event_types: ['job.completed'] } });
+      expectError(create, 403, 'forbidden');
     }
+    const endpoints = await env.db.selectFrom('webhook_endpoints').select('id').where('organization_id', 'in', [worker.organizationId, ops.organizationId]).execute();
+    expect(endpoints).toEqual([]);
   });
 
-  it("keeps tenants apart: another client's endpoint and deliveries are 404, its events never reach mine", async () => {
+  test("keeps tenants apart: another client's endpoint and deliveries are 404, its events never reach mine", async ({ app, seed, receiver, emit, registerEndpoint, deliveriesOf, decidedTask }) => {
     const a = await decidedTask();
-    const b = await newClient(env.db);
+    const b = await seed.client();
     const hookA = await registerEndpoint(a.client, ['task.decided']);
     const hookB = await registerEndpoint(b, ['task.decided']);
     await emit('task.decided', a.event);
@@ -201,20 +202,19 @@ describe('webhook endpoints API', () => {
       ['POST', `/v1/webhooks/${hookB.id}/deliveries/${delivery!.id}/redeliver`],
     ] as const) {
       const res = await app.inject({ method, url, headers: b.auth, ...(method === 'POST' ? { payload: {} } : {}) });
-      expect(res.statusCode, `${method} ${url}`).toBe(404);
-      expect(res.json().error.code).toBe('not_found');
+      expectError(res, 404, 'not_found');
     }
     expect(await deliveriesOf(b, hookB.id)).toEqual([]);
-    expect(receivedAt(hookB.path)).toEqual([]);
+    expect(receiver.at(hookB.path)).toEqual([]);
   });
 });
 
 describe('webhook delivery to a real HTTP receiver', () => {
-  it('signs per Standard Webhooks: verifies with the standardwebhooks library, a tampered body or timestamp does not', async () => {
+  test('signs per Standard Webhooks: verifies with the standardwebhooks library, a tampered body or timestamp does not', async ({ receiver, emit, registerEndpoint, deliveriesOf, decidedTask }) => {
     const { client, job, task, event } = await decidedTask();
     const hook = await registerEndpoint(client, ['task.decided']);
     await emit('task.decided', event);
-    const [msg] = await waitFor('the delivery', async () => (receivedAt(hook.path).length ? receivedAt(hook.path) : undefined));
+    const [msg] = await waitFor('the delivery', async () => (receiver.at(hook.path).length ? receiver.at(hook.path) : undefined));
     const headers = headersOf(msg!);
     expect(msg!.headers['content-type']).toBe('application/json');
     expect(headers['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
@@ -243,14 +243,14 @@ describe('webhook delivery to a real HTTP receiver', () => {
     expect(delivery!.attempts[0]).toMatchObject({ trigger: 'automatic', status_code: 200, error: null, response_body: 'ok' });
   });
 
-  it('a message signed more than 5 minutes ago does not verify', async () => {
+  test('a message signed more than 5 minutes ago does not verify', async ({ env, receiver, emit, registerEndpoint, decidedTask }) => {
     const { client, event } = await decidedTask();
     const hook = await registerEndpoint(client, ['task.decided']);
     // The delivery worker signs with the service clock; run it 6 minutes behind the receiver's.
     env.clock.advance(-6 * 60_000);
     try {
       await emit('task.decided', event);
-      const [msg] = await waitFor('the delivery', async () => (receivedAt(hook.path).length ? receivedAt(hook.path) : undefined));
+      const [msg] = await waitFor('the delivery', async () => (receiver.at(hook.path).length ? receiver.at(hook.path) : undefined));
       const headers = headersOf(msg!);
       expect(Date.now() / 1000 - Number(headers['webhook-timestamp'])).toBeGreaterThan(5 * 60);
       expect(() => new Webhook(hook.secret).verify(msg!.body, headers)).toThrow(/too old/);
@@ -259,16 +259,16 @@ describe('webhook delivery to a real HTTP receiver', () => {
     }
   });
 
-  it('retries with backoff: a receiver that fails twice gets the event once it succeeds, with the same webhook-id', async () => {
+  test('retries with backoff: a receiver that fails twice gets the event once it succeeds, with the same webhook-id', async ({ receiver, emit, registerEndpoint, deliveriesOf, decidedTask }) => {
     const { client, event } = await decidedTask();
     const hook = await registerEndpoint(client, ['task.decided']);
-    behaviour.set(hook.path, (n) => (n < 2 ? 500 : 200));
+    receiver.behaviour.set(hook.path, (n) => (n < 2 ? 500 : 200));
     await emit('task.decided', event);
     const [delivery] = await waitFor('success after retries', async () => {
       const d = await deliveriesOf(client, hook.id);
       return d[0]?.status === 'succeeded' ? d : undefined;
     });
-    const msgs = receivedAt(hook.path);
+    const msgs = receiver.at(hook.path);
     expect(msgs).toHaveLength(3);
     expect(new Set(msgs.map((m) => m.headers['webhook-id']))).toEqual(new Set([delivery!.message_id]));
     expect(new Set(msgs.map((m) => m.body)).size).toBe(1);
@@ -283,10 +283,10 @@ describe('webhook delivery to a real HTTP receiver', () => {
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(80);
   });
 
-  it('a receiver that never succeeds shows every attempt, ends failed, and can be redelivered by hand', async () => {
+  test('a receiver that never succeeds shows every attempt, ends failed, and can be redelivered by hand', async ({ app, receiver, emit, registerEndpoint, deliveriesOf, decidedTask }) => {
     const { client, event } = await decidedTask();
     const hook = await registerEndpoint(client, ['task.decided']);
-    behaviour.set(hook.path, () => 503);
+    receiver.behaviour.set(hook.path, () => 503);
     await emit('task.decided', event);
     const [failed] = await waitFor('the delivery to fail', async () => {
       const d = await deliveriesOf(client, hook.id);
@@ -298,10 +298,10 @@ describe('webhook delivery to a real HTTP receiver', () => {
       expect(a).toMatchObject({ trigger: 'automatic', status_code: 503, error: 'receiver answered HTTP 503' });
       expect(a.duration_ms).toBeGreaterThanOrEqual(0);
     }
-    expect(receivedAt(hook.path)).toHaveLength(ATTEMPTS);
+    expect(receiver.at(hook.path)).toHaveLength(ATTEMPTS);
 
     // The receiver is fixed; the client sends the message again by hand.
-    behaviour.set(hook.path, () => 200);
+    receiver.behaviour.set(hook.path, () => 200);
     const redeliver = await app.inject({ method: 'POST', url: `/v1/webhooks/${hook.id}/deliveries/${failed!.id}/redeliver`, headers: client.auth });
     expect(redeliver.statusCode, redeliver.body).toBe(202);
     const [done] = await waitFor('the manual redelivery', async () => {
@@ -310,13 +310,13 @@ describe('webhook delivery to a real HTTP receiver', () => {
     });
     expect(done!.attempts).toHaveLength(ATTEMPTS + 1);
     expect(done!.attempts[ATTEMPTS]).toMatchObject({ trigger: 'manual', status_code: 200 });
-    const msgs = receivedAt(hook.path);
+    const msgs = receiver.at(hook.path);
     expect(msgs).toHaveLength(ATTEMPTS + 1);
     expect(msgs[ATTEMPTS]!.headers['webhook-id']).toBe(failed!.message_id);
     expect(() => new Webhook(hook.secret).verify(msgs[ATTEMPTS]!.body, headersOf(msgs[ATTEMPTS]!))).not.toThrow();
   });
 
-  it('records refused connections as attempts without a status code', async () => {
+  test('records refused connections as attempts without a status code', async ({ app, emit, deliveriesOf, decidedTask }) => {
     const { client, event } = await decidedTask();
     // A port nothing listens on: bind one, note it, close it.
     const probe = createServer();
@@ -334,7 +334,7 @@ describe('webhook delivery to a real HTTP receiver', () => {
     for (const a of failed!.attempts) expect(a).toMatchObject({ status_code: null, error: 'ECONNREFUSED' });
   });
 
-  it('delivers a redelivered event once per endpoint', async () => {
+  test('delivers a redelivered event once per endpoint', async ({ env, receiver, emit, handled, registerEndpoint, decidedTask }) => {
     const { client, event } = await decidedTask();
     const first = await registerEndpoint(client, ['task.decided']);
     const second = await registerEndpoint(client, ['task.decided', 'job.completed']);
@@ -346,30 +346,30 @@ describe('webhook delivery to a real HTTP receiver', () => {
       const rows = await env.db.selectFrom('webhook_deliveries').select('status').where('source_key', '=', `task.decided:${event.task_id}`).execute();
       return rows.length === 2 && rows.every((r) => r.status === 'succeeded');
     });
-    expect(receivedAt(first.path)).toHaveLength(1);
-    expect(receivedAt(second.path)).toHaveLength(1);
-    expect(receivedAt(unrelated.path)).toHaveLength(0);
-    expect(receivedAt(first.path)[0]!.headers['webhook-id']).not.toBe(receivedAt(second.path)[0]!.headers['webhook-id']);
+    expect(receiver.at(first.path)).toHaveLength(1);
+    expect(receiver.at(second.path)).toHaveLength(1);
+    expect(receiver.at(unrelated.path)).toHaveLength(0);
+    expect(receiver.at(first.path)[0]!.headers['webhook-id']).not.toBe(receiver.at(second.path)[0]!.headers['webhook-id']);
     const rows = await env.db.selectFrom('webhook_deliveries').select('id').where('source_key', '=', `task.decided:${event.task_id}`).execute();
     expect(rows).toHaveLength(2);
   });
 
-  it('sends job.progress at each 10% step reached and job.completed with counts', async () => {
-    const client = await newClient(env.db);
-    const job = await newJob(env.db, client.organizationId, { status: 'active' });
-    const tasks = await newTasks(env.db, job.id, 10);
+  test('sends job.progress at each 10% step reached and job.completed with counts', async ({ env, seed, receiver, emit, handled, registerEndpoint }) => {
+    const client = await seed.client();
+    const job = await seed.job(client, { status: 'active' });
+    const tasks = await seed.tasks(job.id, 10);
     const hook = await registerEndpoint(client, ['job.progress', 'job.completed']);
     const decide = async (i: number) => {
       await env.db.updateTable('tasks').set({ status: 'decided', result: JSON.stringify({ label: { choices: ['dog'] } }), agreement: 1, decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
       await emit('task.decided', { task_id: tasks[i]!.id, job_id: job.id, client_id: client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] });
     };
     await decide(0);
-    await waitFor('10%', async () => receivedAt(hook.path).length === 1);
+    await waitFor('10%', async () => receiver.at(hook.path).length === 1);
     // Four more decisions land before their events are handled: one message for the step reached.
     for (const i of [1, 2, 3, 4]) await env.db.updateTable('tasks').set({ status: 'decided', decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
     await decide(4);
-    await waitFor('50%', async () => receivedAt(hook.path).length === 2);
-    const bodies = receivedAt(hook.path).map((m) => JSON.parse(m.body) as { type: string; data: Record<string, unknown> });
+    await waitFor('50%', async () => receiver.at(hook.path).length === 2);
+    const bodies = receiver.at(hook.path).map((m) => JSON.parse(m.body) as { type: string; data: Record<string, unknown> });
     expect(bodies.map((b) => b.type)).toEqual(['job.progress', 'job.progress']);
     expect(bodies[0]!.data).toEqual({ job_id: job.id, tasks_total: 10, tasks_decided: 1, percent: 10 });
     expect(bodies[1]!.data).toEqual({ job_id: job.id, tasks_total: 10, tasks_decided: 5, percent: 50 });
@@ -379,16 +379,16 @@ describe('webhook delivery to a real HTTP receiver', () => {
     for (const t of tasks.slice(5)) await env.db.updateTable('tasks').set({ status: 'decided', decided_at: new Date() }).where('id', '=', t.id).execute();
     await env.db.updateTable('jobs').set({ status: 'completed', completed_at: new Date() }).where('id', '=', job.id).execute();
     await emit('job.completed', { job_id: job.id, client_id: client.organizationId });
-    const completed = await waitFor('job.completed', async () => receivedAt(hook.path).find((m) => JSON.parse(m.body).type === 'job.completed'));
+    const completed = await waitFor('job.completed', async () => receiver.at(hook.path).find((m) => JSON.parse(m.body).type === 'job.completed'));
     expect(JSON.parse(completed.body).data).toEqual({ job_id: job.id, tasks_total: 10, tasks_decided: 10 });
-    expect(receivedAt(hook.path).filter((m) => JSON.parse(m.body).type === 'job.progress')).toHaveLength(2);
+    expect(receiver.at(hook.path).filter((m) => JSON.parse(m.body).type === 'job.progress')).toHaveLength(2);
     expect(() => new Webhook(hook.secret).verify(completed.body, headersOf(completed))).not.toThrow();
   });
 
-  it("delivers a vendor's own workers' assignment events to the vendor only", async () => {
-    const vendor = await newVendor(env.db);
-    const otherVendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
+  test("delivers a vendor's own workers' assignment events to the vendor only", async ({ seed, receiver, emit, handled, registerEndpoint, decidedTask }) => {
+    const vendor = await seed.vendor();
+    const otherVendor = await seed.vendor();
+    const worker = await seed.worker(vendor);
     const { job, task } = await decidedTask();
     const hook = await registerEndpoint(vendor, ['assignment.submitted', 'assignment.released']);
     const otherHook = await registerEndpoint(otherVendor, ['assignment.submitted', 'assignment.released']);
@@ -399,15 +399,15 @@ describe('webhook delivery to a real HTTP receiver', () => {
       await emit('assignment.released', { ...ref, assignment_id: 9002, reason: 'worker_skipped' }),
     ];
     for (const id of events) await handled(id);
-    await waitFor('two vendor deliveries', async () => receivedAt(hook.path).length === 2);
-    const bodies = receivedAt(hook.path).map((m) => new Webhook(hook.secret).verify(m.body, headersOf(m)) as { type: string; data: unknown });
+    await waitFor('two vendor deliveries', async () => receiver.at(hook.path).length === 2);
+    const bodies = receiver.at(hook.path).map((m) => new Webhook(hook.secret).verify(m.body, headersOf(m)) as { type: string; data: unknown });
     expect(bodies.map((b) => b.type).sort()).toEqual(['assignment.released', 'assignment.submitted']);
     expect(bodies.find((b) => b.type === 'assignment.submitted')!.data).toEqual({ assignment_id: 9001, task_id: task.id, job_id: job.id, worker_id: worker.workerId });
     expect(bodies.find((b) => b.type === 'assignment.released')!.data).toMatchObject({ assignment_id: 9002, reason: 'worker_skipped' });
-    expect(receivedAt(otherHook.path)).toEqual([]);
+    expect(receiver.at(otherHook.path)).toEqual([]);
   });
 
-  it('rotates the secret: during the grace period both secrets verify, without one only the new one', async () => {
+  test('rotates the secret: during the grace period both secrets verify, without one only the new one', async ({ app, env, receiver, emit, registerEndpoint, decidedTask }) => {
     const { client, tasks, job } = await decidedTask(3);
     const hook = await registerEndpoint(client, ['task.decided']);
     const rotate = async (grace: number) => {
@@ -418,7 +418,7 @@ describe('webhook delivery to a real HTTP receiver', () => {
     const send = async (i: number) => {
       await env.db.updateTable('tasks').set({ status: 'decided', decided_at: new Date() }).where('id', '=', tasks[i]!.id).execute();
       await emit('task.decided', { task_id: tasks[i]!.id, job_id: job.id, client_id: client.organizationId, agreement: null, accepted_assignment_ids: [], rejected_assignment_ids: [] });
-      const msg = await waitFor(`message ${i}`, async () => receivedAt(hook.path).find((m) => JSON.parse(m.body).data.task_id === tasks[i]!.id));
+      const msg = await waitFor(`message ${i}`, async () => receiver.at(hook.path).find((m) => JSON.parse(m.body).data.task_id === tasks[i]!.id));
       return msg;
     };
 
@@ -438,18 +438,21 @@ describe('webhook delivery to a real HTTP receiver', () => {
     expect(() => new Webhook(second.secret).verify(after.body, headersOf(after))).toThrow();
   });
 
-  it('stops delivering to a deleted endpoint', async () => {
+  test('stops delivering to a deleted endpoint', async ({ app, env, receiver, emit, handled, registerEndpoint, decidedTask }) => {
     const { client, event } = await decidedTask();
     const hook = await registerEndpoint(client, ['task.decided']);
     const kept = await registerEndpoint(client, ['task.decided']);
     expect((await app.inject({ method: 'DELETE', url: `/v1/webhooks/${hook.id}`, headers: client.auth })).statusCode).toBe(204);
     await handled(await emit('task.decided', event));
-    await waitFor('the kept endpoint', async () => receivedAt(kept.path).length === 1);
-    expect(receivedAt(hook.path)).toEqual([]);
+    // Handling the event created every delivery it will ever have: one, to the kept endpoint.
+    const deliveries = await env.db.selectFrom('webhook_deliveries').select('endpoint_id').where('source_key', '=', `task.decided:${event.task_id}`).execute();
+    expect(deliveries.map((d) => d.endpoint_id)).toEqual([kept.id]);
+    await waitFor('the kept endpoint', async () => receiver.at(kept.path).length === 1);
+    expect(receiver.at(hook.path)).toEqual([]);
   });
 
-  it('the reconciler re-adds from Postgres a pending delivery whose queue job was lost, and leaves one still queued alone', async () => {
-    const client = await newClient(env.db);
+  test('the reconciler re-adds from Postgres a pending delivery whose queue job was lost, and leaves one still queued alone', async ({ env, seed, receiver, registerEndpoint, deliveriesOf }) => {
+    const client = await seed.client();
     const hook = await registerEndpoint(client, ['job.completed']);
     const body = JSON.stringify({ type: 'job.completed', timestamp: new Date().toISOString(), data: { job_id: '6f1c1d3e-8a52-4a41-9b7e-3d8c2f0a1b2c' } });
     const row = (id: string, key: string) => ({ id, endpoint_id: hook.id, organization_id: client.organizationId, event_type: 'job.completed', source_key: key, message_id: messageIdFor(id), body });
@@ -459,18 +462,18 @@ describe('webhook delivery to a real HTTP receiver', () => {
     const queued = '7a2d2e4f-9b63-4b52-8c8f-4e9d3f1b2c3d';
     await env.db.insertInto('webhook_deliveries').values([row(lost, 'job.completed:lost'), row(queued, 'job.completed:queued')]).execute();
     const queue = createDeliveryQueue(env.redis, env.prefix);
-    const source = webhookDeliveriesSource({ redis: env.redis, prefix: env.prefix, schedule: { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 } });
+    const source = webhookDeliveriesSource({ redis: env.redis, prefix: env.prefix, schedule: SCHEDULE });
     try {
       await queue.add('automatic', { delivery_id: queued }, { jobId: automaticJobId(queued), delay: 3_600_000 });
       expect(await source.repair({ db: env.db, redis: env.redis, prefix: env.prefix, logger: env.logger, now: new Date() })).toBe(1);
-      const msg = await waitFor('the recovered delivery', async () => receivedAt(hook.path)[0]);
+      const msg = await waitFor('the recovered delivery', async () => receiver.at(hook.path)[0]);
       expect(msg.headers['webhook-id']).toBe(messageIdFor(lost));
       expect(() => new Webhook(hook.secret).verify(msg.body, headersOf(msg))).not.toThrow();
       await waitFor('recorded success', async () => (await deliveriesOf(client, hook.id)).find((d) => d.id === lost && d.status === 'succeeded'));
       // A second pass finds nothing missing: the queued one is still there, the lost one is delivered.
       expect(await source.repair({ db: env.db, redis: env.redis, prefix: env.prefix, logger: env.logger, now: new Date() })).toBe(0);
       expect(await (await queue.getJob(automaticJobId(queued)))?.isDelayed()).toBe(true);
-      expect(receivedAt(hook.path)).toHaveLength(1);
+      expect(receiver.at(hook.path)).toHaveLength(1);
     } finally {
       await source.close?.();
       await queue.close();
