@@ -1,76 +1,55 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, newPlatformKey, type Actor, type TestEnv } from '@fairlabel/testing';
-import type { AppInstance } from '@fairlabel/http';
+import { describe, expect } from 'vitest';
+import { createTestEnv, expectError, integrationTest, newPlatformKey } from '@fairlabel/testing';
 import { buildGateway } from '../src/app.js';
 
-let env: TestEnv;
-let app: AppInstance;
-let admin: Actor;
-
-beforeAll(async () => {
-  env = await createTestEnv({ BODY_LIMIT_BYTES: 4096, RATE_LIMIT_MAX: 1000 });
-  app = await buildGateway(env);
-  await app.ready();
-  admin = await newPlatformKey(env.db, 'admin');
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
-
-const post = (payload: string, contentType = 'application/json') =>
-  app.inject({ method: 'POST', url: '/v1/organizations', headers: { ...admin.auth, 'content-type': contentType }, payload });
-
-function expectError(res: { statusCode: number; json: () => unknown }, status: number, code: string) {
-  expect(res.statusCode).toBe(status);
-  const body = res.json() as { error: { code: string; message: string; details: unknown[] } };
-  expect(body.error.code).toBe(code);
-  expect(body.error.message.length).toBeGreaterThan(0);
-  expect(Array.isArray(body.error.details)).toBe(true);
-  return body.error;
-}
+const test = integrationTest({ app: buildGateway, config: { BODY_LIMIT_BYTES: 4096, RATE_LIMIT_MAX: 1000 } }).extend(
+  'post',
+  async ({ app, admin }) =>
+    (payload: string, contentType = 'application/json') =>
+      app.inject({ method: 'POST', url: '/v1/organizations', headers: { ...admin.auth, 'content-type': contentType }, payload }),
+);
 
 describe('bad input gets a 4xx in the one error shape', () => {
-  it('malformed JSON is a 400', async () => {
+  test('malformed JSON is a 400', async ({ post }) => {
     expectError(await post('{"name": "x", '), 400, 'malformed_json');
     expectError(await post(''), 400, 'malformed_json');
   });
 
-  it('wrong types list each bad field', async () => {
+  test('wrong types list each bad field', async ({ post }) => {
     const err = expectError(await post(JSON.stringify({ name: 42, kind: 'spaceship' })), 400, 'validation_failed');
     const paths = (err.details as { path: string }[]).map((d) => d.path).sort();
     expect(paths).toEqual(['body.kind', 'body.name']);
   });
 
-  it('unknown fields are refused where the schema is strict', async () => {
+  test('unknown fields are refused where the schema is strict', async ({ post }) => {
     const err = expectError(await post(JSON.stringify({ name: 'x', kind: 'client', is_admin: true })), 400, 'validation_failed');
     expect(JSON.stringify(err.details)).toContain('is_admin');
   });
 
-  it('a too-large body is a 413', async () => {
+  test('a too-large body is a 413', async ({ post }) => {
     expectError(await post(JSON.stringify({ name: 'x'.repeat(10_000), kind: 'client' })), 413, 'body_too_large');
   });
 
-  it('an unsupported content type is a 415', async () => {
+  test('an unsupported content type is a 415', async ({ post }) => {
     expectError(await post('name=x', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
   });
 
-  it('a malformed path parameter is a 400, not a 500', async () => {
+  test('a malformed path parameter is a 400, not a 500', async ({ app, admin }) => {
     const res = await app.inject({ method: 'GET', url: '/v1/organizations/not-a-uuid', headers: admin.auth });
     expectError(res, 400, 'validation_failed');
   });
 
-  it('a bad cursor is a 400', async () => {
+  test('a bad cursor is a 400', async ({ app, admin }) => {
     const res = await app.inject({ method: 'GET', url: '/v1/organizations?cursor=garbage', headers: admin.auth });
     expectError(res, 400, 'invalid_cursor');
   });
 
-  it('an unknown route is a 404 in the same shape', async () => {
+  test('an unknown route is a 404 in the same shape', async ({ app, admin }) => {
     expectError(await app.inject({ method: 'GET', url: '/v1/nothing-here', headers: admin.auth }), 404, 'route_not_found');
     expectError(await app.inject({ method: 'DELETE', url: '/healthz' }), 404, 'route_not_found');
   });
 
-  it('every response carries a request id, and a caller-supplied one is kept', async () => {
+  test('every response carries a request id, and a caller-supplied one is kept', async ({ app }) => {
     const res = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-123' } });
     expect(res.headers['x-request-id']).toBe('trace-123');
     const fresh = await app.inject({ method: 'GET', url: '/healthz' });
@@ -79,7 +58,7 @@ describe('bad input gets a 4xx in the one error shape', () => {
 });
 
 describe('rate limits', () => {
-  it('answer 429 with Retry-After, per API key, stored in Redis', async () => {
+  test('answer 429 with Retry-After, per API key, stored in Redis', async () => {
     const limited = await createTestEnv({ RATE_LIMIT_MAX: 3, RATE_LIMIT_WINDOW_MS: 60_000 });
     const small = await buildGateway(limited);
     await small.ready();

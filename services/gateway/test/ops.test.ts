@@ -1,63 +1,70 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { createDeps } from '@fairlabel/runtime';
 import { createLogger } from '@fairlabel/observability';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
-import type { AppInstance } from '@fairlabel/http';
+import { integrationTest, type TestEnv } from '@fairlabel/testing';
 import { buildGateway } from '../src/app.js';
 
-let env: TestEnv;
-let app: AppInstance;
+const test = integrationTest({ app: buildGateway });
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildGateway(env);
-  await app.ready();
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
+/** The POST/PUT/PATCH routes that take no request body: actions named by their path. */
+const BODYLESS_ACTIONS = [
+  'POST /v1/assignments/next',
+  'POST /v1/assignments/{id}/heartbeat',
+  'POST /v1/jobs/{id}/activate',
+  'POST /v1/jobs/{id}/cancel',
+  'POST /v1/jobs/{id}/pause',
+  'POST /v1/jobs/{id}/resume',
+  'POST /v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+];
+/**
+ * Routes that do take a body the document does not describe yet: the streaming task import reads
+ * NDJSON, JSON or CSV itself, and its route declares no requestBody. Listed so that the gap is visible
+ * and the list can only shrink.
+ */
+const UNDOCUMENTED_BODIES = ['POST /v1/jobs/{id}/tasks'];
+
+/** /readyz of a gateway whose settings point one dependency at a closed port. */
+async function readyzWith(env: TestEnv, overrides: { DATABASE_URL?: string; REDIS_URL?: string }) {
+  const deps = createDeps({ ...env.config, ...overrides }, 'test', { logger: createLogger({ level: 'silent' }) });
+  deps.redis.on('error', () => {});
+  const broken = await buildGateway(deps);
+  try {
+    return await broken.inject({ method: 'GET', url: '/readyz' });
+  } finally {
+    await broken.close();
+    await deps.close().catch(() => {});
+  }
+}
 
 describe('health and readiness', () => {
-  it('/healthz answers while the process is up', async () => {
+  test('/healthz answers while the process is up', async ({ app }) => {
     const res = await app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok' });
   });
 
-  it('/readyz is 200 when Postgres and Redis answer', async () => {
+  test('/readyz is 200 when Postgres and Redis answer', async ({ app }) => {
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ready', postgres: true, redis: true });
   });
 
-  async function readyzWith(overrides: { DATABASE_URL?: string; REDIS_URL?: string }) {
-    const deps = createDeps({ ...env.config, ...overrides }, 'test', { logger: createLogger({ level: 'silent' }) });
-    deps.redis.on('error', () => {});
-    const broken = await buildGateway(deps);
-    try {
-      return await broken.inject({ method: 'GET', url: '/readyz' });
-    } finally {
-      await broken.close();
-      await deps.close().catch(() => {});
-    }
-  }
 
-  it('/readyz is 503 when Redis cannot be reached', async () => {
-    const res = await readyzWith({ REDIS_URL: 'redis://127.0.0.1:1' });
+  test('/readyz is 503 when Redis cannot be reached', async ({ env }) => {
+    const res = await readyzWith(env, { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ status: 'not_ready', postgres: true, redis: false });
   });
 
-  it('/readyz is 503 when Postgres cannot be reached', async () => {
-    const res = await readyzWith({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' });
+  test('/readyz is 503 when Postgres cannot be reached', async ({ env }) => {
+    const res = await readyzWith(env, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ status: 'not_ready', postgres: false, redis: true });
   });
 
-  it('/metrics exposes Prometheus metrics, including request counts', async () => {
+  test('/metrics exposes Prometheus metrics, including request counts', async ({ app }) => {
     await app.inject({ method: 'GET', url: '/healthz' });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
@@ -67,7 +74,7 @@ describe('health and readiness', () => {
 });
 
 describe('OpenAPI document', () => {
-  it('is served at /docs/json without a key and validates as OpenAPI 3.1', async () => {
+  test('is served at /docs/json without a key and validates as OpenAPI 3.1', async ({ app }) => {
     const res = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json();
@@ -79,21 +86,23 @@ describe('OpenAPI document', () => {
     expect(validator.version).toBe('3.1');
   });
 
-  it('lists every route with an operationId, its request schemas and its response schemas', async () => {
+  test('lists every route with an operationId, its request schemas and its response schemas', async ({ app }) => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     const documented = new Set<string>();
+    const withBody: { route: string; types: string[] }[] = [];
+    const withoutBody: { route: string; types: string[] }[] = [];
     for (const [path, item] of Object.entries<Record<string, Record<string, unknown>>>(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         documented.add(`${method.toUpperCase()} ${path}`);
         expect(op.operationId, `${method} ${path}`).toEqual(expect.any(String));
         expect(Object.keys(op.responses as object).length, `${method} ${path} responses`).toBeGreaterThan(0);
-        if (method === 'post' || method === 'put' || method === 'patch') {
-          const body = op.requestBody as { content?: Record<string, { schema?: unknown }> } | undefined;
-          // Streaming endpoints may declare their content types without a JSON schema; all others have one.
-          if (body) expect(Object.keys(body.content ?? {}).length).toBeGreaterThan(0);
-        }
+        const body = op.requestBody as { content?: Record<string, unknown> } | undefined;
+        if (['post', 'put', 'patch'].includes(method)) (body ? withBody : withoutBody).push({ route: `${method.toUpperCase()} ${path}`, types: Object.keys(body?.content ?? {}) });
       }
     }
+    // Every documented body names its content types; the routes without one are the known ones.
+    expect(withBody.filter((b) => b.types.length === 0)).toEqual([]);
+    expect(withoutBody.map((b) => b.route).sort()).toEqual([...BODYLESS_ACTIONS, ...UNDOCUMENTED_BODIES].sort());
     // Every route the server has (except the docs UI itself) is in the document.
     const routes = app.printRoutes({ commonPrefix: false });
     expect(routes.length).toBeGreaterThan(0);
@@ -106,7 +115,7 @@ describe('OpenAPI document', () => {
     expect(orgCreate.responses['400'].content['application/json'].schema).toBeDefined();
   });
 
-  it('every registered route appears in the document', async () => {
+  test('every registered route appears in the document', async ({ app }) => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     const documented = new Set<string>();
     for (const [path, item] of Object.entries<Record<string, unknown>>(doc.paths)) for (const m of Object.keys(item)) documented.add(`${m.toUpperCase()} ${path}`);
@@ -122,7 +131,7 @@ describe('OpenAPI document', () => {
 
 
 describe('graceful shutdown', () => {
-  it('finishes requests in flight and stops taking new ones', async () => {
+  test('finishes requests in flight and stops taking new ones', async ({ env }) => {
     const { buildHttpApp } = await import('@fairlabel/http');
     let release: () => void = () => {};
     let started: () => void = () => {};
@@ -146,7 +155,8 @@ describe('graceful shutdown', () => {
     const inFlight = fetch(`http://127.0.0.1:${port}/slow`);
     await handlerStarted;
     const closing = slow.close();
-    await new Promise((r) => setTimeout(r, 50));
+    // Closing stops the listener before it waits for the request in flight.
+    await expect.poll(() => slow.server.listening).toBe(false);
     // The listening socket is closed: a new connection is refused.
     const refused = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1');

@@ -1,31 +1,25 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
+import { describe, expect } from 'vitest';
+import { integrationTest, type TestEnv } from '@fairlabel/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-let env: TestEnv;
+const test = integrationTest();
 
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-
-function childEnv(extra: Record<string, string> = {}) {
+/** The environment of a process of this file's stack: its database and Redis prefix. */
+function childEnv(env: TestEnv, extra: Record<string, string> = {}) {
   return { ...process.env, DATABASE_URL: env.config.DATABASE_URL, REDIS_PREFIX: env.prefix, LOG_LEVEL: 'warn', ...extra };
 }
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'services/gateway/src/cli.ts', ...args], { cwd: root, env: childEnv(), encoding: 'utf8' });
+function cli(env: TestEnv, args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'services/gateway/src/cli.ts', ...args], { cwd: root, env: childEnv(env), encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 
 describe('pnpm fairlabel (operator CLI)', () => {
-  it('bootstrap prints the first admin key on its last line, refuses a second run, and --new-key issues another', async () => {
-    const first = cli(['bootstrap']);
+  test('bootstrap prints the first admin key on its last line, refuses a second run, and --new-key issues another', async ({ env }) => {
+    const first = cli(env, ['bootstrap']);
     expect(first.code, first.stderr).toBe(0);
     const key = first.stdout.split('\n').at(-1)!;
     expect(key).toMatch(/^fl_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
@@ -37,11 +31,11 @@ describe('pnpm fairlabel (operator CLI)', () => {
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ role: 'admin', kind: 'platform' });
 
-    const again = cli(['bootstrap']);
+    const again = cli(env, ['bootstrap']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/exists already.*--new-key/);
 
-    const extra = cli(['bootstrap', '--new-key']);
+    const extra = cli(env, ['bootstrap', '--new-key']);
     expect(extra.code).toBe(0);
     const second = extra.stdout.split('\n').at(-1)!;
     expect(second).toMatch(/^fl_/);
@@ -50,16 +44,16 @@ describe('pnpm fairlabel (operator CLI)', () => {
     expect(platforms.length).toBe(1);
   }, 60_000);
 
-  it('creates organizations and keys, and explains bad arguments', async () => {
-    const org = cli(['create-org', '--kind', 'vendor', '--name', 'Village Labels']);
+  test('creates organizations and keys, and explains bad arguments', async ({ env }) => {
+    const org = cli(env, ['create-org', '--kind', 'vendor', '--name', 'Village Labels']);
     expect(org.code).toBe(0);
-    const key = cli(['create-key', '--org', org.stdout, '--role', 'vendor']);
+    const key = cli(env, ['create-key', '--org', org.stdout, '--role', 'vendor']);
     expect(key.code).toBe(0);
     expect(key.stdout.split('\n').at(-1)).toMatch(/^fl_/);
-    const wrongRole = cli(['create-key', '--org', org.stdout, '--role', 'admin']);
+    const wrongRole = cli(env, ['create-key', '--org', org.stdout, '--role', 'admin']);
     expect(wrongRole.code).toBe(1);
     expect(wrongRole.stderr).toMatch(/role_not_allowed/);
-    const badKind = cli(['create-org', '--kind', 'platform', '--name', 'x']);
+    const badKind = cli(env, ['create-org', '--kind', 'platform', '--name', 'x']);
     expect(badKind.code).toBe(1);
     expect(badKind.stderr).toMatch(/--kind/);
   }, 60_000);
@@ -67,10 +61,10 @@ describe('pnpm fairlabel (operator CLI)', () => {
 
 // pnpm start with every process, killed ones restarted and a graceful SIGTERM: chaos/chaos.test.ts.
 describe('pnpm start (supervisor)', () => {
-  it('says which dependency is unreachable and exits non-zero', () => {
+  test('says which dependency is unreachable and exits non-zero', ({ env }) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: root,
-      env: childEnv({ REDIS_URL: 'redis://127.0.0.1:1' }),
+      env: childEnv(env, { REDIS_URL: 'redis://127.0.0.1:1' }),
       encoding: 'utf8',
       timeout: 60_000,
     });
