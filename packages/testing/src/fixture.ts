@@ -7,7 +7,7 @@ import type { ApiKeyRole } from '@fairlabel/db';
 import type { Insertable } from 'kysely';
 import { buildTestApp } from './app.js';
 import { stackOn, type TestEnv } from './env.js';
-import { newApiKey, newJob, newOrganization, newPlatformKey, newTasks, newWorker, type Actor, type WorkerActor } from './factories.js';
+import { newAnswers, newApiKey, newJob, newOrganization, newPlatformKey, newTasks, newWorker, type Actor, type WorkerActor } from './factories.js';
 
 type JobOptions = Partial<Insertable<JobsTable>>;
 type WorkerOptions = Partial<Insertable<WorkersTable>> & { skills?: Record<string, number> };
@@ -68,6 +68,11 @@ export class Seed {
   /** `count` open tasks of a job, `external_id` item-0, item-1, …; `required_annotations` is the job's overlap. */
   tasks(jobId: string, count: number, opts: TaskOptions = {}): Promise<TaskRow[]> {
     return newTasks(this.db, jobId, count, opts);
+  }
+
+  /** One answer by `worker` on each task, as if submitted (and decided, unless `status` is 'submitted'). */
+  answers(tasks: { id: number; job_id: string }[], worker: WorkerActor, opts: Parameters<typeof newAnswers>[3] = {}) {
+    return newAnswers(this.db, tasks, worker, opts);
   }
 
   /** An active job with `tasks` open tasks, of `opts.owner` or of a new client. */

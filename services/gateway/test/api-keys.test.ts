@@ -1,37 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
-import type { AppInstance } from '@fairlabel/http';
+import { describe, expect } from 'vitest';
+import { integrationTest, type Actor } from '@fairlabel/testing';
 import { buildGateway } from '../src/app.js';
 
 // The API keys module (services/gateway/src/api-keys.service.ts) is the one writer of api_keys: these
 // tests go through every way a key is issued, used and revoked over HTTP, including the worker-key
 // route that moved here from worker-assignment.
 
-let env: TestEnv;
-let app: AppInstance;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildGateway(env);
-  await app.ready();
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
-
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const issueWorkerKey = (workerId: string, who: Actor, payload: unknown = { name: 'phone' }, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: `/v1/workers/${workerId}/api-keys`, headers: { ...who.auth, ...headers }, payload: payload as Record<string, unknown> });
 
-async function keyRow(id: string) {
-  return env.db.selectFrom('api_keys').select(['organization_id', 'worker_id', 'role', 'name', 'revoked_at', 'last_used_at']).where('id', '=', id).executeTakeFirstOrThrow();
-}
+const test = integrationTest({ app: buildGateway })
+  .extend('issueWorkerKey', async ({ app }) => (workerId: string, who: Actor, payload: unknown = { name: 'phone' }, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: `/v1/workers/${workerId}/api-keys`, headers: { ...who.auth, ...headers }, payload: payload as Record<string, unknown> }),
+  )
+  .extend('keyRow', async ({ env }) => (id: string) =>
+    env.db.selectFrom('api_keys').select(['organization_id', 'worker_id', 'role', 'name', 'revoked_at', 'last_used_at']).where('id', '=', id).executeTakeFirstOrThrow(),
+  );
 
 describe('POST /v1/workers/:id/api-keys (served by the gateway)', () => {
-  it("issues a vendor's worker a key that authenticates, and claims, as that worker", async () => {
-    const vendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
+  test("issues a vendor's worker a key that authenticates, and claims, as that worker", async ({ app, seed, issueWorkerKey, keyRow }) => {
+    const vendor = await seed.vendor();
+    const worker = await seed.worker(vendor);
     const issued = await issueWorkerKey(worker.workerId, vendor);
     expect(issued.statusCode, issued.body).toBe(201);
     const body = issued.json();
@@ -42,17 +30,17 @@ describe('POST /v1/workers/:id/api-keys (served by the gateway)', () => {
     const me = await app.inject({ method: 'GET', url: '/v1/auth/whoami', headers: bearer(body.key) });
     expect(me.json()).toMatchObject({ key_id: body.id, role: 'worker', organization_id: vendor.organizationId, worker_id: worker.workerId });
 
-    const client = await newClient(env.db);
-    const job = await newJob(env.db, client.organizationId, { status: 'active' });
-    const [task] = await newTasks(env.db, job.id, 1);
+    const client = await seed.client();
+    const job = await seed.job(client, { status: 'active' });
+    const [task] = await seed.tasks(job.id, 1);
     const claimed = await app.inject({ method: 'POST', url: '/v1/assignments/next', headers: bearer(body.key) });
     expect(claimed.statusCode, claimed.body).toBe(200);
     expect(claimed.json()).toMatchObject({ worker_id: worker.workerId, job_id: job.id, task_id: task!.id });
   });
 
-  it('defaults the name to empty, and an Idempotency-Key replays the first key instead of issuing a second', async () => {
-    const vendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
+  test('defaults the name to empty, and an Idempotency-Key replays the first key instead of issuing a second', async ({ env, seed, issueWorkerKey }) => {
+    const vendor = await seed.vendor();
+    const worker = await seed.worker(vendor);
     const unnamed = await issueWorkerKey(worker.workerId, vendor, {});
     expect(unnamed.statusCode, unnamed.body).toBe(201);
     expect(unnamed.json().name).toBe('');
@@ -67,19 +55,19 @@ describe('POST /v1/workers/:id/api-keys (served by the gateway)', () => {
     expect(tablets).toHaveLength(1);
   });
 
-  it("lets a platform admin issue a key for any vendor's worker, in that vendor's organization", async () => {
-    const admin = await newPlatformKey(env.db, 'admin');
-    const vendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
+  test("lets a platform admin issue a key for any vendor's worker, in that vendor's organization", async ({ seed, issueWorkerKey }) => {
+    const admin = await seed.platformKey('admin');
+    const vendor = await seed.vendor();
+    const worker = await seed.worker(vendor);
     const issued = await issueWorkerKey(worker.workerId, admin);
     expect(issued.statusCode, issued.body).toBe(201);
     expect(issued.json()).toMatchObject({ organization_id: vendor.organizationId, worker_id: worker.workerId, role: 'worker' });
   });
 
-  it("answers 404 for another vendor's worker and an unknown worker, 403 for other roles, 400 for a malformed id or body; issues nothing", async () => {
-    const vendor = await newVendor(env.db);
-    const otherVendor = await newVendor(env.db);
-    const theirs = await newWorker(env.db, otherVendor.organizationId);
+  test("answers 404 for another vendor's worker and an unknown worker, 403 for other roles, 400 for a malformed id or body; issues nothing", async ({ env, seed, issueWorkerKey }) => {
+    const vendor = await seed.vendor();
+    const otherVendor = await seed.vendor();
+    const theirs = await seed.worker(otherVendor);
     const before = await env.db.selectFrom('api_keys').select('id').where('worker_id', '=', theirs.workerId).execute();
 
     const foreign = await issueWorkerKey(theirs.workerId, vendor);
@@ -89,7 +77,7 @@ describe('POST /v1/workers/:id/api-keys (served by the gateway)', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('not_found');
 
-    for (const who of [await newClient(env.db), theirs, await newPlatformKey(env.db, 'ops')]) {
+    for (const who of [await seed.client(), theirs, await seed.platformKey('ops')]) {
       const refused = await issueWorkerKey(theirs.workerId, who);
       expect(refused.statusCode).toBe(403);
       expect(refused.json().error.code).toBe('forbidden');
@@ -107,11 +95,11 @@ describe('POST /v1/workers/:id/api-keys (served by the gateway)', () => {
 });
 
 describe('POST /v1/organizations/:id/api-keys for a worker', () => {
-  it("refuses a worker of another vendor with 422 unknown_worker, and a client organization's worker key with 422 role_not_allowed", async () => {
-    const vendor = await newVendor(env.db);
-    const otherVendor = await newVendor(env.db);
-    const theirs = await newWorker(env.db, otherVendor.organizationId);
-    const client = await newClient(env.db);
+  test("refuses a worker of another vendor with 422 unknown_worker, and a client organization's worker key with 422 role_not_allowed", async ({ app, env, seed }) => {
+    const vendor = await seed.vendor();
+    const otherVendor = await seed.vendor();
+    const theirs = await seed.worker(otherVendor);
+    const client = await seed.client();
     for (const [who, code] of [
       [vendor, 'unknown_worker'],
       [client, 'role_not_allowed'],
@@ -125,28 +113,23 @@ describe('POST /v1/organizations/:id/api-keys for a worker', () => {
 });
 
 describe('last_used_at', () => {
-  it('is recorded by the keys module when a key is used through the gateway', async () => {
-    const client = await newClient(env.db);
+  test('is recorded by the keys module when a key is used through the gateway', async ({ app, seed, keyRow }) => {
+    const client = await seed.client();
     expect((await keyRow(client.keyId)).last_used_at).toBeNull();
     expect((await app.inject({ method: 'GET', url: '/v1/auth/whoami', headers: client.auth })).statusCode).toBe(200);
     // The write is best effort and off the request's path: wait for it, bounded.
-    let lastUsed: Date | null = null;
-    for (let i = 0; i < 100 && !lastUsed; i++) {
-      lastUsed = (await keyRow(client.keyId)).last_used_at;
-      if (!lastUsed) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(lastUsed).toBeInstanceOf(Date);
+    await expect.poll(async () => (await keyRow(client.keyId)).last_used_at, { timeout: 5000, interval: 20 }).toBeInstanceOf(Date);
     const listed = await app.inject({ method: 'GET', url: `/v1/organizations/${client.organizationId}/api-keys`, headers: client.auth });
     expect(listed.json().data.find((k: { id: string }) => k.id === client.keyId).last_used_at).toEqual(expect.any(String));
   });
 });
 
 describe('revocation of a worker key', () => {
-  it('by its vendor stops it at once; another vendor gets 404 and the key keeps working until then', async () => {
-    const vendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
+  test('by its vendor stops it at once; another vendor gets 404 and the key keeps working until then', async ({ app, seed, issueWorkerKey }) => {
+    const vendor = await seed.vendor();
+    const worker = await seed.worker(vendor);
     const issued = (await issueWorkerKey(worker.workerId, vendor)).json();
-    const otherVendor = await newVendor(env.db);
+    const otherVendor = await seed.vendor();
     const foreign = await app.inject({ method: 'DELETE', url: `/v1/api-keys/${issued.id}`, headers: otherVendor.auth });
     expect(foreign.statusCode).toBe(404);
     expect(foreign.json().error.code).toBe('not_found');

@@ -1,9 +1,8 @@
-import { Queue, type Worker } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppInstance } from '@fairlabel/http';
+import { Queue } from 'bullmq';
+import { describe, expect } from 'vitest';
 import { OutboxRelay } from '@fairlabel/queues';
 import { startTaskDispatchConsumers } from '@fairlabel/task-dispatch/consumers';
-import { createTestEnv, newAnswers, newClient, newJob, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { integrationTest, type Actor } from '@fairlabel/testing';
 import { createWorkerAssignmentConsumer } from '@fairlabel/worker-assignment/consumers';
 import { buildGateway } from '../src/app.js';
 
@@ -11,30 +10,6 @@ import { buildGateway } from '../src/app.js';
 // relay moves task-dispatch's `job.data_purge_requested` to worker-assignment's consumer, which erases
 // the answers it owns and reports `job.answers_purged` back through the relay to task-dispatch's
 // consumer, which completes the purge the client reads.
-
-let env: TestEnv;
-let app: AppInstance;
-let relay: OutboxRelay;
-let workers: Worker[];
-let client: Actor;
-let annotator: WorkerActor;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildGateway(env);
-  await app.ready();
-  relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
-  await relay.start();
-  workers = [...(await startTaskDispatchConsumers(env)).workers, createWorkerAssignmentConsumer(env, env.redis)];
-  client = await newClient(env.db);
-  annotator = await newWorker(env.db, (await newVendor(env.db)).organizationId);
-});
-afterAll(async () => {
-  await relay.stop();
-  await Promise.all(workers.map((w) => w.close()));
-  await app.close();
-  await env.close();
-});
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -46,23 +21,35 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
   }
 }
 
-const call = (method: 'GET' | 'POST' | 'DELETE', url: string, who: Actor = client) => app.inject({ method, url, headers: who.auth });
-const purgeState = (jobId: string) => call('GET', `/v1/jobs/${jobId}/data-purge`).then((r) => r.json());
-const eventsOf = async (event: string, jobId: string) =>
-  (await env.db.selectFrom('outbox').select(['payload', 'sent_at']).where('event', '=', event).execute()).filter((r) => (r.payload as { job_id: string }).job_id === jobId);
-
-/** An active job with answers, cancelled by its client through the API. */
-async function cancelledJobWithAnswers(tasks: number) {
-  const job = await newJob(env.db, client.organizationId, { status: 'active' });
-  const rows = await newTasks(env.db, job.id, tasks, { payload: (i) => ({ text: `someone's data ${i}` }) });
-  await newAnswers(env.db, rows, annotator, { status: 'submitted' });
-  const cancelled = await call('POST', `/v1/jobs/${job.id}/cancel`);
-  expect(cancelled.statusCode, cancelled.body).toBe(200);
-  return job;
-}
+const test = integrationTest({ app: buildGateway })
+  /** The outbox relay and both services' consumers, running for the whole file. */
+  .extend('pipeline', { scope: 'file', auto: true }, async ({ env }, { onCleanup }) => {
+    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
+    await relay.start();
+    const workers = [...(await startTaskDispatchConsumers(env)).workers, createWorkerAssignmentConsumer(env, env.redis)];
+    onCleanup(async () => {
+      await relay.stop();
+      await Promise.all(workers.map((w) => w.close()));
+    });
+    return workers.length;
+  })
+  .extend('call', async ({ app, client }) => (method: 'GET' | 'POST' | 'DELETE', url: string, who: Actor = client) => app.inject({ method, url, headers: who.auth }))
+  .extend('purgeState', async ({ call }) => (jobId: string) => call('GET', `/v1/jobs/${jobId}/data-purge`).then((r) => r.json()))
+  .extend('eventsOf', async ({ env }) => async (event: string, jobId: string) =>
+    (await env.db.selectFrom('outbox').select(['payload', 'sent_at']).where('event', '=', event).execute()).filter((r) => (r.payload as { job_id: string }).job_id === jobId),
+  )
+  /** An active job of `client` with an answer of `worker` on each task, cancelled by its client through the API. */
+  .extend('cancelledJobWithAnswers', async ({ seed, client, worker, call }) => async (tasks: number) => {
+    const job = await seed.job(client, { status: 'active' });
+    const rows = await seed.tasks(job.id, tasks, { payload: (i) => ({ text: `someone's data ${i}` }) });
+    await seed.answers(rows, worker, { status: 'submitted' });
+    const cancelled = await call('POST', `/v1/jobs/${job.id}/cancel`);
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    return job;
+  });
 
 describe('data purge through the relay and both consumers', () => {
-  it('is pending until worker-assignment has erased the answers, then completed with their count', async () => {
+  test('is pending until worker-assignment has erased the answers, then completed with their count', async ({ env, call, purgeState, eventsOf, cancelledJobWithAnswers }) => {
     const job = await cancelledJobWithAnswers(3);
     const requested = await call('DELETE', `/v1/jobs/${job.id}/data`);
     expect(requested.statusCode, requested.body).toBe(202);
@@ -86,7 +73,7 @@ describe('data purge through the relay and both consumers', () => {
     expect(await eventsOf('job.data_purge_requested', job.id)).toHaveLength(1);
   });
 
-  it('redelivered request and report events change nothing', async () => {
+  test('redelivered request and report events change nothing', async ({ env, client, call, purgeState, eventsOf, cancelledJobWithAnswers }) => {
     const job = await cancelledJobWithAnswers(2);
     expect((await call('DELETE', `/v1/jobs/${job.id}/data`)).statusCode).toBe(202);
     const done = await until(() => purgeState(job.id), (s) => s.status === 'completed');
@@ -107,10 +94,10 @@ describe('data purge through the relay and both consumers', () => {
     expect(await eventsOf('job.answers_purged', job.id)).toHaveLength(1);
   });
 
-  it("keeps another client's purge invisible: 404 to read or request it", async () => {
+  test("keeps another client's purge invisible: 404 to read or request it", async ({ seed, call, purgeState, cancelledJobWithAnswers }) => {
     const job = await cancelledJobWithAnswers(1);
     expect((await call('DELETE', `/v1/jobs/${job.id}/data`)).statusCode).toBe(202);
-    const other = await newClient(env.db);
+    const other = await seed.client();
     for (const method of ['GET', 'DELETE'] as const) {
       const res = await call(method, method === 'GET' ? `/v1/jobs/${job.id}/data-purge` : `/v1/jobs/${job.id}/data`, other);
       expect(res.statusCode).toBe(404);

@@ -2,8 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
+import { describe, expect } from 'vitest';
+import type { Db } from '@fairlabel/db';
+import { dbTest as test } from '@fairlabel/db/testing';
 
 // One writing service per table (DESIGN.md), as the README's map says it. This reads the code as
 // text: every write it can see (kysely insertInto/updateTable/deleteFrom, raw INSERT/UPDATE/DELETE/
@@ -105,25 +106,21 @@ function writesInCode(): { writes: Write[]; problems: string[] } {
   return { writes, problems };
 }
 
-let env: TestEnv;
-let tables: string[];
-beforeAll(async () => {
-  env = await createTestEnv();
-  const rows = await sql<{ tablename: string }>`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%' ORDER BY 1`.execute(env.db);
-  tables = rows.rows.map((r) => r.tablename);
-});
-afterAll(async () => {
-  await env.close();
-});
+/** The tables of the migrated schema. */
+async function schemaTables(db: Db): Promise<string[]> {
+  const rows = await sql<{ tablename: string }>`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%' ORDER BY 1`.execute(db);
+  return rows.rows.map((r) => r.tablename);
+}
 
 describe('table ownership', () => {
-  it("every table of the schema has an owner in the README's map, and the map names no table that does not exist", () => {
+  test("every table of the schema has an owner in the README's map, and the map names no table that does not exist", async ({ db }) => {
     const owners = ownershipMap();
+    const tables = await schemaTables(db);
     expect(tables.filter((t) => !owners.has(t))).toEqual([]);
     expect([...owners.keys()].filter((t) => !tables.includes(t))).toEqual([]);
   });
 
-  it('the scan sees the writes it is meant to see', () => {
+  test('the scan sees the writes it is meant to see', () => {
     const seen = new Set(writesInCode().writes.map((w) => `${w.table} <- ${w.writer}`));
     for (const expected of [
       'api_keys <- gateway',
@@ -139,8 +136,9 @@ describe('table ownership', () => {
     }
   });
 
-  it('each table is written only by its owner (outbox rows by every service and the relay)', () => {
+  test('each table is written only by its owner (outbox rows by every service and the relay)', async ({ db }) => {
     const owners = ownershipMap();
+    const tables = await schemaTables(db);
     const { writes, problems } = writesInCode();
     const violations = writes
       .filter((w) => tables.includes(w.table))

@@ -1,61 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppInstance } from '@fairlabel/http';
-import {
-  buildTestApp,
-  createTestEnv,
-  newAnswers,
-  newClient,
-  newJob,
-  newPlatformKey,
-  newTasks,
-  newVendor,
-  newWorker,
-  type Actor,
-  type TestEnv,
-  type WorkerActor,
-} from '@fairlabel/testing';
+import { describe, expect } from 'vitest';
+import { integrationTest, type Actor } from '@fairlabel/testing';
 import { purgeRoutes } from '../src/purge.routes.js';
 import { onAnswersPurged } from '../src/task-dispatch.consumer.js';
+import { someRoutes } from './helpers.js';
 
 // task-dispatch's half of a data purge: the request (task data erased, one event asking
 // worker-assignment for the answers), the state a client reads, and the report that completes it.
 // The whole chain through the relay and both services' consumers is in gateway/test/purge-flow.test.ts.
 
-let env: TestEnv;
-let app: AppInstance;
-let client: Actor;
-let worker: WorkerActor;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [{ name: 'purge', plugin: purgeRoutes }]);
-  client = await newClient(env.db);
-  worker = await newWorker(env.db, (await newVendor(env.db)).organizationId);
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
-
-async function cancelledJobWithAnswers(answers: number) {
-  const job = await newJob(env.db, client.organizationId, { status: 'cancelled' });
-  const tasks = await newTasks(env.db, job.id, answers);
-  await newAnswers(env.db, tasks, worker);
-  return job;
-}
-
-const purge = (jobId: string, who: Actor = client) => app.inject({ method: 'DELETE', url: `/v1/jobs/${jobId}/data`, headers: who.auth });
-const state = (jobId: string, who: Actor = client) => app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/data-purge`, headers: who.auth });
-const report = (jobId: string, count: number) => onAnswersPurged(env, { job_id: jobId, client_id: client.organizationId, assignments_purged: count });
-
-async function requestEvents(jobId: string) {
-  const rows = await env.db.selectFrom('outbox').select(['event', 'queue', 'payload']).where('event', '=', 'job.data_purge_requested').execute();
-  return rows.filter((r) => (r.payload as { job_id: string }).job_id === jobId);
-}
-const auditRows = (jobId: string) => env.db.selectFrom('audit_log').select(['action', 'actor_key_id']).where('resource_id', '=', jobId).execute();
+const test = integrationTest({ app: [someRoutes('purge', purgeRoutes)] })
+  /** A cancelled job of `client` with `answers` tasks, each answered by `worker`. */
+  .extend('cancelledJobWithAnswers', async ({ seed, client, worker }) => async (answers: number) => {
+    const job = await seed.job(client, { status: 'cancelled' });
+    await seed.answers(await seed.tasks(job.id, answers), worker);
+    return job;
+  })
+  .extend('purge', async ({ app, client }) => (jobId: string, who: Actor = client) => app.inject({ method: 'DELETE', url: `/v1/jobs/${jobId}/data`, headers: who.auth }))
+  .extend('state', async ({ app, client }) => (jobId: string, who: Actor = client) => app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/data-purge`, headers: who.auth }))
+  .extend('report', async ({ env, client }) => (jobId: string, count: number) => onAnswersPurged(env, { job_id: jobId, client_id: client.organizationId, assignments_purged: count }))
+  .extend('requestEvents', async ({ env }) => async (jobId: string) => {
+    const rows = await env.db.selectFrom('outbox').select(['event', 'queue', 'payload']).where('event', '=', 'job.data_purge_requested').execute();
+    return rows.filter((r) => (r.payload as { job_id: string }).job_id === jobId);
+  })
+  .extend('auditRows', async ({ env }) => (jobId: string) => env.db.selectFrom('audit_log').select(['action', 'actor_key_id']).where('resource_id', '=', jobId).execute());
 
 describe('job data purge: request and report', () => {
-  it('asks worker-assignment once by event, shows the purge pending, and completes it with the reported count', async () => {
+  test('asks worker-assignment once by event, shows the purge pending, and completes it with the reported count', async ({ client, cancelledJobWithAnswers, purge, state, report, requestEvents, auditRows }) => {
     const job = await cancelledJobWithAnswers(3);
     const requested = await purge(job.id);
     expect(requested.statusCode, requested.body).toBe(202);
@@ -85,7 +55,7 @@ describe('job data purge: request and report', () => {
     expect(await auditRows(job.id)).toEqual([{ action: 'job.data_purged', actor_key_id: client.keyId }]);
   });
 
-  it('a redelivered report changes nothing, even with another count; a report for a job without a pending purge is a no-op', async () => {
+  test('a redelivered report changes nothing, even with another count; a report for a job without a pending purge is a no-op', async ({ env, cancelledJobWithAnswers, purge, state, report }) => {
     const job = await cancelledJobWithAnswers(2);
     await purge(job.id);
     expect(await report(job.id, 2)).toBe(true);
@@ -100,7 +70,7 @@ describe('job data purge: request and report', () => {
     expect(await report('00000000-0000-4000-8000-000000000000', 1)).toBe(false);
   });
 
-  it('two requests at once make one purge: one event, one audit entry, one of them already_requested', async () => {
+  test('two requests at once make one purge: one event, one audit entry, one of them already_requested', async ({ cancelledJobWithAnswers, purge, requestEvents, auditRows }) => {
     const job = await cancelledJobWithAnswers(2);
     const both = await Promise.all([purge(job.id), purge(job.id)]);
     expect(both.map((r) => r.statusCode)).toEqual([202, 202]);
@@ -110,9 +80,9 @@ describe('job data purge: request and report', () => {
     expect(await auditRows(job.id)).toHaveLength(1);
   });
 
-  it('a refused request (job not finished) publishes nothing and leaves no purge to read', async () => {
-    const job = await newJob(env.db, client.organizationId, { status: 'active' });
-    await newTasks(env.db, job.id, 1);
+  test('a refused request (job not finished) publishes nothing and leaves no purge to read', async ({ seed, client, purge, state, requestEvents }) => {
+    const job = await seed.job(client, { status: 'active' });
+    await seed.tasks(job.id, 1);
     const refused = await purge(job.id);
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('job_not_finished');
@@ -124,11 +94,11 @@ describe('job data purge: request and report', () => {
 });
 
 describe('GET /v1/jobs/:id/data-purge', () => {
-  it("answers 404 for another client's purged job and for a job never purged, 403 for other roles, 400 for a malformed id", async () => {
+  test("answers 404 for another client's purged job and for a job never purged, 403 for other roles, 400 for a malformed id", async ({ seed, worker, cancelledJobWithAnswers, purge, state }) => {
     const job = await cancelledJobWithAnswers(1);
     expect((await purge(job.id)).statusCode).toBe(202);
 
-    const other = await newClient(env.db);
+    const other = await seed.client();
     const foreign = await state(job.id, other);
     expect(foreign.statusCode).toBe(404);
     expect(foreign.json().error.code).toBe('not_found');
@@ -141,7 +111,7 @@ describe('GET /v1/jobs/:id/data-purge', () => {
     expect(none.statusCode).toBe(404);
     expect(none.json().error.code).toBe('not_found');
 
-    for (const who of [await newVendor(env.db), worker, await newPlatformKey(env.db, 'admin')]) {
+    for (const who of [await seed.vendor(), worker, await seed.platformKey('admin')]) {
       const forbidden = await state(job.id, who);
       expect(forbidden.statusCode).toBe(403);
       expect(forbidden.json().error.code).toBe('forbidden');

@@ -1,41 +1,13 @@
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { OutboxRelay, publish } from '@fairlabel/queues';
-import { createTestEnv, newAnswers, newClient, newJob, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { integrationTest } from '@fairlabel/testing';
 import { purgeJobAnswers } from '../src/answers-purge.service.js';
 import { createWorkerAssignmentConsumer } from '../src/worker-assignment.consumer.js';
 
 // worker-assignment's half of a data purge: it alone writes `assignments`, so it erases a purged
 // job's answers when task-dispatch asks (`job.data_purge_requested`), once per job however often the
 // request is delivered, and reports the count (`job.answers_purged`).
-
-let env: TestEnv;
-let client: Actor;
-let worker: WorkerActor;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  client = await newClient(env.db);
-  worker = await newWorker(env.db, (await newVendor(env.db)).organizationId);
-});
-afterAll(async () => {
-  await env.close();
-});
-
-async function jobWithAnswers(count: number) {
-  const job = await newJob(env.db, client.organizationId, { status: 'completed' });
-  const tasks = await newTasks(env.db, job.id, count);
-  await newAnswers(env.db, tasks, worker, { answer: (id) => ({ label: `answer ${id}` }) });
-  return job;
-}
-
-const request = (jobId: string) => ({ job_id: jobId, client_id: client.organizationId });
-const answersOf = (jobId: string) => env.db.selectFrom('assignments').select(['answer', 'status', 'time_spent_ms']).where('job_id', '=', jobId).execute();
-async function reports(jobId: string) {
-  const rows = await env.db.selectFrom('outbox').select(['queue', 'payload']).where('event', '=', 'job.answers_purged').execute();
-  return rows.filter((r) => (r.payload as { job_id: string }).job_id === jobId);
-}
-const record = (jobId: string) => env.db.selectFrom('assignment_answer_purges').selectAll().where('job_id', '=', jobId).executeTakeFirst();
 
 async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -45,8 +17,23 @@ async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise
   }
 }
 
+const test = integrationTest()
+  /** A completed job of `client` with `count` tasks, each answered by `worker`. */
+  .extend('jobWithAnswers', async ({ seed, client, worker }) => async (count: number) => {
+    const job = await seed.job(client, { status: 'completed' });
+    await seed.answers(await seed.tasks(job.id, count), worker, { answer: (id) => ({ label: `answer ${id}` }) });
+    return job;
+  })
+  .extend('request', async ({ client }) => (jobId: string) => ({ job_id: jobId, client_id: client.organizationId }))
+  .extend('answersOf', async ({ env }) => (jobId: string) => env.db.selectFrom('assignments').select(['answer', 'status', 'time_spent_ms']).where('job_id', '=', jobId).execute())
+  .extend('reports', async ({ env }) => async (jobId: string) => {
+    const rows = await env.db.selectFrom('outbox').select(['queue', 'payload']).where('event', '=', 'job.answers_purged').execute();
+    return rows.filter((r) => (r.payload as { job_id: string }).job_id === jobId);
+  })
+  .extend('record', async ({ env }) => (jobId: string) => env.db.selectFrom('assignment_answer_purges').selectAll().where('job_id', '=', jobId).executeTakeFirst());
+
 describe('purgeJobAnswers (the job.data_purge_requested handler)', () => {
-  it("erases the job's answers and nothing else, records it, and reports the count to task-dispatch in the same transaction", async () => {
+  test("erases the job's answers and nothing else, records it, and reports the count to task-dispatch in the same transaction", async ({ env, client, jobWithAnswers, request, answersOf, reports, record }) => {
     const job = await jobWithAnswers(3);
     const other = await jobWithAnswers(2);
     expect(await purgeJobAnswers(env, request(job.id))).toBe(3);
@@ -57,7 +44,7 @@ describe('purgeJobAnswers (the job.data_purge_requested handler)', () => {
     expect(await reports(job.id)).toEqual([{ queue: 'task-dispatch', payload: { job_id: job.id, client_id: client.organizationId, assignments_purged: 3 } }]);
   });
 
-  it('a redelivered request erases nothing more and reports nothing twice', async () => {
+  test('a redelivered request erases nothing more and reports nothing twice', async ({ env, jobWithAnswers, request, reports, record }) => {
     const job = await jobWithAnswers(2);
     expect(await purgeJobAnswers(env, request(job.id))).toBe(2);
     const first = await record(job.id);
@@ -66,7 +53,7 @@ describe('purgeJobAnswers (the job.data_purge_requested handler)', () => {
     expect(await reports(job.id)).toHaveLength(1);
   });
 
-  it('concurrent deliveries of one request erase once: one count, one report', async () => {
+  test('concurrent deliveries of one request erase once: one count, one report', async ({ env, jobWithAnswers, request, answersOf, reports }) => {
     const job = await jobWithAnswers(4);
     const results = await Promise.all([purgeJobAnswers(env, request(job.id)), purgeJobAnswers(env, request(job.id)), purgeJobAnswers(env, request(job.id))]);
     expect(results.filter((r) => r !== null)).toEqual([4]);
@@ -74,16 +61,16 @@ describe('purgeJobAnswers (the job.data_purge_requested handler)', () => {
     expect((await answersOf(job.id)).every((a) => a.answer === null)).toBe(true);
   });
 
-  it('a job without answers reports zero', async () => {
-    const job = await newJob(env.db, client.organizationId, { status: 'cancelled' });
-    await newTasks(env.db, job.id, 2);
+  test('a job without answers reports zero', async ({ env, seed, client, request, reports }) => {
+    const job = await seed.job(client, { status: 'cancelled' });
+    await seed.tasks(job.id, 2);
     expect(await purgeJobAnswers(env, request(job.id))).toBe(0);
     expect((await reports(job.id)).map((r) => r.payload)).toEqual([{ job_id: job.id, client_id: client.organizationId, assignments_purged: 0 }]);
   });
 });
 
 describe('the worker-assignment consumer', () => {
-  it('erases a job’s answers when the request arrives through the outbox relay, and a redelivered request is harmless', async () => {
+  test('erases a job’s answers when the request arrives through the outbox relay, and a redelivered request is harmless', async ({ env, jobWithAnswers, request, answersOf, reports, record }) => {
     const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
     const consumer = createWorkerAssignmentConsumer(env, env.redis);
     const queue = new Queue('worker-assignment', { connection: env.redis, prefix: env.prefix });
