@@ -1,9 +1,8 @@
 import type { Config } from '@fairlabel/config';
-import { sql, type Db, type JobsTable, type WorkersTable } from '@fairlabel/db';
+import { sql, type ApiKeyRole, type Db, type JobsTable, type WorkersTable } from '@fairlabel/db';
 import { dbTest } from '@fairlabel/db/testing';
 import type { AppInstance, RoutePlugin } from '@fairlabel/http';
 import { outboxMark } from '@fairlabel/queues/testing';
-import type { ApiKeyRole } from '@fairlabel/db';
 import type { Insertable } from 'kysely';
 import { buildTestApp } from './app.js';
 import { stackOn, type TestEnv } from './env.js';
@@ -22,8 +21,9 @@ export type SeededJob = JobRow & { tasks: TaskRow[]; owner: Actor };
  * The factories of one test. Everything a test owns hangs off the organizations made here, so when
  * the test ends `retire()` can take what it left in flight out of the file's shared database: its
  * active jobs are paused (no later claim can pick them) and its live leases released (no later
- * expiry sweep counts them). Each test therefore starts with nothing claimable or expiring but what
- * it makes itself, whatever the tests before it did or how they ended.
+ * expiry sweep counts them); the outbox rows it wrote and no relay sent are dropped (a relay started
+ * by a later test would publish them). Each test therefore starts with nothing claimable, expiring or
+ * unpublished but what it makes itself, whatever the tests before it did or how they ended.
  */
 export class Seed {
   private readonly clients = new Set<string>();
