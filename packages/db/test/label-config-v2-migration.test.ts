@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
-import { createMigrator, migrateToLatest } from '../src/index.js';
+import { dbTest as test } from '../src/testing/index.js';
+import { createMigrator, migrateToLatest, type Db } from '../src/index.js';
 
 // The label config v2 migration on data written by the first API: every config and answer rewritten
 // in the v2 shapes, pixel boxes converted with the image size they had, those without one kept aside
@@ -9,38 +9,33 @@ import { createMigrator, migrateToLatest } from '../src/index.js';
 
 const MIGRATION = '20261129T1230_label_config_v2';
 
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-
-async function one<T>(query: ReturnType<typeof sql<T>>): Promise<T> {
-  return (await query.execute(env.db)).rows[0]!;
+async function one<T>(db: Db, query: ReturnType<typeof sql<T>>): Promise<T> {
+  return (await query.execute(db)).rows[0]!;
 }
 
 describe(MIGRATION, () => {
-  it('rewrites legacy configs and answers, keeps the ones it cannot convert, and down restores them', async () => {
-    const migrator = createMigrator(env.db);
+  test('rewrites legacy configs and answers, keeps the ones it cannot convert, and down restores them', async ({ db }) => {
+    const migrator = createMigrator(db);
     const names = (await migrator.getMigrations()).map((m) => m.name).sort();
     const before = names[names.indexOf(MIGRATION) - 1]!;
     const down = await migrator.migrateTo(before);
     expect(down.error).toBeUndefined();
 
-    const org = await one(sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('c', 'client') RETURNING id`);
-    const vendor = await one(sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('v', 'vendor') RETURNING id`);
+    const org = await one(db, sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('c', 'client') RETURNING id`);
+    const vendor = await one(db, sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('v', 'vendor') RETURNING id`);
     const worker = await one(
+      db,
       sql<{ id: string }>`INSERT INTO workers (vendor_id, display_name, region_country, city_tier, area) VALUES (${vendor.id}, 'w', 'IN', 1, 'urban') RETURNING id`,
     );
     const job = (taskType: string, config: unknown) =>
       one(
+        db,
         sql<{ id: string }>`INSERT INTO jobs (client_id, name, task_type, label_config, instructions, pay_per_annotation, client_price_per_item, currency)
           VALUES (${org.id}, ${taskType}, ${taskType}, ${JSON.stringify(config)}::jsonb, '', 1, 2, 'USD') RETURNING id`,
       );
     const task = (jobId: string, payload: unknown, values: { gold?: unknown; prediction?: unknown; result?: unknown }) =>
       one(
+        db,
         sql<{ id: number }>`INSERT INTO tasks (job_id, payload, gold, prediction, result, required_annotations)
           VALUES (${jobId}, ${JSON.stringify(payload)}::jsonb, ${values.gold === undefined ? null : JSON.stringify(values.gold)}::jsonb,
                   ${values.prediction === undefined ? null : JSON.stringify(values.prediction)}::jsonb,
@@ -48,6 +43,7 @@ describe(MIGRATION, () => {
       );
     const answer = (jobId: string, taskId: number, value: unknown) =>
       one(
+        db,
         sql<{ id: number }>`INSERT INTO assignments (task_id, job_id, worker_id, vendor_id, status, lease_expires_at, answer)
           VALUES (${taskId}, ${jobId}, ${worker.id}, ${vendor.id}, 'submitted', now(), ${JSON.stringify(value)}::jsonb) RETURNING id`,
       );
@@ -66,9 +62,9 @@ describe(MIGRATION, () => {
     const notes = await job('free_text', { min_length: 0, max_length: 50 });
     const notesTask = await task(notes.id, { text: 'x' }, { result: { text: 'fine' } });
 
-    await migrateToLatest(env.db);
+    await migrateToLatest(db);
 
-    const config = async (id: string) => (await one(sql<{ label_config: unknown; task_type: string }>`SELECT label_config, task_type FROM jobs WHERE id = ${id}`)).label_config;
+    const config = async (id: string) => (await one(db, sql<{ label_config: unknown; task_type: string }>`SELECT label_config, task_type FROM jobs WHERE id = ${id}`)).label_config;
     expect(await config(pets.id)).toEqual({
       version: 2,
       objects: [{ name: 'item', type: 'image', value: '$image' }],
@@ -81,8 +77,8 @@ describe(MIGRATION, () => {
     expect(await config(ner.id)).toMatchObject({ objects: [{ name: 'text', type: 'text', value: '$text' }], controls: [{ type: 'labels', labels: ['PER'], allow_overlap: false, max: 100 }] });
     expect(await config(notes.id)).toMatchObject({ controls: [{ name: 'answer', type: 'textarea', max_length: 50, max_items: 1 }] });
 
-    const taskRow = (id: number) => one(sql<{ gold: unknown; prediction: unknown; result: unknown }>`SELECT gold, prediction, result FROM tasks WHERE id = ${id}`);
-    const answerOf = async (id: number) => (await one(sql<{ answer: unknown }>`SELECT answer FROM assignments WHERE id = ${id}`)).answer;
+    const taskRow = (id: number) => one(db, sql<{ gold: unknown; prediction: unknown; result: unknown }>`SELECT gold, prediction, result FROM tasks WHERE id = ${id}`);
+    const answerOf = async (id: number) => (await one(db, sql<{ answer: unknown }>`SELECT answer FROM assignments WHERE id = ${id}`)).answer;
     expect(await taskRow(petTask.id)).toEqual({ gold: { label: { choices: ['cat'] } }, prediction: { label: { choices: ['dog'] } }, result: { label: { choices: ['cat'] } } });
     expect(await answerOf(petAnswer.id)).toEqual({ label: { choices: ['dog'] } });
     expect((await taskRow(fixedTask.id)).gold).toEqual({ label: { boxes: [{ labels: ['car'], x: 10, y: 10, width: 50, height: 50 }] } });
@@ -93,7 +89,7 @@ describe(MIGRATION, () => {
     // Pixel boxes with no size to convert them by: kept aside, not lost.
     expect(await answerOf(lostAnswer.id)).toBeNull();
     const kept = await sql<{ table_name: string; row_id: string; value: unknown; converted: boolean; reason: string | null }>`
-      SELECT table_name, row_id, value, converted, reason FROM label_config_legacy_values WHERE NOT converted`.execute(env.db);
+      SELECT table_name, row_id, value, converted, reason FROM label_config_legacy_values WHERE NOT converted`.execute(db);
     expect(kept.rows).toEqual([
       { table_name: 'assignments', row_id: String(lostAnswer.id), value: { boxes: [{ label: 'car', x: 1, y: 2, width: 3, height: 4 }] }, converted: false, reason: 'pixel boxes without a known image size' },
     ]);
@@ -104,14 +100,14 @@ describe(MIGRATION, () => {
     expect(await answerOf(petAnswer.id)).toEqual({ label: 'dog' });
     expect(await taskRow(petTask.id)).toEqual({ gold: { label: 'cat' }, prediction: { label: 'dog' }, result: { label: 'cat' } });
     expect(await config(fixed.id)).toEqual({ labels: ['car'], image_width: 200, image_height: 100, min_width: 1, min_height: 1, min_boxes: 0, max_boxes: 10 });
-    await migrateToLatest(env.db);
+    await migrateToLatest(db);
   });
 
-  it('refuses to go down while a job has only a v2 config', async () => {
-    const org = await one(sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('c2', 'client') RETURNING id`);
+  test('refuses to go down while a job has only a v2 config', async ({ db }) => {
+    const org = await one(db, sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('c2', 'client') RETURNING id`);
     await sql`INSERT INTO jobs (client_id, name, task_type, label_config, instructions, pay_per_annotation, client_price_per_item, currency)
-      VALUES (${org.id}, 'new', 'custom', '{"version":2,"objects":[],"controls":[]}'::jsonb, '', 1, 2, 'USD')`.execute(env.db);
-    const migrator = createMigrator(env.db);
+      VALUES (${org.id}, 'new', 'custom', '{"version":2,"objects":[],"controls":[]}'::jsonb, '', 1, 2, 'USD')`.execute(db);
+    const migrator = createMigrator(db);
     const names = (await migrator.getMigrations()).map((m) => m.name).sort();
     const result = await migrator.migrateTo(names[names.indexOf(MIGRATION) - 1]!);
     expect(String(result.error)).toMatch(/cannot revert label config v2: 1 jobs were created with v2 configs/);

@@ -43,10 +43,11 @@ export class Seed {
     return newApiKey(this.db, org.id, 'vendor');
   }
 
-  /** A worker of `vendor` (an actor made by this seed) with a worker key; `skills` maps skill to level. */
-  async worker(vendor: Actor, opts: WorkerOptions = {}): Promise<WorkerActor> {
-    if (!this.vendors.has(vendor.organizationId)) throw new Error('seed.worker: make the vendor with the same seed');
-    return newWorker(this.db, vendor.organizationId, opts);
+  /** A worker of `vendor` (made by this seed: the actor or its organization id) with a worker key; `skills` maps skill to level. */
+  async worker(vendor: Actor | string, opts: WorkerOptions = {}): Promise<WorkerActor> {
+    const vendorId = typeof vendor === 'string' ? vendor : vendor.organizationId;
+    if (!this.vendors.has(vendorId)) throw new Error('seed.worker: make the vendor with the same seed');
+    return newWorker(this.db, vendorId, opts);
   }
 
   async vendorWithWorker(opts: WorkerOptions = {}): Promise<{ vendor: Actor; worker: WorkerActor }> {

@@ -1,30 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppInstance } from '@fairlabel/http';
-import { createTestEnv, newClient, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
-import { buildGateway } from '../src/app.js';
+import { describe, expect } from 'vitest';
+import type { Actor, WorkerActor } from '@fairlabel/testing';
+import { test as gatewayTest } from './helpers.js';
 
 // A team coming from Label Studio, end to end through the gateway: a job from their XML, their export
 // imported, work done by fairlabel workers, a decision, the export back, and that export imported into
 // a job made from the XML fairlabel gives back. Nothing may be lost on the way: every task, prediction,
 // gold answer, imported annotation, worker answer and decided result arrives in the second job.
 
-let env: TestEnv;
-let app: AppInstance;
-let client: Actor;
-let workers: WorkerActor[];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildGateway(env);
-  await app.ready();
-  client = await newClient(env.db);
-  const vendor = await newVendor(env.db);
-  workers = [await newWorker(env.db, vendor.organizationId), await newWorker(env.db, vendor.organizationId)];
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
 
 const XML = `<View>
   <Image name="image" value="$image"/>
@@ -109,17 +91,24 @@ function meaning(answer: unknown): unknown {
   return out;
 }
 
-const call = (method: 'GET' | 'POST', url: string, who: Actor, payload?: unknown, contentType?: string) =>
-  app.inject({ method, url, headers: { ...who.auth, ...(contentType ? { 'content-type': contentType } : {}) }, ...(payload !== undefined ? { payload: payload as string } : {}) });
-
-async function jobFromXml(xml: string) {
-  const res = await call('POST', '/v1/jobs?name=streets&pay_per_annotation=5&client_price_per_item=20&currency=USD&overlap=2', client, xml, 'application/xml');
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string };
-}
+const test = gatewayTest
+  /** Two workers of the test's vendor. */
+  .extend('workers', async ({ seed, vendor }) => {
+    const workers: WorkerActor[] = [];
+    for (let i = 0; i < 2; i++) workers.push(await seed.worker(vendor));
+    return workers;
+  })
+  .extend('call', async ({ app }) => (method: 'GET' | 'POST', url: string, who: Actor, payload?: unknown, contentType?: string) =>
+    app.inject({ method, url, headers: { ...who.auth, ...(contentType ? { 'content-type': contentType } : {}) }, ...(payload !== undefined ? { payload: payload as string } : {}) }),
+  )
+  .extend('jobFromXml', async ({ call, client }) => async (xml: string) => {
+    const res = await call('POST', '/v1/jobs?name=streets&pay_per_annotation=5&client_price_per_item=20&currency=USD&overlap=2', client, xml, 'application/xml');
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json() as { id: string };
+  });
 
 describe('coming from Label Studio', () => {
-  it('import -> work -> export -> import into a job from the exported XML loses nothing', async () => {
+  test('import -> work -> export -> import into a job from the exported XML loses nothing', async ({ env, client, workers, call, jobFromXml }) => {
     const job = await jobFromXml(XML);
     const imported = await call('POST', `/v1/jobs/${job.id}/tasks`, client, JSON.stringify(lsExport), 'application/json');
     expect(imported.statusCode, imported.body).toBe(200);

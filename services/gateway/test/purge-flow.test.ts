@@ -1,38 +1,14 @@
 import { Queue } from 'bullmq';
 import { describe, expect } from 'vitest';
-import { OutboxRelay } from '@fairlabel/queues';
-import { startTaskDispatchConsumers } from '@fairlabel/task-dispatch/consumers';
-import { integrationTest, type Actor } from '@fairlabel/testing';
-import { createWorkerAssignmentConsumer } from '@fairlabel/worker-assignment/consumers';
-import { buildGateway } from '../src/app.js';
+import type { Actor } from '@fairlabel/testing';
+import { stackTest, until } from './helpers.js';
 
 // A client's data purge end to end, as the stack runs it: the gateway takes the request, the outbox
 // relay moves task-dispatch's `job.data_purge_requested` to worker-assignment's consumer, which erases
 // the answers it owns and reports `job.answers_purged` back through the relay to task-dispatch's
 // consumer, which completes the purge the client reads.
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not reached in time; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const test = integrationTest({ app: buildGateway })
-  /** The outbox relay and both services' consumers, running for the whole file. */
-  .extend('pipeline', { scope: 'file', auto: true }, async ({ env }, { onCleanup }) => {
-    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
-    await relay.start();
-    const workers = [...(await startTaskDispatchConsumers(env)).workers, createWorkerAssignmentConsumer(env, env.redis)];
-    onCleanup(async () => {
-      await relay.stop();
-      await Promise.all(workers.map((w) => w.close()));
-    });
-    return workers.length;
-  })
+const test = stackTest
   .extend('call', async ({ app, client }) => (method: 'GET' | 'POST' | 'DELETE', url: string, who: Actor = client) => app.inject({ method, url, headers: who.auth }))
   .extend('purgeState', async ({ call }) => (jobId: string) => call('GET', `/v1/jobs/${jobId}/data-purge`).then((r) => r.json()))
   .extend('eventsOf', async ({ env }) => async (event: string, jobId: string) =>

@@ -1,90 +1,71 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppInstance } from '@fairlabel/http';
-import { buildTestApp, createTestEnv, labelConfigs, newClient, newJob, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import { describe, expect } from 'vitest';
+import { expectError, integrationTest, labelConfigs, type Actor } from '@fairlabel/testing';
 import { resultsRoutes } from '../src/results.routes.js';
-import { jobAndImportRoutes, ndjson } from './helpers.js';
+import { jobAndImportRoutes, ndjson, someRoutes } from './helpers.js';
 import { checkLabelStudioExport } from './labelstudio-checker.js';
 
 // Label Studio's own files (fixtures/labelstudio/README.md says where each comes from): every tag this
 // platform supports, every shape of task file Label Studio writes or accepts, and the export of each,
 // checked by Label Studio's published format rules and re-imported into a job made from the exported XML.
 
-let env: TestEnv;
-let app: AppInstance;
-let client: Actor;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [jobAndImportRoutes, { name: 'results', plugin: resultsRoutes }]);
-  client = await newClient(env.db);
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
-
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/labelstudio/${name}`, import.meta.url), 'utf8');
 const configs = JSON.parse(fixture('configs.json')) as Record<string, string>;
 
-async function jobFromXml(xml: string, who = client) {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/jobs?name=from%20Label%20Studio&pay_per_annotation=5&client_price_per_item=20&currency=USD&overlap=2',
-    headers: { ...who.auth, 'content-type': 'application/xml' },
-    payload: xml,
+const test = integrationTest({ app: [jobAndImportRoutes, someRoutes('results', resultsRoutes)] })
+  .extend('jobFromXml', async ({ app, client }) => async (xml: string, who = client) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs?name=from%20Label%20Studio&pay_per_annotation=5&client_price_per_item=20&currency=USD&overlap=2',
+      headers: { ...who.auth, 'content-type': 'application/xml' },
+      payload: xml,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json() as { id: string; task_type: string; label_config: { objects: unknown[]; controls: Record<string, unknown>[] } };
+  })
+  .extend('importInto', async ({ app, client }) => (jobId: string, body: string, query = '', contentType = 'application/json') => {
+    return app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/tasks${query}`, headers: { ...client.auth, 'content-type': contentType }, payload: body });
+  })
+  .extend('tasksOf', async ({ env }) => (jobId: string) => env.db.selectFrom('tasks').selectAll().where('job_id', '=', jobId).orderBy('id').execute())
+  .extend('exportOf', async ({ app, client }) => async (jobId: string, query = 'format=labelstudio&include=annotations') => {
+    const res = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/results?${query}`, headers: client.auth });
+    expect(res.statusCode, res.body).toBe(200);
+    return res;
+  })
+  .extend('xmlOf', async ({ app, client }) => async (jobId: string) => {
+    const res = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/label-config?format=labelstudio`, headers: client.auth });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toBe('application/xml; charset=utf-8');
+    return res.body;
+  })
+  /**
+   * Exports a job in Label Studio's format, checks the file by Label Studio's rules, and imports it into
+   * a new job made from the job's exported XML: every task, prediction, gold answer and annotation must
+   * arrive as it left.
+   */
+  .extend('exportAndReimport', async ({ jobFromXml, importInto, tasksOf, exportOf, xmlOf }) => async (jobId: string) => {
+    const xml = await xmlOf(jobId);
+    const exported = (await exportOf(jobId)).body;
+    expect(checkLabelStudioExport(xml, JSON.parse(exported))).toEqual([]);
+    const again = await jobFromXml(xml);
+    const res = await importInto(again.id, exported);
+    expect(res.statusCode, res.body).toBe(200);
+    const columns = (t: Awaited<ReturnType<typeof tasksOf>>[number]) => ({
+      payload: t.payload,
+      gold: t.gold,
+      prediction: t.prediction,
+      predictions: t.predictions,
+      image_sizes: t.image_sizes,
+      prior: (t.prior_annotations ?? []).map((p) => (p as { answer: unknown }).answer),
+    });
+    const before = (await tasksOf(jobId)).map(columns);
+    const after = (await tasksOf(again.id)).map(columns);
+    expect(after).toEqual(before);
+    return { xml, exported: JSON.parse(exported) as Record<string, unknown>[], reimport: res.json() };
   });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string; task_type: string; label_config: { objects: unknown[]; controls: Record<string, unknown>[] } };
-}
-
-function importInto(jobId: string, body: string, query = '', contentType = 'application/json') {
-  return app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/tasks${query}`, headers: { ...client.auth, 'content-type': contentType }, payload: body });
-}
-
-const tasksOf = (jobId: string) => env.db.selectFrom('tasks').selectAll().where('job_id', '=', jobId).orderBy('id').execute();
-
-async function exportOf(jobId: string, query = 'format=labelstudio&include=annotations') {
-  const res = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/results?${query}`, headers: client.auth });
-  expect(res.statusCode, res.body).toBe(200);
-  return res;
-}
-
-async function xmlOf(jobId: string) {
-  const res = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/label-config?format=labelstudio`, headers: client.auth });
-  expect(res.statusCode, res.body).toBe(200);
-  expect(res.headers['content-type']).toBe('application/xml; charset=utf-8');
-  return res.body;
-}
-
-/**
- * Exports a job in Label Studio's format, checks the file by Label Studio's rules, and imports it into
- * a new job made from the job's exported XML: every task, prediction, gold answer and annotation must
- * arrive as it left.
- */
-async function exportAndReimport(jobId: string) {
-  const xml = await xmlOf(jobId);
-  const exported = (await exportOf(jobId)).body;
-  expect(checkLabelStudioExport(xml, JSON.parse(exported))).toEqual([]);
-  const again = await jobFromXml(xml);
-  const res = await importInto(again.id, exported);
-  expect(res.statusCode, res.body).toBe(200);
-  const columns = (t: Awaited<ReturnType<typeof tasksOf>>[number]) => ({
-    payload: t.payload,
-    gold: t.gold,
-    prediction: t.prediction,
-    predictions: t.predictions,
-    image_sizes: t.image_sizes,
-    prior: (t.prior_annotations ?? []).map((p) => (p as { answer: unknown }).answer),
-  });
-  const before = (await tasksOf(jobId)).map(columns);
-  const after = (await tasksOf(again.id)).map(columns);
-  expect(after).toEqual(before);
-  return { xml, exported: JSON.parse(exported) as Record<string, unknown>[], reimport: res.json() };
-}
 
 describe('Label Studio XML configs', () => {
-  it('every supported tag becomes a named control on a named object, as Label Studio names them', async () => {
+  test('every supported tag becomes a named control on a named object, as Label Studio names them', async ({ jobFromXml }) => {
     const job = await jobFromXml(
       [fixture('per_region_config.xml'), fixture('textarea_config.xml'), fixture('keypoint_config.xml'), fixture('polygon_config.xml'), fixture('ner_config.xml')][0]!,
     );
@@ -119,7 +100,7 @@ describe('Label Studio XML configs', () => {
     expect(exact.label_config.controls[0]!.choices).toEqual(['Yes " "" \n \t \t а б в \n', 'No']);
   });
 
-  it('GET label-config gives back the XML a job was made from, and writes XML for a JSON config that reads back the same', async () => {
+  test('GET label-config gives back the XML a job was made from, and writes XML for a JSON config that reads back the same', async ({ app, seed, client, jobFromXml, xmlOf }) => {
     const xml = fixture('per_region_config.xml');
     const job = await jobFromXml(xml);
     expect(await xmlOf(job.id)).toBe(xml);
@@ -134,13 +115,13 @@ describe('Label Studio XML configs', () => {
       })),
     });
     for (const config of Object.values(labelConfigs)) {
-      const made = await newJob(env.db, client.organizationId, { label_config: JSON.stringify(config) });
+      const made = await seed.job(client, { label_config: JSON.stringify(config) });
       const written = await xmlOf(made.id);
       expect(shape((await jobFromXml(written)).label_config), written).toEqual(shape(config as Parameters<typeof shape>[0]));
     }
   });
 
-  it('the XML can also come as a JSON string with label_config_format', async () => {
+  test('the XML can also come as a JSON string with label_config_format', async ({ app, client }) => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/jobs',
@@ -151,7 +132,7 @@ describe('Label Studio XML configs', () => {
     expect(res.json().label_config.controls[0].name).toBe('sentiment');
   });
 
-  it('refuses unsupported tags and malformed XML with a 422 naming the tag and its line', async () => {
+  test('refuses unsupported tags and malformed XML with a 422 naming the tag and its line', async ({ app, client }) => {
     const create = (xml: string) =>
       app.inject({ method: 'POST', url: '/v1/jobs?name=x&pay_per_annotation=1&client_price_per_item=2&currency=USD', headers: { ...client.auth, 'content-type': 'text/xml' }, payload: xml });
     const cases: [string, number, string | undefined, RegExp][] = [
@@ -182,21 +163,18 @@ describe('Label Studio XML configs', () => {
     expect(missing.json().error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['querystring.pay_per_annotation', 'querystring.currency']));
   });
 
-  it("the label-config route is the client's own: another client's job is a 404, other roles a 403, a bad format a 400", async () => {
+  test("the label-config route is the client's own: another client's job is a 404, other roles a 403, a bad format a 400", async ({ app, seed, client, worker, jobFromXml }) => {
     const job = await jobFromXml(configs.humor!);
-    const other = await newClient(env.db);
-    const worker = await newWorker(env.db, (await newVendor(env.db)).organizationId);
+    const other = await seed.client();
     const get = (who: Actor, query = '?format=labelstudio') => app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/label-config${query}`, headers: who.auth });
-    expect((await get(other)).statusCode).toBe(404);
-    expect((await get(other)).json().error.code).toBe('not_found');
-    expect((await get(worker)).statusCode).toBe(403);
-    expect((await get(worker)).json().error.code).toBe('forbidden');
-    expect((await get(client, '?format=xml')).statusCode).toBe(400);
+    expectError(await get(other), 404, 'not_found');
+    expectError(await get(worker), 403, 'forbidden');
+    expectError(await get(client, '?format=xml'), 400, 'validation_failed');
   });
 });
 
 describe('importing Label Studio files', () => {
-  it('a single task object (previous_export.json): the annotation is kept as a prior annotation, with who and when', async () => {
+  test('a single task object (previous_export.json): the annotation is kept as a prior annotation, with who and when', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(configs['previous_export.json']!);
     const res = await importInto(job.id, fixture('previous_export.json'));
     expect(res.statusCode, res.body).toBe(200);
@@ -226,7 +204,7 @@ describe('importing Label Studio files', () => {
     await exportAndReimport(job.id);
   });
 
-  it('several predictions (text_with_2_predictions.json) are each kept with their model_version; the first is what workers see', async () => {
+  test('several predictions (text_with_2_predictions.json) are each kept with their model_version; the first is what workers see', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(configs.text_class!);
     const res = await importInto(job.id, fixture('text_with_2_predictions.json'));
     expect(res.json()).toMatchObject({ created: 1, parts: { predictions: { kept: 2, converted: 0, refused: 0 } } });
@@ -240,7 +218,7 @@ describe('importing Label Studio files', () => {
     expect((exported[0]!.predictions as { model_version: string }[]).map((p) => p.model_version)).toEqual(['model_version_A', 'model_version_B']);
   });
 
-  it('flat tasks and values outside the config (tasks_annotations_predictions.json): refused parts are reported by line, never dropped silently', async () => {
+  test('flat tasks and values outside the config (tasks_annotations_predictions.json): refused parts are reported by line, never dropped silently', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(configs.text_class!);
     const body = fixture('tasks_annotations_predictions.json');
     const rejected = await importInto(job.id, body);
@@ -275,7 +253,7 @@ describe('importing Label Studio files', () => {
     await exportAndReimport(job.id);
   });
 
-  it('ground truth becomes gold, other annotations prior annotations (humor_dataset_2_annotations.json)', async () => {
+  test('ground truth becomes gold, other annotations prior annotations (humor_dataset_2_annotations.json)', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(configs.humor!);
     const res = await importInto(job.id, fixture('humor_dataset_2_annotations.json'));
     expect(res.json()).toMatchObject({ created: 2, parts: { annotations: { kept: 1, converted: 1, refused: 0 } }, ignored_fields: { 'result.origin': 2 } });
@@ -287,7 +265,7 @@ describe('importing Label Studio files', () => {
     await exportAndReimport(job.id);
   });
 
-  it('boxes stay in percent with their ids; original sizes are kept; a file without sizes stays percent (image_urls_with_bboxes_gt.json, three_tasks_two_gts.json)', async () => {
+  test('boxes stay in percent with their ids; original sizes are kept; a file without sizes stays percent (image_urls_with_bboxes_gt.json, three_tasks_two_gts.json)', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(configs.bboxes!);
     expect((await importInto(job.id, fixture('image_urls_with_bboxes_gt.json'))).json()).toMatchObject({ created: 2, parts: { annotations: { converted: 2 } } });
     const [first] = await tasksOf(job.id);
@@ -316,7 +294,7 @@ describe('importing Label Studio files', () => {
     expect(JSON.stringify(exported)).not.toContain('original_width');
   });
 
-  it('rotated boxes keep their rotation, and labels are matched byte-exact (data_obb.json: "Butterfly" is not "butterfly")', async () => {
+  test('rotated boxes keep their rotation, and labels are matched byte-exact (data_obb.json: "Butterfly" is not "butterfly")', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(fixture('label_config_obb.xml'));
     const res = await importInto(job.id, fixture('data_obb.json'), '?on_error=skip');
     expect(res.json()).toMatchObject({ created: 2, parts: { annotations: { kept: 1, refused: 1 } }, errors: [{ line: 1, external_id: '10959', message: expect.stringMatching(/"Butterfly" is not one of the label's labels/) }] });
@@ -330,7 +308,7 @@ describe('importing Label Studio files', () => {
     expect(region).toMatchObject({ id: 'Yol2oDwX7b', from_name: 'label', to_name: 'image', type: 'rectanglelabels', original_width: 716, original_height: 768, value: { rotation: 348.08878456803338 } });
   });
 
-  it('polygons (test_export_json_min), keypoints with a prediction score, spans from old completions files', async () => {
+  test('polygons (test_export_json_min), keypoints with a prediction score, spans from old completions files', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const poly = await jobFromXml(fixture('polygon_config.xml'));
     expect((await importInto(poly.id, fixture('polygon_data.json'))).json()).toMatchObject({ created: 1, ignored_fields: { 'result.value.closed': 1, 'result.origin': 1 } });
     expect((await tasksOf(poly.id))[0]!.prior_annotations).toMatchObject([{ answer: { label: { polygons: [{ id: 'qd1jIVAq1h', labels: ['Airplane'], points: [[44.44444444444444, 48.25396825396825], [42.53968253968254, 60.317460317460316], [56.19047619047619, 50.79365079365079]] }] } } }]);
@@ -352,7 +330,7 @@ describe('importing Label Studio files', () => {
     await exportAndReimport(ner.id);
   });
 
-  it('per-region and per-tag Choices, Number, Rating and TextArea (Label Studio\'s own test data)', async () => {
+  test('per-region and per-tag Choices, Number, Rating and TextArea (Label Studio\'s own test data)', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const regions = await jobFromXml(fixture('per_region_config.xml'));
     expect((await importInto(regions.id, fixture('per_region.json'))).json()).toMatchObject({ created: 3, parts: { annotations: { kept: 3, refused: 0 } } });
     const answers = (await tasksOf(regions.id)).map((t) => (t.prior_annotations as { answer: unknown }[])[0]!.answer);
@@ -395,14 +373,14 @@ describe('importing Label Studio files', () => {
     await exportAndReimport(text.id);
   });
 
-  it('a choice with quotes, tabs, newlines and Cyrillic is kept byte-exact (csv_test2.json)', async () => {
+  test('a choice with quotes, tabs, newlines and Cyrillic is kept byte-exact (csv_test2.json)', async ({ jobFromXml, importInto, tasksOf, exportAndReimport }) => {
     const job = await jobFromXml(configs['csv_test2.json']!);
     expect((await importInto(job.id, fixture('csv_test2.json'))).json()).toMatchObject({ created: 1, parts: { annotations: { kept: 1, refused: 0 } } });
     expect((await tasksOf(job.id))[0]!.prior_annotations).toMatchObject([{ answer: { uri_selection: { choices: ['Yes " "" \n \t \t а б в \n'] } } }]);
     await exportAndReimport(job.id);
   });
 
-  it('NDJSON of Label Studio tasks, recognised by shape or with ?format=labelstudio', async () => {
+  test('NDJSON of Label Studio tasks, recognised by shape or with ?format=labelstudio', async ({ jobFromXml, importInto, tasksOf }) => {
     const job = await jobFromXml(configs.text_class!);
     const lines = [...JSON.parse(fixture('text_with_2_predictions.json')), { data: { text: 'another' }, id: 'n2' }];
     expect((await importInto(job.id, ndjson(lines), '', 'application/x-ndjson')).json()).toMatchObject({ format: 'labelstudio', received: 2, created: 2 });
@@ -413,7 +391,7 @@ describe('importing Label Studio files', () => {
 });
 
 describe('exports of every tag', () => {
-  it('YOLO and CoNLL come from the decided results; COCO holds polygons; a format without a fitting control is a 422', async () => {
+  test('YOLO and CoNLL come from the decided results; COCO holds polygons; a format without a fitting control is a 422', async ({ app, env, client, jobFromXml, importInto, tasksOf, exportOf }) => {
     const boxes = await jobFromXml(fixture('label_config_obb.xml'));
     await importInto(boxes.id, fixture('data_obb.json'), '?on_error=skip');
     const [, task] = await tasksOf(boxes.id);
@@ -421,15 +399,15 @@ describe('exports of every tag', () => {
     const yolo = await exportOf(boxes.id, 'format=yolo');
     expect(yolo.headers['content-type']).toBe('application/x-tar');
     const tar = yolo.rawPayload;
-    const names: string[] = [];
+    const entries = new Map<string, string>();
     for (let at = 0; at + 512 <= tar.length && tar[at] !== 0; ) {
       const name = tar.subarray(at, at + 100).toString('utf8').replace(/\0.*$/s, '');
       const size = parseInt(tar.subarray(at + 124, at + 136).toString('utf8'), 8);
-      names.push(name);
-      if (name === 'labels/image3.txt') expect(tar.subarray(at + 512, at + 512 + size).toString('utf8')).toMatch(/^0 0\.\d+ 0\.\d+ 0\.\d+ 0\.\d+\n$/);
+      entries.set(name, tar.subarray(at + 512, at + 512 + size).toString('utf8'));
       at += 512 + Math.ceil(size / 512) * 512;
     }
-    expect(names).toEqual(['classes.txt', 'notes.json', 'labels/image3.txt']);
+    expect([...entries.keys()]).toEqual(['classes.txt', 'notes.json', 'labels/image3.txt']);
+    expect(entries.get('labels/image3.txt')).toMatch(/^0 0\.\d+ 0\.\d+ 0\.\d+ 0\.\d+\n$/);
 
     const ner = await jobFromXml(fixture('ner_config.xml'));
     await importInto(ner.id, fixture('completions_348.json'));

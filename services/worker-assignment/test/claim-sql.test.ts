@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sql, sqlConstants } from '@fairlabel/db';
-import { createTestEnv, newClient, newJob, newTasks, newVendor, newWorker, type TestEnv, type WorkerActor } from '@fairlabel/testing';
-import { pauseAllJobs } from './helpers.js';
+import { describe, expect } from 'vitest';
+import { sql, sqlConstants, type JobsTable } from '@fairlabel/db';
+import { integrationTest, type WorkerActor } from '@fairlabel/testing';
+import type { Insertable } from 'kysely';
 
 // wa_claim and wa_submit called directly with SQL, one rule at a time (the rules are listed in
 // packages/db/sql/wa_claim.sql and wa_answer_refused.sql). No HTTP: what is asserted is what the
 // functions return and what they wrote.
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
-// The full search sees every active job of the database: each test starts with none.
-beforeEach(() => pauseAllJobs(env));
 
 const { WA_CLAIM_BATCH, WA_HINTED_JOBS } = sqlConstants;
 const NOW = new Date('2026-11-29T20:00:00Z');
@@ -34,62 +25,89 @@ interface ClaimRow {
   resets_at: Date | null;
 }
 
-async function waClaim(w: WorkerActor, opts: { check?: boolean; jobs?: string[]; full?: boolean; now?: Date; vendorId?: string } = {}): Promise<ClaimRow> {
-  const res = await sql<ClaimRow>`
-    SELECT * FROM wa_claim(${w.workerId}::uuid, ${opts.vendorId ?? w.vendorId}::uuid, ${opts.now ?? NOW}::timestamptz, ${opts.check ?? true},
-                           ${opts.jobs ?? []}::uuid[], ${opts.full ?? true})
-  `.execute(env.db);
-  return res.rows[0]!;
+interface SubmitRow {
+  id: number;
+  status: string;
+  answer: unknown;
+  time_spent_ms: number;
 }
 
-/** How many assignments a claim that returned nothing left behind (must be none). */
-const assignmentsOf = async (w: WorkerActor) => (await env.db.selectFrom('assignments').select('id').where('worker_id', '=', w.workerId).execute()).length;
+let outboxSeq = 0;
 
-async function job(opts: Parameters<typeof newJob>[2] & { tasks?: number; required?: number; taskPriority?: number } = {}) {
-  const { tasks = 1, required, taskPriority, ...columns } = opts;
-  const client = await newClient(env.db);
-  const row = await newJob(env.db, client.organizationId, { status: 'active', ...columns });
-  const taskRows = await newTasks(env.db, row.id, tasks, { ...(required === undefined ? {} : { required }), ...(taskPriority === undefined ? {} : { priority: taskPriority }) });
-  return { ...row, tasks: taskRows };
-}
-
-async function worker(opts: Parameters<typeof newWorker>[2] = {}, vendorId?: string) {
-  return newWorker(env.db, vendorId ?? (await newVendor(env.db)).organizationId, opts);
-}
-
-async function insertAssignment(w: WorkerActor, taskId: number, jobId: string, values: Record<string, unknown> = {}) {
-  return env.db
-    .insertInto('assignments')
-    .values({ task_id: taskId, job_id: jobId, worker_id: w.workerId, vendor_id: w.vendorId, status: 'leased', leased_at: NOW, lease_expires_at: new Date(NOW.getTime() + 600_000), ...values })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-}
+// The full search sees every active job of the database; the fixture leaves none of an earlier test
+// active, so each test's claims can only find the jobs it made.
+const test = integrationTest()
+  .extend('waClaim', async ({ env }) => async (w: WorkerActor, opts: { check?: boolean; jobs?: string[]; full?: boolean; now?: Date; vendorId?: string } = {}): Promise<ClaimRow> => {
+    const res = await sql<ClaimRow>`
+      SELECT * FROM wa_claim(${w.workerId}::uuid, ${opts.vendorId ?? w.vendorId}::uuid, ${opts.now ?? NOW}::timestamptz, ${opts.check ?? true},
+                             ${opts.jobs ?? []}::uuid[], ${opts.full ?? true})
+    `.execute(env.db);
+    return res.rows[0]!;
+  })
+  /** How many assignments a worker has (a claim that returned nothing must have left none behind). */
+  .extend('assignmentsOf', async ({ env }) => async (w: WorkerActor) => (await env.db.selectFrom('assignments').select('id').where('worker_id', '=', w.workerId).execute()).length)
+  /** An active job of a new client with `tasks` open tasks (1 unless told). */
+  .extend('makeJob', async ({ seed }) => async (opts: Partial<Insertable<JobsTable>> & { tasks?: number; required?: number; taskPriority?: number } = {}) => {
+    const { tasks = 1, required, taskPriority, ...columns } = opts;
+    const row = await seed.job(await seed.client(), { status: 'active', ...columns });
+    const taskRows = await seed.tasks(row.id, tasks, { ...(required === undefined ? {} : { required }), ...(taskPriority === undefined ? {} : { priority: taskPriority }) });
+    return { ...row, tasks: taskRows };
+  })
+  /** A worker of `vendorId` (a vendor this test made), or of a new vendor. */
+  .extend('makeWorker', async ({ seed }) => async (opts: Parameters<typeof seed.worker>[1] = {}, vendorId?: string) => seed.worker(vendorId ?? (await seed.vendor()), opts))
+  .extend('insertAssignment', async ({ env }) => async (w: WorkerActor, taskId: number, jobId: string, values: Record<string, unknown> = {}) =>
+    env.db
+      .insertInto('assignments')
+      .values({ task_id: taskId, job_id: jobId, worker_id: w.workerId, vendor_id: w.vendorId, status: 'leased', leased_at: NOW, lease_expires_at: new Date(NOW.getTime() + 600_000), ...values })
+      .returning('id')
+      .executeTakeFirstOrThrow(),
+  )
+  /** A live lease of a new worker on a new job. */
+  .extend('leased', async ({ makeJob, makeWorker, waClaim }) => async () => {
+    const j = await makeJob({ required_skill: 'cls', min_level: 1 });
+    const w = await makeWorker({ skills: { cls: 1 } });
+    const a = await waClaim(w);
+    expect(a.outcome).toBe('claimed');
+    return { j, w, a };
+  })
+  .extend('waSubmit', async ({ env }) => async (p: { id: number; w: WorkerActor; taskId: number; jobId: string; vendorId?: string; now?: Date }): Promise<SubmitRow[]> => {
+    const marker = `h8c-${++outboxSeq}`;
+    const outbox = JSON.stringify([{ event: 'assignment.submitted', queue: 'qa-sampling', payload: { marker } }]);
+    const res = await sql<SubmitRow>`
+      SELECT * FROM wa_submit(${p.id}, ${p.w.workerId}::uuid, ${p.now ?? new Date(NOW.getTime() + 1000)}::timestamptz, ${JSON.stringify({ label: 'cat' })}::jsonb, 1234,
+                              ${p.taskId}, ${p.jobId}::uuid, ${p.vendorId ?? p.w.vendorId}::uuid, ${outbox}::jsonb, 'h8c_test')
+    `.execute(env.db);
+    const written = await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE payload ->> 'marker' = ${marker}`.execute(env.db);
+    // The event is written exactly when the submit is.
+    expect(written.rows[0]!.n).toBe(res.rows.length);
+    return res.rows;
+  });
 
 describe('wa_claim: worker checks', () => {
-  it('not_found for an unknown worker or one of another vendor, checked or not; nothing written', async () => {
-    const j = await job();
-    const w = await worker();
+  test('not_found for an unknown worker or one of another vendor, checked or not; nothing written', async ({ seed, waClaim, assignmentsOf, makeJob, makeWorker }) => {
+    const j = await makeJob();
+    const w = await makeWorker();
     const stranger = { ...w, workerId: '00000000-0000-4000-8000-00000000dead' };
     expect((await waClaim(stranger)).outcome).toBe('not_found');
-    const otherVendor = (await newVendor(env.db)).organizationId;
+    const otherVendor = (await seed.vendor()).organizationId;
     for (const check of [true, false]) expect((await waClaim(w, { vendorId: otherVendor, check })).outcome).toBe('not_found');
     expect(await assignmentsOf(w)).toBe(0);
     expect((await waClaim(w)).job_id).toBe(j.id);
   });
 
-  it('suspended when the vendor suspended the worker; without the check (a long poll retrying) the claim goes on', async () => {
-    const j = await job({ tasks: 2 });
-    const w = await worker({ status: 'suspended' });
+  test('suspended when the vendor suspended the worker; without the check (a long poll retrying) the claim goes on', async ({ waClaim, assignmentsOf, makeJob, makeWorker }) => {
+    const j = await makeJob({ tasks: 2 });
+    const w = await makeWorker({ status: 'suspended' });
     const refused = await waClaim(w);
     expect(refused).toMatchObject({ outcome: 'suspended', id: null, task_id: null });
     expect(await assignmentsOf(w)).toBe(0);
     expect(await waClaim(w, { check: false })).toMatchObject({ outcome: 'claimed', job_id: j.id });
   });
 
-  it('daily_limit_reached once the active time of the worker’s day (their time zone) reaches the limit, with the limit, zone and next midnight', async () => {
-    const j = await job({ tasks: 5 });
+  test('daily_limit_reached once the active time of the worker’s day (their time zone) reaches the limit, with the limit, zone and next midnight', async ({ waClaim, assignmentsOf, makeJob, makeWorker, insertAssignment }) => {
+    const j = await makeJob({ tasks: 5 });
     // 20:00Z is 01:30 on Nov 30 in Kolkata: the day began at 18:30Z.
-    const w = await worker({ timezone: 'Asia/Kolkata', daily_active_limit_seconds: 100 });
+    const w = await makeWorker({ timezone: 'Asia/Kolkata', daily_active_limit_seconds: 100 });
     const at = (iso: string) => new Date(iso);
     // Yesterday (Kolkata) does not count; 60 s of ended work today does.
     await insertAssignment(w, j.tasks[0]!.id, j.id, { status: 'submitted', leased_at: at('2026-11-29T18:00:00Z'), ended_at: at('2026-11-29T18:29:00Z') });
@@ -111,56 +129,56 @@ describe('wa_claim: worker checks', () => {
 });
 
 describe('wa_claim: eligibility', () => {
-  it('only active jobs', async () => {
-    const w = await worker();
+  test('only active jobs', async ({ waClaim, assignmentsOf, makeJob, makeWorker }) => {
+    const w = await makeWorker();
     for (const status of ['draft', 'paused', 'completed', 'cancelled'] as const) {
-      const j = await job({ status });
+      const j = await makeJob({ status });
       expect((await waClaim(w, { jobs: [j.id] })).outcome).toBe('none');
     }
     expect(await assignmentsOf(w)).toBe(0);
-    const active = await job();
+    const active = await makeJob();
     expect((await waClaim(w)).job_id).toBe(active.id);
   });
 
-  it('the vendor allow-list', async () => {
-    const w = await worker();
-    const other = await newVendor(env.db);
-    const closed = await job({ vendor_allowlist: [other.organizationId] });
+  test('the vendor allow-list', async ({ seed, waClaim, makeJob, makeWorker }) => {
+    const w = await makeWorker();
+    const other = await seed.vendor();
+    const closed = await makeJob({ vendor_allowlist: [other.organizationId] });
     expect((await waClaim(w)).outcome).toBe('none');
-    const open = await job({ vendor_allowlist: [other.organizationId, w.vendorId] });
+    const open = await makeJob({ vendor_allowlist: [other.organizationId, w.vendorId] });
     const got = await waClaim(w);
     expect(got.job_id).toBe(open.id);
     expect(got.job_id).not.toBe(closed.id);
   });
 
-  it('the required skill at the minimum level, not suspended', async () => {
-    const j = await job({ required_skill: 'ner', min_level: 3, tasks: 3 });
-    expect((await waClaim(await worker())).outcome).toBe('none');
-    expect((await waClaim(await worker({ skills: { ner: 2 } }))).outcome).toBe('none');
-    expect((await waClaim(await worker({ skills: { other: 5 } }))).outcome).toBe('none');
-    const suspended = await worker({ skills: { ner: 5 } });
+  test('the required skill at the minimum level, not suspended', async ({ env, waClaim, makeJob, makeWorker }) => {
+    const j = await makeJob({ required_skill: 'ner', min_level: 3, tasks: 3 });
+    expect((await waClaim(await makeWorker())).outcome).toBe('none');
+    expect((await waClaim(await makeWorker({ skills: { ner: 2 } }))).outcome).toBe('none');
+    expect((await waClaim(await makeWorker({ skills: { other: 5 } }))).outcome).toBe('none');
+    const suspended = await makeWorker({ skills: { ner: 5 } });
     await env.db.updateTable('worker_skills').set({ suspended_at: NOW }).where('worker_id', '=', suspended.workerId).execute();
     expect((await waClaim(suspended)).outcome).toBe('none');
-    expect((await waClaim(await worker({ skills: { ner: 3 } }))).job_id).toBe(j.id);
+    expect((await waClaim(await makeWorker({ skills: { ner: 3 } }))).job_id).toBe(j.id);
   });
 
-  it('allowed regions: the country or the country-province', async () => {
-    const w = await worker({ region_country: 'IN', region_province: 'KA' });
-    const noProvince = await worker({ region_country: 'IN', region_province: null });
+  test('allowed regions: the country or the country-province', async ({ waClaim, makeJob, makeWorker }) => {
+    const w = await makeWorker({ region_country: 'IN', region_province: 'KA' });
+    const noProvince = await makeWorker({ region_country: 'IN', region_province: null });
     for (const regions of [['IN-MH'], ['BR'], ['KA']]) {
-      const j = await job({ allowed_regions: regions });
+      const j = await makeJob({ allowed_regions: regions });
       expect((await waClaim(w, { jobs: [j.id], full: false })).outcome).toBe('none');
     }
-    const province = await job({ allowed_regions: ['BR', 'IN-KA'] });
+    const province = await makeJob({ allowed_regions: ['BR', 'IN-KA'] });
     expect((await waClaim(w, { jobs: [province.id], full: false })).job_id).toBe(province.id);
     expect((await waClaim(noProvince, { jobs: [province.id], full: false })).outcome).toBe('none');
-    const country = await job({ allowed_regions: ['IN'] });
+    const country = await makeJob({ allowed_regions: ['IN'] });
     expect((await waClaim(noProvince, { jobs: [country.id], full: false })).job_id).toBe(country.id);
   });
 
-  it('a task whose overlap is full is not handed out; an expired lease gives its slot back', async () => {
-    const j = await job({ required: 2 });
-    const [a, b, c] = [await worker(), await worker(), await worker()];
+  test('a task whose overlap is full is not handed out; an expired lease gives its slot back', async ({ env, waClaim, makeJob, makeWorker }) => {
+    const j = await makeJob({ required: 2 });
+    const [a, b, c] = [await makeWorker(), await makeWorker(), await makeWorker()];
     const first = await waClaim(a);
     await waClaim(b);
     expect((await waClaim(c)).outcome).toBe('none');
@@ -168,9 +186,9 @@ describe('wa_claim: eligibility', () => {
     expect(await waClaim(c)).toMatchObject({ outcome: 'claimed', task_id: j.tasks[0]!.id });
   });
 
-  it('never a task the worker already had an assignment for, in any state', async () => {
-    const j = await job({ tasks: 1, required: 3 });
-    const w = await worker();
+  test('never a task the worker already had an assignment for, in any state', async ({ env, waClaim, assignmentsOf, makeJob, makeWorker, insertAssignment }) => {
+    const j = await makeJob({ tasks: 1, required: 3 });
+    const w = await makeWorker();
     for (const status of ['released', 'expired', 'rejected'] as const) {
       await env.db.deleteFrom('assignments').where('worker_id', '=', w.workerId).execute();
       await insertAssignment(w, j.tasks[0]!.id, j.id, { status, ended_at: NOW });
@@ -181,15 +199,15 @@ describe('wa_claim: eligibility', () => {
 });
 
 describe('wa_claim: order', () => {
-  it('job priority first, then the best open task priority, then deadline (none last), then the oldest task', async () => {
-    const w = await worker({}, undefined);
+  test('job priority first, then the best open task priority, then deadline (none last), then the oldest task', async ({ waClaim, makeJob, makeWorker }) => {
+    const w = await makeWorker({}, undefined);
     const deadline = (h: number) => new Date(NOW.getTime() + h * 3600_000);
-    const low = await job({ priority: 1, deadline: deadline(1) });
-    const lateDeadline = await job({ priority: 5, deadline: deadline(48) });
-    const noDeadline = await job({ priority: 5 });
-    const early = await job({ priority: 5, deadline: deadline(2), tasks: 2 });
-    const urgentTask = await job({ priority: 5, deadline: deadline(72), taskPriority: 9 });
-    const top = await job({ priority: 7, tasks: 1 });
+    const low = await makeJob({ priority: 1, deadline: deadline(1) });
+    const lateDeadline = await makeJob({ priority: 5, deadline: deadline(48) });
+    const noDeadline = await makeJob({ priority: 5 });
+    const early = await makeJob({ priority: 5, deadline: deadline(2), tasks: 2 });
+    const urgentTask = await makeJob({ priority: 5, deadline: deadline(72), taskPriority: 9 });
+    const top = await makeJob({ priority: 7, tasks: 1 });
     const order = [];
     for (let i = 0; i < 7; i++) order.push((await waClaim(w)).task_id);
     expect(order).toEqual([top.tasks[0]!.id, urgentTask.tasks[0]!.id, early.tasks[0]!.id, early.tasks[1]!.id, lateDeadline.tasks[0]!.id, noDeadline.tasks[0]!.id, low.tasks[0]!.id]);
@@ -198,20 +216,20 @@ describe('wa_claim: order', () => {
 });
 
 describe('wa_claim: the hinted and the full search', () => {
-  it('probes the hinted jobs in batches of WA_CLAIM_BATCH in hint order, best first within a batch', async () => {
-    const w = await worker();
+  test('probes the hinted jobs in batches of WA_CLAIM_BATCH in hint order, best first within a batch', async ({ waClaim, makeJob, makeWorker }) => {
+    const w = await makeWorker();
     const jobs = [];
-    for (let i = 0; i < WA_CLAIM_BATCH + 1; i++) jobs.push(await job({ priority: i }));
+    for (let i = 0; i < WA_CLAIM_BATCH + 1; i++) jobs.push(await makeJob({ priority: i }));
     // The last job is the best, but it is in the second batch of the hint: the first batch's best wins.
     expect((await waClaim(w, { jobs: jobs.map((j) => j.id), full: false })).job_id).toBe(jobs[WA_CLAIM_BATCH - 1]!.id);
     // Without a hint the full search takes the best of all.
     expect((await waClaim(w, { jobs: [], full: true })).job_id).toBe(jobs[WA_CLAIM_BATCH]!.id);
   });
 
-  it('with more than WA_HINTED_JOBS active jobs, only the first WA_HINTED_JOBS hinted are probed; the full search finds the rest', async () => {
-    const w = await worker();
+  test('with more than WA_HINTED_JOBS active jobs, only the first WA_HINTED_JOBS hinted are probed; the full search finds the rest', async ({ waClaim, makeJob, makeWorker, insertAssignment }) => {
+    const w = await makeWorker();
     const jobs = [];
-    for (let i = 0; i < WA_HINTED_JOBS + 8; i++) jobs.push(await job({ status: 'active' }));
+    for (let i = 0; i < WA_HINTED_JOBS + 8; i++) jobs.push(await makeJob({ status: 'active' }));
     // Every hinted job within the first WA_HINTED_JOBS has its task done by this worker already.
     for (const j of jobs.slice(0, WA_HINTED_JOBS)) await insertAssignment(w, j.tasks[0]!.id, j.id, { status: 'submitted', ended_at: NOW });
     const hint = jobs.map((j) => j.id);
@@ -221,35 +239,35 @@ describe('wa_claim: the hinted and the full search', () => {
     expect(hint.indexOf(found.job_id!)).toBeGreaterThanOrEqual(WA_HINTED_JOBS);
   });
 
-  it('the full search finds a job the (stale) hint does not name; without it the claim keeps to the hint', async () => {
-    const w = await worker();
-    const exhausted = await job();
+  test('the full search finds a job the (stale) hint does not name; without it the claim keeps to the hint', async ({ waClaim, makeJob, makeWorker, insertAssignment }) => {
+    const w = await makeWorker();
+    const exhausted = await makeJob();
     await insertAssignment(w, exhausted.tasks[0]!.id, exhausted.id, { status: 'submitted', ended_at: NOW });
-    const fresh = await job();
+    const fresh = await makeJob();
     expect((await waClaim(w, { jobs: [exhausted.id], full: false })).outcome).toBe('none');
     expect((await waClaim(w, { jobs: [exhausted.id], full: true })).job_id).toBe(fresh.id);
     // A hinted job that is not eligible (paused since) is skipped, never claimed.
-    const paused = await job({ status: 'paused' });
+    const paused = await makeJob({ status: 'paused' });
     expect((await waClaim(w, { jobs: [paused.id], full: false })).outcome).toBe('none');
   });
 });
 
 describe('wa_claim: the vendor share cap', () => {
-  it('allows floor(cap × total slots) despite float rounding: 0.29 × 100 slots allows 29, not 28', async () => {
-    const j = await job({ tasks: 100, required: 1 });
-    const vendor = (await newVendor(env.db)).organizationId;
+  test('allows floor(cap × total slots) despite float rounding: 0.29 × 100 slots allows 29, not 28', async ({ env, seed, waClaim, makeJob, makeWorker, insertAssignment }) => {
+    const j = await makeJob({ tasks: 100, required: 1 });
+    const vendor = (await seed.vendor()).organizationId;
     await env.db.updateTable('jobs').set({ vendor_share_caps: JSON.stringify({ [vendor]: 0.29 }) }).where('id', '=', j.id).execute();
-    const held = await newWorker(env.db, vendor);
+    const held = await seed.worker(vendor);
     // 28 held before the first capped claim: the usage row is created from them on first need.
     for (const t of j.tasks.slice(0, 28)) await insertAssignment(held, t.id, j.id, { status: 'submitted', ended_at: NOW });
-    const w = await newWorker(env.db, vendor);
+    const w = await seed.worker(vendor);
     expect((await waClaim(w)).outcome).toBe('claimed');
     const usage = await env.db.selectFrom('job_vendor_usage').select('held').where('job_id', '=', j.id).where('vendor_id', '=', vendor).executeTakeFirstOrThrow();
     expect(usage.held).toBe(29);
     expect((await waClaim(w)).outcome).toBe('none');
-    expect((await waClaim(await newWorker(env.db, vendor))).outcome).toBe('none');
+    expect((await waClaim(await seed.worker(vendor))).outcome).toBe('none');
     // Another vendor is not held back; a rejected assignment gives the capped vendor room again.
-    expect((await waClaim(await worker())).outcome).toBe('claimed');
+    expect((await waClaim(await makeWorker())).outcome).toBe('claimed');
     const one = await env.db.selectFrom('assignments').select('id').where('worker_id', '=', held.workerId).executeTakeFirstOrThrow();
     await env.db.updateTable('assignments').set({ status: 'rejected' }).where('id', '=', one.id).execute();
     expect((await waClaim(w)).outcome).toBe('claimed');
@@ -257,9 +275,9 @@ describe('wa_claim: the vendor share cap', () => {
 });
 
 describe('wa_claim: what a claim writes and returns', () => {
-  it('the assignment with a lease of the job lease time × the worker lease factor, and what the worker is shown', async () => {
-    const j = await job({ lease_seconds: 100, instructions: 'Be kind.', tasks: 4 });
-    const w = await worker({ accommodations: JSON.stringify({ lease_factor: 1.5 }) });
+  test('the assignment with a lease of the job lease time × the worker lease factor, and what the worker is shown', async ({ env, waClaim, makeJob, makeWorker }) => {
+    const j = await makeJob({ lease_seconds: 100, instructions: 'Be kind.', tasks: 4 });
+    const w = await makeWorker({ accommodations: JSON.stringify({ lease_factor: 1.5 }) });
     const got = await waClaim(w);
     expect(got).toMatchObject({ outcome: 'claimed', job_id: j.id, task_id: j.tasks[0]!.id, instructions: 'Be kind.', pay_per_annotation: 5, payload: { text: 'item 0' } });
     expect(got.lease_expires_at!.getTime() - got.leased_at!.getTime()).toBe(150_000);
@@ -267,44 +285,15 @@ describe('wa_claim: what a claim writes and returns', () => {
     expect(row).toMatchObject({ status: 'leased', worker_id: w.workerId, vendor_id: w.vendorId, task_id: j.tasks[0]!.id });
     // A lease factor that is not a number counts as 1; below 1 as 1.
     for (const accommodations of [{ lease_factor: 'x' }, { lease_factor: 0.5 }, {}]) {
-      const other = await worker({ accommodations: JSON.stringify(accommodations) });
+      const other = await makeWorker({ accommodations: JSON.stringify(accommodations) });
       const lease = await waClaim(other);
       expect(lease.lease_expires_at!.getTime() - lease.leased_at!.getTime()).toBe(100_000);
     }
   });
 });
 
-interface SubmitRow {
-  id: number;
-  status: string;
-  answer: unknown;
-  time_spent_ms: number;
-}
-
 describe('wa_submit', () => {
-  async function leased() {
-    const j = await job({ required_skill: 'cls', min_level: 1 });
-    const w = await worker({ skills: { cls: 1 } });
-    const a = await waClaim(w);
-    expect(a.outcome).toBe('claimed');
-    return { j, w, a };
-  }
-
-  let outboxSeq = 0;
-  async function waSubmit(p: { id: number; w: WorkerActor; taskId: number; jobId: string; vendorId?: string; now?: Date }): Promise<SubmitRow[]> {
-    const marker = `h8c-${++outboxSeq}`;
-    const outbox = JSON.stringify([{ event: 'assignment.submitted', queue: 'qa-sampling', payload: { marker } }]);
-    const res = await sql<SubmitRow>`
-      SELECT * FROM wa_submit(${p.id}, ${p.w.workerId}::uuid, ${p.now ?? new Date(NOW.getTime() + 1000)}::timestamptz, ${JSON.stringify({ label: 'cat' })}::jsonb, 1234,
-                              ${p.taskId}, ${p.jobId}::uuid, ${p.vendorId ?? p.w.vendorId}::uuid, ${outbox}::jsonb, 'h8c_test')
-    `.execute(env.db);
-    const written = await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE payload ->> 'marker' = ${marker}`.execute(env.db);
-    // The event is written exactly when the submit is.
-    expect(written.rows[0]!.n).toBe(res.rows.length);
-    return res.rows;
-  }
-
-  it('the holder of a live lease: the assignment is submitted with its answer, and the event is written', async () => {
+  test('the holder of a live lease: the assignment is submitted with its answer, and the event is written', async ({ leased, waSubmit }) => {
     const { j, w, a } = await leased();
     const rows = await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: j.id });
     expect(rows).toEqual([expect.objectContaining({ id: a.id, status: 'submitted', answer: { label: 'cat' }, time_spent_ms: 1234 })]);
@@ -312,19 +301,19 @@ describe('wa_submit', () => {
     expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: j.id })).toEqual([]);
   });
 
-  it('matches nothing, and writes nothing, for another worker, another task, job or vendor, or an expired lease', async () => {
+  test('matches nothing, and writes nothing, for another worker, another task, job or vendor, or an expired lease', async ({ env, seed, makeJob, makeWorker, leased, waSubmit }) => {
     const { j, w, a } = await leased();
-    const other = await worker({ skills: { cls: 1 } }, w.vendorId);
+    const other = await makeWorker({ skills: { cls: 1 } }, w.vendorId);
     expect(await waSubmit({ id: a.id!, w: other, taskId: a.task_id!, jobId: j.id })).toEqual([]);
     expect(await waSubmit({ id: a.id!, w, taskId: a.task_id! + 1, jobId: j.id })).toEqual([]);
-    expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: (await job()).id })).toEqual([]);
-    expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: j.id, vendorId: (await newVendor(env.db)).organizationId })).toEqual([]);
+    expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: (await makeJob()).id })).toEqual([]);
+    expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: j.id, vendorId: (await seed.vendor()).organizationId })).toEqual([]);
     expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: j.id, now: a.lease_expires_at! })).toEqual([]);
     const row = await env.db.selectFrom('assignments').select(['status', 'answer']).where('id', '=', a.id!).executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'leased', answer: null });
   });
 
-  it('matches nothing once the task may no longer take an answer: purged, decided, cancelled, job cancelled or completed, worker or skill suspended', async () => {
+  test('matches nothing once the task may no longer take an answer: purged, decided, cancelled, job cancelled or completed, worker or skill suspended', async ({ env, leased, waSubmit }) => {
     const cases: Record<string, (ids: { taskId: number; jobId: string; workerId: string }) => Promise<unknown>> = {
       purged: ({ taskId }) => env.db.updateTable('tasks').set({ payload: null }).where('id', '=', taskId).execute(),
       decided: ({ taskId }) => env.db.updateTable('tasks').set({ status: 'decided' }).where('id', '=', taskId).execute(),
@@ -341,7 +330,7 @@ describe('wa_submit', () => {
     }
   });
 
-  it('a paused job still takes the answer of a lease granted before the pause', async () => {
+  test('a paused job still takes the answer of a lease granted before the pause', async ({ env, leased, waSubmit }) => {
     const { j, w, a } = await leased();
     await env.db.updateTable('jobs').set({ status: 'paused' }).where('id', '=', j.id).execute();
     expect(await waSubmit({ id: a.id!, w, taskId: a.task_id!, jobId: j.id })).toHaveLength(1);
@@ -349,7 +338,7 @@ describe('wa_submit', () => {
 });
 
 describe('wa_answer_refused', () => {
-  it('names the first reason a lease may not take an answer, or none', async () => {
+  test('names the first reason a lease may not take an answer, or none', async ({ env }) => {
     const cases: [string, string | null, string, string | null, string | null][] = [
       ['open', 'active', 'active', null, null],
       ['open', 'paused', 'active', null, null],

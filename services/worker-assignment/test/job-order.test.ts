@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { createDb, createPool } from '@fairlabel/db';
 import { createLogger } from '@fairlabel/observability';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
+import { integrationTest } from '@fairlabel/testing';
 import { hintedJobOrder } from '../src/job-order.js';
-import { activeJob, pauseAllJobs } from './helpers.js';
 
 // The hinted job order during a Postgres outage (issue 9: its background reload rejected with nobody
 // listening, and the unhandled rejection ended the gateway).
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
+const test = integrationTest();
 
 function unhandledRejections() {
   const seen: unknown[] = [];
@@ -23,9 +16,9 @@ function unhandledRejections() {
 }
 
 describe('hinted job order', () => {
-  it('keeps serving the last order when a reload fails, logs the failure, and leaves no rejection unhandled', async () => {
-    await pauseAllJobs(env);
-    const { job } = await activeJob(env, 2);
+  test('keeps serving the last order when a reload fails, logs the failure, and leaves no rejection unhandled', async ({ env, seed }) => {
+    // Every active job of the database is in the order; the fixture left none of another test's.
+    const job = await seed.activeJob(2);
     const logger = createLogger({ level: 'silent' });
     const warn = vi.spyOn(logger, 'warn');
     const db = createDb(createPool(env.config.DATABASE_URL, 1));
@@ -50,7 +43,7 @@ describe('hinted job order', () => {
     }
   });
 
-  it('with no order yet and Postgres unreachable, answers an empty hint (the claim then searches every job) instead of throwing', async () => {
+  test('with no order yet and Postgres unreachable, answers an empty hint (the claim then searches every job) instead of throwing', async ({ env }) => {
     const logger = createLogger({ level: 'silent' });
     const warn = vi.spyOn(logger, 'warn');
     const db = createDb(createPool('postgres://postgres@127.0.0.1:1/nowhere', 1));

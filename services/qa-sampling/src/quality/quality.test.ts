@@ -43,8 +43,7 @@ describe('suspension and promotion', () => {
   it('promotion fires at the M-th gold answer and not before, one level at a time, capped', () => {
     for (let n = 1; n <= 22; n++) {
       const d = decideSkillAction({ goldCorrect: n, goldTotal: n, level: 2 }, t);
-      expect(d.action).toBe(n >= 20 ? 'promote' : 'none');
-      if (n >= 20) expect(d.level).toBe(3);
+      expect(d).toMatchObject(n >= 20 ? { action: 'promote', level: 3 } : { action: 'none' });
     }
     // 18/20 = 90% raw smooths to 22.2/26 = 0.854: not sustained enough.
     expect(decideSkillAction({ goldCorrect: 18, goldTotal: 20, level: 2 }, t).action).toBe('none');
