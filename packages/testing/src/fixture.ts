@@ -1,8 +1,9 @@
 import type { Config } from '@fairlabel/config';
 import { sql, type ApiKeyRole, type Db, type JobsTable, type WorkersTable } from '@fairlabel/db';
-import { dbTest } from '@fairlabel/db/testing';
+import { dbTest, proxyFor, type TcpProxy } from '@fairlabel/db/testing';
 import type { AppInstance, RoutePlugin } from '@fairlabel/http';
 import { outboxMark } from '@fairlabel/queues/testing';
+import { createDeps, type Deps } from '@fairlabel/runtime';
 import type { Insertable } from 'kysely';
 import { buildTestApp } from './app.js';
 import { stackOn, type TestEnv } from './env.js';
@@ -21,8 +22,8 @@ export type SeededJob = JobRow & { tasks: TaskRow[]; owner: Actor };
  * The factories of one test. Everything a test owns hangs off the organizations made here, so when
  * the test ends `retire()` can take what it left in flight out of the file's shared database: its
  * active jobs are paused (no later claim can pick them) and its live leases released (no later
- * expiry sweep counts them); the outbox rows it wrote and no relay sent are dropped (a relay started
- * by a later test would publish them). Each test therefore starts with nothing claimable, expiring or
+ * expiry sweep counts them); the outbox rows it wrote are deleted (a relay or reconciler started by a
+ * later test would publish them again). Each test therefore starts with nothing claimable, expiring or
  * unpublished but what it makes itself, whatever the tests before it did or how they ended.
  */
 export class Seed {
@@ -85,8 +86,8 @@ export class Seed {
   }
 
   /**
-   * Takes this test's work out of play (see the class comment) and, in the same statement, drops the
-   * outbox rows written since `outboxMark` that no relay has sent.
+   * Takes this test's work out of play (see the class comment) and, in the same statement, deletes the
+   * outbox rows written since `outboxMark`.
    */
   async retire(outboxMark: number): Promise<void> {
     await sql`
@@ -96,7 +97,7 @@ export class Seed {
         UPDATE assignments SET status = 'released', release_reason = 'test ended', ended_at = coalesce(ended_at, now())
         WHERE status = 'leased' AND vendor_id = ANY(${[...this.vendors]}::uuid[]) RETURNING 1
       )
-      DELETE FROM outbox WHERE id > ${outboxMark} AND sent_at IS NULL
+      DELETE FROM outbox WHERE id > ${outboxMark}
     `.execute(this.db);
   }
 }
@@ -123,8 +124,8 @@ export interface IntegrationOptions {
  * `client`, `vendor` and `worker` (a worker of `vendor`) are new organizations and keys; `admin`,
  * `ops` and `finance` are keys of the platform organization; `job` is an active classification job of
  * `client` with one open task. Anything else comes from `seed`. When a test ends, `seed.retire()`
- * takes its active jobs and live leases out of play and the outbox rows it left unsent are discarded
- * (a relay would publish them into a later test), so no test sees another's leftovers.
+ * takes its active jobs and live leases out of play and the outbox rows it wrote are deleted (a relay
+ * or reconciler would publish them into a later test), so no test sees another's leftovers.
  */
 export function integrationTest(options: IntegrationOptions = {}) {
   return dbTest
@@ -139,6 +140,18 @@ export function integrationTest(options: IntegrationOptions = {}) {
       await app.ready();
       onCleanup(() => app.close());
       return app;
+    })
+    /** A TCP proxy in front of the file's Postgres, for outage tests: `cut()` drops every connection, `restore()` lets them in again. */
+    .extend('proxy', { scope: 'file' }, async ({ env }, { onCleanup }): Promise<TcpProxy> => {
+      const proxy = await proxyFor(env.config.DATABASE_URL);
+      onCleanup(() => proxy.cut());
+      return proxy;
+    })
+    /** The file's stack (same database, Redis prefix and clock) reaching Postgres through `proxy`. */
+    .extend('proxiedEnv', { scope: 'file' }, async ({ env, proxy }, { onCleanup }): Promise<Deps> => {
+      const deps = createDeps({ ...env.config, DATABASE_URL: proxy.rewrite(env.config.DATABASE_URL) }, 'test', { logger: env.logger, clock: env.clock });
+      onCleanup(() => deps.close());
+      return deps;
     })
     .extend('seed', { auto: true }, async ({ env }, { onCleanup }): Promise<Seed> => {
       const seed = new Seed(env.db);

@@ -29,7 +29,7 @@ interface Delivery {
 
 const ATTEMPTS = 4;
 /** The same schedule shape as production (exponential, one job per delivery), with millisecond delays. */
-const SCHEDULE = SCHEDULE;
+const SCHEDULE = { attempts: ATTEMPTS, backoffDelayMs: 40, jitter: 0 };
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;

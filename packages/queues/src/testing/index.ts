@@ -28,18 +28,18 @@ export async function outboxMark(db: Db): Promise<number> {
 }
 
 /**
- * Deletes the outbox rows written after `mark` that no relay has sent. A relay publishes every unsent
- * row of its database, so a row one test leaves behind would otherwise show up in the next test's
- * queues; fixtures call this when a test ends.
+ * Deletes the outbox rows written after `mark`. Relays publish every unsent row of their database and
+ * the reconciler re-publishes every sent row whose job it cannot find, so a row one test leaves
+ * behind would show up in the next test's queues; fixtures call this when a test ends.
  */
-export async function discardUnsentOutbox(db: Db, mark: number): Promise<void> {
-  await sql`DELETE FROM outbox WHERE id > ${mark} AND sent_at IS NULL`.execute(db);
+export async function discardOutbox(db: Db, mark: number): Promise<void> {
+  await sql`DELETE FROM outbox WHERE id > ${mark}`.execute(db);
 }
 
 /**
  * The fixture of queue-level tests: the file's database (`dbTest`), a Redis connection for the file,
  * a key prefix of each test's own (so every test has empty queues) and a logger. The outbox rows a
- * test leaves unsent are discarded when it ends, so every test starts with none.
+ * test wrote are deleted when it ends, so every test starts with an outbox of nobody else's rows.
  *
  *   import { queuesTest as test } from '@fairlabel/queues/testing';
  *   test('…', async ({ db, database, redis, prefix, logger }) => { … });
@@ -56,8 +56,8 @@ export const queuesTest = dbTest
     onCleanup(() => deleteKeysWithPrefix(redis, prefix));
     return prefix;
   })
-  .extend('unsentOutboxDiscarded', { auto: true }, async ({ db }, { onCleanup }) => {
+  .extend('outboxCleared', { auto: true }, async ({ db }, { onCleanup }) => {
     const mark = await outboxMark(db);
-    onCleanup(() => discardUnsentOutbox(db, mark));
+    onCleanup(() => discardOutbox(db, mark));
     return mark;
   });
