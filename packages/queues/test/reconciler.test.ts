@@ -15,7 +15,12 @@ import {
   publish,
   Reconciler,
 } from '../src/index.js';
-import { deleteKeysWithPrefix, queuesTest as test } from '../src/testing/index.js';
+import { deleteKeysWithPrefix, queuesTest } from '../src/testing/index.js';
+
+/** `newReconciler(options)`: a reconciler of the test's stack with the default sources, passes an hour apart unless told. */
+const test = queuesTest.extend('newReconciler', async ({ db, redis, prefix, logger }) => (opts: Partial<ConstructorParameters<typeof Reconciler>[0]> = {}) =>
+  new Reconciler({ db, redis, prefix, logger, sources: defaultReconcileSources({ redis, prefix }), intervalMs: 3_600_000, ...opts }),
+);
 
 const payload = (n: number) => ({
   assignment_id: n,
@@ -45,19 +50,10 @@ async function jobIds(queue: Queue) {
 
 
 describe('the reconciler', () => {
-  test('after Redis is emptied, notices its marker is gone and re-publishes in-flight events with their own ids, leaves consumed ones, and re-ensures the schedulers', async ({ db, database, redis, prefix, logger }) => {
+  test('after Redis is emptied, notices its marker is gone and re-publishes in-flight events with their own ids, leaves consumed ones, and re-ensures the schedulers', async ({ db, database, redis, prefix, logger, newReconciler }) => {
     const registry = new Registry();
-    const reconciler = new Reconciler({
-      db: db,
-      redis: redis,
-      prefix,
-      logger,
-      sources: defaultReconcileSources({ redis: redis, prefix: prefix }),
-      intervalMs: 3_600_000,
-      markerCheckMs: 3_600_000,
-      registry,
-    });
-    const relay = new OutboxRelay({ db: db, databaseUrl: database.url, redis: redis, prefix, logger, pollMs: 50, onTick: () => void reconciler.checkMarker() });
+    const reconciler = newReconciler({ markerCheckMs: 3_600_000, registry });
+    const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs: 50, onTick: () => void reconciler.checkMarker() });
     const qa = new Queue('qa-sampling', { connection: redis, prefix });
     const webhooks = new Queue('webhooks', { connection: redis, prefix });
     const expiry = new Queue(leaseExpiryScheduler.queue, { connection: redis, prefix });
@@ -118,16 +114,9 @@ describe('the reconciler', () => {
     }
   });
 
-  test('re-publishes a sent event whose job vanished without a flush (the marker still there) at its next pass', async ({ db, database, redis, prefix, logger }) => {
-    const reconciler = new Reconciler({
-      db: db,
-      redis: redis,
-      prefix,
-      logger,
-      sources: defaultReconcileSources({ redis: redis, prefix: prefix }),
-      intervalMs: 3_600_000,
-    });
-    const relay = new OutboxRelay({ db: db, databaseUrl: database.url, redis: redis, prefix, logger, pollMs: 60_000 });
+  test('re-publishes a sent event whose job vanished without a flush (the marker still there) at its next pass', async ({ db, database, redis, prefix, logger, newReconciler }) => {
+    const reconciler = newReconciler();
+    const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs: 60_000 });
     const settlement = new Queue('settlement', { connection: redis, prefix });
     try {
       const event = {
@@ -156,7 +145,7 @@ describe('the reconciler', () => {
 
 describe('the relay after a database restart', () => {
   test('re-establishes its LISTEN connection and is woken by NOTIFY again', async ({ db, database, redis, prefix, logger }) => {
-    const relay = new OutboxRelay({ db: db, databaseUrl: database.url, redis: redis, prefix, logger, pollMs: 60_000 });
+    const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs: 60_000 });
     const listenerPid = async () => {
       const r = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE application_name = ${OUTBOX_LISTENER_APPLICATION_NAME} AND datname = current_database()`.execute(db);
       return r.rows[0]?.pid;
