@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
 import { OutboxRelay, publish } from '@fairlabel/queues';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
+import { integrationTest, type TestEnv } from '@fairlabel/testing';
 import { createSettlementConsumer, settlementHandlers } from '../src/settlement.consumer.js';
 import { asDecision, decided, ledgerIsConsistent, owed, post, transactionsOf, world } from './helpers.js';
 
 // QA's decisions become ledger transactions: through the real outbox, relay, BullMQ and consumer, and
 // (for the rules of pay) by calling the consumer's handlers with parsed payloads.
 
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
+const test = integrationTest();
 
 const ctx = { jobId: 'test', attempt: 1, log: undefined as never };
 
@@ -28,8 +22,8 @@ async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_
 }
 
 describe('the settlement consumer, through the outbox and the relay', () => {
-  it('posts one earning per accepted assignment, one charge per decided task and the review pay, once however often events repeat', async () => {
-    const w = await world(env.db, { workers: 2, tasks: 1 });
+  test('posts one earning per accepted assignment, one charge per decided task and the review pay, once however often events repeat', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 2, tasks: 1 });
     const [a0, a1] = w.assignments;
     const d0 = decided(a0!, w.client.organizationId, 'accepted');
     const d1 = decided(a1!, w.client.organizationId, 'rejected');
@@ -94,8 +88,8 @@ async function consumerIdle(env: TestEnv): Promise<boolean> {
 }
 
 describe('the rules of pay', () => {
-  it('pays accepted work × the level multiplier, takes the vendor commission out of the gross, pays rejections per the job policy', async () => {
-    const w = await world(env.db, { workers: 1, tasks: 4, pay: 100, payPolicy: { rejected_pay_bp: 2500, verify_rate: 40 } });
+  test('pays accepted work × the level multiplier, takes the vendor commission out of the gross, pays rejections per the job policy', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 1, tasks: 4, pay: 100, payPolicy: { rejected_pay_bp: 2500, verify_rate: 40 } });
     await env.db.insertInto('vendor_contracts').values({ vendor_id: w.vendor.organizationId, effective_from: new Date('2020-01-01'), commission_bp: 1000 }).execute();
     const { handlers } = settlementHandlers(env);
     const [a, b, c, d] = w.assignments;
@@ -110,8 +104,8 @@ describe('the rules of pay', () => {
     expect((await transactionsOf(env.db, b!.id)).map((t) => t.kind)).toEqual(['rejected_pay']);
   });
 
-  it('an upheld appeal posts what the rejection lacked; a superseding rejection takes it back; nothing is deleted', async () => {
-    const w = await world(env.db, { workers: 1, tasks: 1, pay: 100, payPolicy: { rejected_pay_bp: 2000 } });
+  test('an upheld appeal posts what the rejection lacked; a superseding rejection takes it back; nothing is deleted', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 1, tasks: 1, pay: 100, payPolicy: { rejected_pay_bp: 2000 } });
     const a = w.assignments[0]!;
     const first = decided(a, w.client.organizationId, 'rejected');
     await post(env.db, asDecision(first));
@@ -132,8 +126,8 @@ describe('the rules of pay', () => {
     expect((await transactionsOf(env.db, a.id)).length).toBe(3);
   });
 
-  it('the result does not depend on the order decisions arrive in', async () => {
-    const w = await world(env.db, { workers: 1, tasks: 1, pay: 100 });
+  test('the result does not depend on the order decisions arrive in', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 1, tasks: 1, pay: 100 });
     const a = w.assignments[0]!;
     const first = decided(a, w.client.organizationId, 'rejected');
     const appeal = decided(a, w.client.organizationId, 'accepted', { supersedes_decision_id: first.decision_id });
@@ -143,8 +137,8 @@ describe('the rules of pay', () => {
     expect((await transactionsOf(env.db, a.id)).map((t) => t.kind)).toEqual(['earning']);
   });
 
-  it('charges the client per decided item, at the automation price when a model decided it', async () => {
-    const w = await world(env.db, { workers: 1, tasks: 2, price: 500, payPolicy: { automation_price: 50 } });
+  test('charges the client per decided item, at the automation price when a model decided it', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 1, tasks: 2, price: 500, payPolicy: { automation_price: 50 } });
     const { handlers } = settlementHandlers(env);
     const base = { job_id: w.job.id, client_id: w.client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] };
     await handlers['task.decided']!({ ...base, task_id: w.tasks[0]!.id, automated: true }, ctx);
@@ -153,8 +147,8 @@ describe('the rules of pay', () => {
     expect(await owed(env.db, w.client.organizationId, 'client_receivable')).toBe(-550n);
   });
 
-  it('refuses an event for a job that does not exist, without failing the others of its batch', async () => {
-    const w = await world(env.db, { workers: 1, tasks: 1 });
+  test('refuses an event for a job that does not exist, without failing the others of its batch', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 1, tasks: 1 });
     const { handlers } = settlementHandlers(env);
     const good = decided(w.assignments[0]!, w.client.organizationId, 'accepted');
     const bad = { ...decided(w.assignments[0]!, w.client.organizationId, 'accepted'), job_id: '00000000-0000-4000-8000-000000000000', assignment_id: 999_999 };
@@ -163,8 +157,8 @@ describe('the rules of pay', () => {
     expect(await owed(env.db, w.workers[0]!.workerId)).toBe(100n);
   });
 
-  it('posts many decisions arriving at once in a few group commits', async () => {
-    const w = await world(env.db, { workers: 3, tasks: 40 });
+  test('posts many decisions arriving at once in a few group commits', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 3, tasks: 40 });
     const { handlers } = settlementHandlers(env, 50);
     await Promise.all(w.assignments.map((a) => handlers['assignment.decided']!(decided(a, w.client.organizationId, 'accepted'), ctx)));
     const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions WHERE job_id = ${w.job.id}`.execute(env.db);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { AppInstance } from '@fairlabel/http';
-import { buildTestApp, createTestEnv, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv, type WorkerActor } from '@fairlabel/testing';
+import { integrationTest, Seed, type Actor, type WorkerActor } from '@fairlabel/testing';
 import { settlementRoutes } from '../src/index.js';
 import { post } from './helpers.js';
 
@@ -17,137 +17,130 @@ import { post } from './helpers.js';
 //       10 min), and a 20 min review on B's job paid 600 -> 0.5 h, 2600 -> 5200/h, shortfall 400 (B: reported).
 // Gini of [4000, 2000, 2600] = 4000 / (3 · 8600).
 
-let env: TestEnv;
-let app: AppInstance;
-let finance: Actor;
-let clientA: Actor;
-let clientB: Actor;
-let vendor: Actor;
-let w1: WorkerActor;
-let w2: WorkerActor;
-let w3: WorkerActor;
 const periodStart = new Date(Date.now() - 6 * 3600_000);
-let periodEnd: Date;
 
-const inject = (who: Actor, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, key?: string) =>
+const injectOn = (app: AppInstance) => (who: Actor, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, key?: string) =>
   app.inject({ method, url, headers: { ...who.auth, ...(key ? { 'idempotency-key': key } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) });
 
 const minutes = (n: number) => n * 60_000;
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [settlementRoutes]);
-  finance = await newPlatformKey(env.db, 'finance');
-  clientA = await newClient(env.db);
-  clientB = await newClient(env.db);
-  vendor = await newVendor(env.db);
-  w1 = await newWorker(env.db, vendor.organizationId, { region_country: 'IN', region_province: 'KA', city_tier: 3 });
-  w2 = await newWorker(env.db, vendor.organizationId, { region_country: 'IN', region_province: 'KA', city_tier: 1 });
-  w3 = await newWorker(env.db, vendor.organizationId, { region_country: 'IN', region_province: 'MH', city_tier: 3 });
+/**
+ * The data set above, built once for the file: the floors and policies through the API, the jobs,
+ * assignments and decisions straight into the tables and the ledger.
+ */
+const test = integrationTest({ app: [settlementRoutes] })
+  .extend('scenario', { scope: 'file' }, async ({ env, app }) => {
+    const seed = new Seed(env.db);
+    const inject = injectOn(app);
+    const finance = await seed.platformKey('finance');
+    const clientA = await seed.client();
+    const clientB = await seed.client();
+    const vendor = await seed.vendor();
+    const w1 = await seed.worker(vendor, { region_country: 'IN', region_province: 'KA', city_tier: 3 });
+    const w2 = await seed.worker(vendor, { region_country: 'IN', region_province: 'KA', city_tier: 1 });
+    const w3 = await seed.worker(vendor, { region_country: 'IN', region_province: 'MH', city_tier: 3 });
 
-  const source = { source_url: 'https://example.org/test-floor', source_title: 'test floor', basis: 'test figure', effective_from: '2020-01-01', currency: 'INR' };
-  for (const f of [
-    { country: 'IN', hourly_minor: 6000 },
-    { country: 'IN', province: 'KA', hourly_minor: 8000 },
-    { country: 'IN', city_tier: 1, hourly_minor: 9000 },
-  ]) {
-    const res = await inject(finance, 'POST', '/v1/finance/pay-floors', { ...source, ...f });
-    expect(res.statusCode, res.body).toBe(201);
-  }
-  expect((await inject(finance, 'PUT', '/v1/finance/floor-policies', { client_id: clientA.organizationId, mode: 'top_up', funded_by: 'client' })).statusCode).toBe(200);
-  expect((await inject(finance, 'PUT', '/v1/finance/floor-policies', { client_id: clientB.organizationId, mode: 'report' })).statusCode).toBe(200);
-  expect((await inject(finance, 'PUT', '/v1/finance/floor-policies', { client_id: null, mode: 'top_up', funded_by: 'platform' })).statusCode).toBe(200);
+    const source = { source_url: 'https://example.org/test-floor', source_title: 'test floor', basis: 'test figure', effective_from: '2020-01-01', currency: 'INR' };
+    for (const f of [
+      { country: 'IN', hourly_minor: 6000 },
+      { country: 'IN', province: 'KA', hourly_minor: 8000 },
+      { country: 'IN', city_tier: 1, hourly_minor: 9000 },
+    ]) {
+      const res = await inject(finance, 'POST', '/v1/finance/pay-floors', { ...source, ...f });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    expect((await inject(finance, 'PUT', '/v1/finance/floor-policies', { client_id: clientA.organizationId, mode: 'top_up', funded_by: 'client' })).statusCode).toBe(200);
+    expect((await inject(finance, 'PUT', '/v1/finance/floor-policies', { client_id: clientB.organizationId, mode: 'report' })).statusCode).toBe(200);
+    expect((await inject(finance, 'PUT', '/v1/finance/floor-policies', { client_id: null, mode: 'top_up', funded_by: 'platform' })).statusCode).toBe(200);
 
-  const jobA = await newJob(env.db, clientA.organizationId, { pay_per_annotation: 2000, client_price_per_item: 5000, currency: 'INR', overlap: 3 });
-  const jobB = await newJob(env.db, clientB.organizationId, { pay_per_annotation: 2000, client_price_per_item: 5000, currency: 'INR', overlap: 3, pay_policy: JSON.stringify({ review_rate: 600 }) });
-  const [ta1, ta2] = await newTasks(env.db, jobA.id, 2);
-  const [tb1] = await newTasks(env.db, jobB.id, 1);
-  const base = Date.now() - 3 * 3600_000;
-  const at = (offsetMin: number) => new Date(base + minutes(offsetMin));
-  const work = async (task: { id: number; job_id: string }, w: WorkerActor, o: { status: string; leased: number; submitted?: number; spent?: number; heartbeat?: number; ended?: number }) =>
-    env.db
-      .insertInto('assignments')
-      .values({
-        task_id: task.id,
-        job_id: task.job_id,
-        worker_id: w.workerId,
-        vendor_id: w.vendorId,
-        status: o.status as never,
-        leased_at: at(o.leased),
-        lease_expires_at: at(o.leased + 60),
-        submitted_at: o.submitted === undefined ? null : at(o.submitted),
-        ended_at: o.ended !== undefined ? at(o.ended) : o.submitted !== undefined ? at(o.submitted) : null,
-        last_heartbeat_at: o.heartbeat === undefined ? null : at(o.heartbeat),
-        time_spent_ms: o.spent ?? null,
-        decided_at: o.status === 'accepted' ? at(100) : null,
-        answer: o.submitted === undefined ? null : JSON.stringify({ label: 'cat' }),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  const a1 = await work(ta1!, w1, { status: 'accepted', leased: 0, submitted: 40, spent: minutes(30) });
-  const a2 = await work(tb1!, w1, { status: 'accepted', leased: 0, submitted: 35, spent: minutes(30) });
-  const a3 = await work(ta1!, w2, { status: 'accepted', leased: 0, submitted: 20, spent: minutes(15) });
-  await work(ta2!, w2, { status: 'expired', leased: 0, heartbeat: 15, ended: 60 });
-  const a5 = await work(tb1!, w3, { status: 'accepted', leased: 0, submitted: 10, spent: minutes(120) });
+    const jobA = await seed.job(clientA, { pay_per_annotation: 2000, client_price_per_item: 5000, currency: 'INR', overlap: 3 });
+    const jobB = await seed.job(clientB, { pay_per_annotation: 2000, client_price_per_item: 5000, currency: 'INR', overlap: 3, pay_policy: JSON.stringify({ review_rate: 600 }) });
+    const [ta1, ta2] = await seed.tasks(jobA.id, 2);
+    const [tb1] = await seed.tasks(jobB.id, 1);
+    const base = Date.now() - 3 * 3600_000;
+    const at = (offsetMin: number) => new Date(base + minutes(offsetMin));
+    const work = async (task: { id: number; job_id: string }, w: WorkerActor, o: { status: string; leased: number; submitted?: number; spent?: number; heartbeat?: number; ended?: number }) =>
+      env.db
+        .insertInto('assignments')
+        .values({
+          task_id: task.id,
+          job_id: task.job_id,
+          worker_id: w.workerId,
+          vendor_id: w.vendorId,
+          status: o.status as never,
+          leased_at: at(o.leased),
+          lease_expires_at: at(o.leased + 60),
+          submitted_at: o.submitted === undefined ? null : at(o.submitted),
+          ended_at: o.ended !== undefined ? at(o.ended) : o.submitted !== undefined ? at(o.submitted) : null,
+          last_heartbeat_at: o.heartbeat === undefined ? null : at(o.heartbeat),
+          time_spent_ms: o.spent ?? null,
+          decided_at: o.status === 'accepted' ? at(100) : null,
+          answer: o.submitted === undefined ? null : JSON.stringify({ label: 'cat' }),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    const a1 = await work(ta1!, w1, { status: 'accepted', leased: 0, submitted: 40, spent: minutes(30) });
+    const a2 = await work(tb1!, w1, { status: 'accepted', leased: 0, submitted: 35, spent: minutes(30) });
+    const a3 = await work(ta1!, w2, { status: 'accepted', leased: 0, submitted: 20, spent: minutes(15) });
+    await work(ta2!, w2, { status: 'expired', leased: 0, heartbeat: 15, ended: 60 });
+    const a5 = await work(tb1!, w3, { status: 'accepted', leased: 0, submitted: 10, spent: minutes(120) });
 
-  const decidedAt = at(100).toISOString();
-  let decision = 1;
-  await post(
-    env.db,
-    ...[a1, a2, a3, a5].map((a) => ({
-      event: 'assignment.decided' as const,
-      payload: {
-        decision_id: decision++,
-        assignment_id: a.id,
-        task_id: a.task_id,
-        job_id: a.job_id,
-        client_id: a.job_id === jobA.id ? clientA.organizationId : clientB.organizationId,
-        worker_id: a.worker_id,
-        vendor_id: a.vendor_id,
-        outcome: 'accepted' as const,
-        kind: 'annotation' as const,
-        worker_level: 1,
-        supersedes_decision_id: null,
-        decided_at: decidedAt,
+    const decidedAt = at(100).toISOString();
+    let decision = 1;
+    await post(
+      env.db,
+      ...[a1, a2, a3, a5].map((a) => ({
+        event: 'assignment.decided' as const,
+        payload: {
+          decision_id: decision++,
+          assignment_id: a.id,
+          task_id: a.task_id,
+          job_id: a.job_id,
+          client_id: a.job_id === jobA.id ? clientA.organizationId : clientB.organizationId,
+          worker_id: a.worker_id,
+          vendor_id: a.vendor_id,
+          outcome: 'accepted' as const,
+          kind: 'annotation' as const,
+          worker_level: 1,
+          supersedes_decision_id: null,
+          decided_at: decidedAt,
+        },
+      })),
+      {
+        event: 'review.completed',
+        payload: {
+          review_id: 1,
+          reviewer_worker_id: w3.workerId,
+          reviewer_vendor_id: w3.vendorId,
+          assignment_id: a2.id,
+          job_id: jobB.id,
+          client_id: clientB.organizationId,
+          outcome: 'accepted',
+          completed_at: decidedAt,
+          time_spent_ms: minutes(20),
+        },
       },
-    })),
-    {
-      event: 'review.completed',
-      payload: {
-        review_id: 1,
-        reviewer_worker_id: w3.workerId,
-        reviewer_vendor_id: w3.vendorId,
-        assignment_id: a2.id,
-        job_id: jobB.id,
-        client_id: clientB.organizationId,
-        outcome: 'accepted',
-        completed_at: decidedAt,
-        time_spent_ms: minutes(20),
-      },
-    },
-    ...[ta1!, ta2!, tb1!].map((t, i) => ({
-      event: 'task.decided' as const,
-      payload: {
-        task_id: t.id,
-        job_id: t.job_id,
-        client_id: t.job_id === jobA.id ? clientA.organizationId : clientB.organizationId,
-        agreement: 1,
-        automated: i === 1,
-        accepted_assignment_ids: [],
-        rejected_assignment_ids: [],
-        decided_at: decidedAt,
-      },
-    })),
-  );
-  periodEnd = new Date();
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
+      ...[ta1!, ta2!, tb1!].map((t, i) => ({
+        event: 'task.decided' as const,
+        payload: {
+          task_id: t.id,
+          job_id: t.job_id,
+          client_id: t.job_id === jobA.id ? clientA.organizationId : clientB.organizationId,
+          agreement: 1,
+          automated: i === 1,
+          accepted_assignment_ids: [],
+          rejected_assignment_ids: [],
+          decided_at: decidedAt,
+        },
+      })),
+    );
+    return { finance, clientA, clientB, vendor, w1, w2, w3, periodEnd: new Date() };
+})
+  .extend('inject', { scope: 'file' }, async ({ app }) => injectOn(app));
 
 describe('pay floors', () => {
-  it('a pay run tops workers up to their floor per the clients’ policies, once per worker however often it is replayed', async () => {
+  test('a pay run tops workers up to their floor per the clients’ policies, once per worker however often it is replayed', async ({ env, inject, scenario }) => {
+    const { finance, clientA, w1, w2, w3, periodEnd } = scenario;
     const body = { currency: 'INR', period_start: periodStart.toISOString(), period_end: periodEnd.toISOString() };
     const first = await inject(finance, 'POST', '/v1/finance/pay-runs', body, 'floors-run');
     expect(first.statusCode, first.body).toBe(201);
@@ -172,7 +165,8 @@ describe('pay floors', () => {
     expect(byWorker).toEqual({ [w1.workerId]: ['4000', '2000', '6000'], [w2.workerId]: ['2000', '2000', '4000'], [w3.workerId]: ['2600', '0', '2600'] });
   });
 
-  it('the fair-pay report gives each worker’s effective hourly earnings, floors, Gini, top-ups and the automation share', async () => {
+  test('the fair-pay report gives each worker’s effective hourly earnings, floors, Gini, top-ups and the automation share', async ({ seed, inject, scenario }) => {
+    const { finance, vendor, w1, w2, w3, periodEnd } = scenario;
     const res = await inject(finance, 'GET', `/v1/reports/fair-pay?currency=INR&from=${encodeURIComponent(periodStart.toISOString())}&to=${encodeURIComponent(periodEnd.toISOString())}`);
     expect(res.statusCode, res.body).toBe(200);
     const report = res.json();
@@ -215,12 +209,13 @@ describe('pay floors', () => {
     // A vendor sees its own workers only; another vendor none.
     const mine = await inject(vendor, 'GET', `/v1/reports/fair-pay?currency=INR&from=${encodeURIComponent(periodStart.toISOString())}&to=${encodeURIComponent(periodEnd.toISOString())}`);
     expect(mine.json().workers).toHaveLength(3);
-    const other = await newVendor(env.db);
+    const other = await seed.vendor();
     const theirs = await inject(other, 'GET', `/v1/reports/fair-pay?currency=INR&from=${encodeURIComponent(periodStart.toISOString())}&to=${encodeURIComponent(periodEnd.toISOString())}`);
     expect(theirs.json().workers).toEqual([]);
   });
 
-  it('ships a sample floor table in which every figure names its public source', async () => {
+  test('ships a sample floor table in which every figure names its public source', async ({ inject, scenario }) => {
+    const { finance } = scenario;
     const floors = (await inject(finance, 'GET', '/v1/finance/pay-floors')).json() as { country: string; source_url: string; source_title: string; source_date: string | null; basis: string }[];
     const sample = floors.filter((f) => f.source_date === '2026-11-29');
     expect(sample.map((f) => f.country).sort()).toEqual(['BR', 'IN', 'IN', 'KE', 'NG', 'PH', 'US']);
@@ -231,7 +226,8 @@ describe('pay floors', () => {
     }
   });
 
-  it('converts a floor into the pay currency with the operator’s exchange rate, rounding up', async () => {
+  test('converts a floor into the pay currency with the operator’s exchange rate, rounding up', async ({ env, inject, scenario }) => {
+    const { finance } = scenario;
     const res = await inject(finance, 'POST', '/v1/finance/fx-rates', { base: 'INR', quote: 'USD', effective_from: '2020-01-01T00:00:00Z', rate: '0.0119', source: 'test rate' });
     expect(res.statusCode, res.body).toBe(201);
     const { floorTable } = await import('../src/floors.js');

@@ -1,24 +1,24 @@
 import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
-import { newAnswers, newClient, newJob, newTasks, newVendor, newWorker, type Actor, type WorkerActor } from '@fairlabel/testing';
+import type { Actor, Seed, WorkerActor } from '@fairlabel/testing';
 import { postSettlementEvents, type SettlementEvent } from '../src/settlement.consumer.js';
 
-/** A client, a vendor with workers, one job (USD unless given) and answered assignments to decide. */
-export async function world(db: Db, opts: { workers?: number; tasks?: number; pay?: number; price?: number; currency?: string; payPolicy?: Record<string, unknown> } = {}) {
-  const client = await newClient(db);
-  const vendor = await newVendor(db);
+/** A client, a vendor with workers, one job (USD unless given) and answered assignments to decide, made by `seed`. */
+export async function world(seed: Seed, opts: { workers?: number; tasks?: number; pay?: number; price?: number; currency?: string; payPolicy?: Record<string, unknown> } = {}) {
+  const client = await seed.client();
+  const vendor = await seed.vendor();
   const workers: WorkerActor[] = [];
-  for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(await newWorker(db, vendor.organizationId));
-  const job = await newJob(db, client.organizationId, {
+  for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(await seed.worker(vendor));
+  const job = await seed.job(client, {
     pay_per_annotation: opts.pay ?? 100,
     client_price_per_item: opts.price ?? 500,
     currency: opts.currency ?? 'USD',
     overlap: workers.length,
     pay_policy: JSON.stringify(opts.payPolicy ?? {}),
   });
-  const tasks = await newTasks(db, job.id, opts.tasks ?? 3);
+  const tasks = await seed.tasks(job.id, opts.tasks ?? 3);
   const assignments = [];
-  for (const w of workers) assignments.push(...(await newAnswers(db, tasks, w, { status: 'submitted' })));
+  for (const w of workers) assignments.push(...(await seed.answers(tasks, w, { status: 'submitted' })));
   return { client, vendor, workers, job, tasks, assignments };
 }
 
@@ -79,4 +79,3 @@ export async function ledgerIsConsistent(db: Db): Promise<{ unbalanced: number; 
 }
 
 export type { Actor };
-export { newClient, newVendor, newWorker };

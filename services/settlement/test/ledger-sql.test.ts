@@ -1,78 +1,76 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
-import { asDecision, decided, ledgerIsConsistent, post, world, type World } from './helpers.js';
+import { integrationTest, Seed } from '@fairlabel/testing';
+import { asDecision, decided, ledgerIsConsistent, post, world } from './helpers.js';
 
 // The ledger's rules held by the database itself (packages/db/sql/st_*.sql), tested with SQL: an
 // unbalanced transaction is refused at commit, postings and transactions cannot be changed or removed,
 // postings cannot be slipped into another transaction's ledger entry, writers must hold the ledger lock,
 // and balances follow the postings.
 
-let env: TestEnv;
-let w: World;
-let workerAccount: number;
-let platformAccount: number;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  w = await world(env.db);
-  await post(env.db, asDecision(decided(w.assignments[0]!, w.client.organizationId, 'accepted')));
-  const accounts = await env.db.selectFrom('ledger_accounts').select(['id', 'purpose']).execute();
-  workerAccount = accounts.find((a) => a.purpose === 'worker_payable')!.id;
-  platformAccount = accounts.find((a) => a.purpose === 'platform_revenue')!.id;
-});
-afterAll(async () => {
-  await env.close();
-});
-
-/** Runs statements in one database transaction on one connection; returns the error Postgres raised. */
-async function attempt(statements: string[]): Promise<{ code?: string; message: string } | null> {
-  const client = await env.pool.connect();
-  try {
-    await client.query('BEGIN');
-    for (const s of statements) await client.query(s);
-    await client.query('COMMIT');
-    return null;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    return err as { code?: string; message: string };
-  } finally {
-    client.release();
-  }
-}
+const test = integrationTest()
+  /** A world with one accepted decision posted, and its accounts (file-wide: the ledger rules are checked against them). */
+  .extend('ledger', { scope: 'file' }, async ({ env }) => {
+    const w = await world(new Seed(env.db));
+    await post(env.db, asDecision(decided(w.assignments[0]!, w.client.organizationId, 'accepted')));
+    const accounts = await env.db.selectFrom('ledger_accounts').select(['id', 'purpose']).execute();
+    return {
+      w,
+      workerAccount: accounts.find((a) => a.purpose === 'worker_payable')!.id,
+      platformAccount: accounts.find((a) => a.purpose === 'platform_revenue')!.id,
+    };
+  })
+  .extend('w', { scope: 'file' }, async ({ ledger }) => ledger.w)
+  .extend('workerAccount', { scope: 'file' }, async ({ ledger }) => ledger.workerAccount)
+  .extend('platformAccount', { scope: 'file' }, async ({ ledger }) => ledger.platformAccount)
+  /** Runs statements in one database transaction on one connection; returns the error Postgres raised. */
+  .extend('attempt', { scope: 'file' }, async ({ env }) => async (statements: string[]): Promise<{ code?: string; message: string } | null> => {
+    const client = await env.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const s of statements) await client.query(s);
+      await client.query('COMMIT');
+      return null;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      return err as { code?: string; message: string };
+    } finally {
+      client.release();
+    }
+  });
 
 const newTx = (key: string) => `INSERT INTO ledger_transactions (key, kind, currency, effective_at) VALUES ('${key}', 'adjustment', 'USD', now())`;
 const leg = (key: string, n: number, account: number, amount: number) =>
   `INSERT INTO ledger_postings (transaction_id, leg, account_id, currency, amount) SELECT id, ${n}, ${account}, 'USD', ${amount} FROM ledger_transactions WHERE key = '${key}'`;
 
 describe('the database enforces the ledger', () => {
-  it('accepts a balanced transaction whose legs come in separate statements, and moves balances', async () => {
+  test('accepts a balanced transaction whose legs come in separate statements, and moves balances', async ({ env, workerAccount, platformAccount, attempt }) => {
     const before = await env.db.selectFrom('ledger_accounts').select(['id', 'balance']).where('id', 'in', [workerAccount, platformAccount]).execute();
     expect(await attempt(['SELECT st_ledger_lock()', newTx('t-ok'), leg('t-ok', 1, workerAccount, -70), leg('t-ok', 2, platformAccount, 70)])).toBeNull();
     const after = await env.db.selectFrom('ledger_accounts').select(['id', 'balance']).where('id', 'in', [workerAccount, platformAccount]).execute();
     for (const a of after) expect(a.balance - before.find((b) => b.id === a.id)!.balance).toBe(a.id === workerAccount ? -70 : 70);
   });
 
-  it('refuses at commit a transaction whose postings do not sum to zero', async () => {
+  test('refuses at commit a transaction whose postings do not sum to zero', async ({ env, workerAccount, platformAccount, attempt }) => {
     const err = await attempt(['SELECT st_ledger_lock()', newTx('t-bad'), leg('t-bad', 1, workerAccount, -70), leg('t-bad', 2, platformAccount, 69)]);
     expect(err?.code).toBe('23514');
     expect(err?.message).toMatch(/does not balance/);
     expect(await env.db.selectFrom('ledger_transactions').select('id').where('key', '=', 't-bad').executeTakeFirst()).toBeUndefined();
   });
 
-  it('refuses a transaction with a single posting, or none', async () => {
+  test('refuses a transaction with a single posting, or none', async ({ workerAccount, attempt }) => {
     expect((await attempt(['SELECT st_ledger_lock()', newTx('t-one'), leg('t-one', 1, workerAccount, -70)]))?.message).toMatch(/does not balance: 1 postings/);
     expect((await attempt(['SELECT st_ledger_lock()', newTx('t-none')]))?.message).toMatch(/does not balance: 0 postings/);
   });
 
-  it('refuses a posting added to a transaction created by another database transaction', async () => {
+  test('refuses a posting added to a transaction created by another database transaction', async ({ workerAccount, platformAccount, attempt }) => {
     expect(await attempt(['SELECT st_ledger_lock()', newTx('t-later'), leg('t-later', 1, workerAccount, -5), leg('t-later', 2, platformAccount, 5)])).toBeNull();
     // Two more legs that would still balance: refused anyway, the transaction is closed.
     const err = await attempt(['SELECT st_ledger_lock()', leg('t-later', 3, workerAccount, -1), leg('t-later', 4, platformAccount, 1)]);
     expect(err?.code).toBe('23503');
   });
 
-  it('refuses a posting whose currency differs from its account and transaction', async () => {
+  test('refuses a posting whose currency differs from its account and transaction', async ({ workerAccount, attempt }) => {
     const err = await attempt([
       'SELECT st_ledger_lock()',
       newTx('t-cur'),
@@ -81,12 +79,12 @@ describe('the database enforces the ledger', () => {
     expect(err?.code).toBe('23503');
   });
 
-  it('refuses ledger writes made without the ledger lock', async () => {
+  test('refuses ledger writes made without the ledger lock', async ({ workerAccount, platformAccount, attempt }) => {
     const err = await attempt([newTx('t-nolock'), leg('t-nolock', 1, workerAccount, -5), leg('t-nolock', 2, platformAccount, 5)]);
     expect(err?.message).toMatch(/ledger lock/);
   });
 
-  it('refuses UPDATE, DELETE and TRUNCATE of postings and transactions', async () => {
+  test('refuses UPDATE, DELETE and TRUNCATE of postings and transactions', async ({ attempt }) => {
     for (const statement of [
       'UPDATE ledger_postings SET amount = amount + 1',
       'DELETE FROM ledger_postings',
@@ -100,12 +98,12 @@ describe('the database enforces the ledger', () => {
     }
   });
 
-  it('refuses a posting of 0 or beyond the maximum amount', async () => {
+  test('refuses a posting of 0 or beyond the maximum amount', async ({ workerAccount, platformAccount, attempt }) => {
     expect((await attempt(['SELECT st_ledger_lock()', newTx('t-zero'), leg('t-zero', 1, workerAccount, 0)]))?.code).toBe('23514');
     expect((await attempt(['SELECT st_ledger_lock()', newTx('t-huge'), leg('t-huge', 1, workerAccount, -1_000_000_000_001), leg('t-huge', 2, platformAccount, 1_000_000_000_001)]))?.code).toBe('23514');
   });
 
-  it('leaves every transaction balanced and every balance equal to its postings', async () => {
+  test('leaves every transaction balanced and every balance equal to its postings', async ({ env }) => {
     expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(env.db);
     expect(ids.rows[0]!.n).toBe(3);

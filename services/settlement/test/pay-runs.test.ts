@@ -1,37 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
-import type { AppInstance } from '@fairlabel/http';
-import { buildTestApp, createTestEnv, newAnswers, newClient, newPlatformKey, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import { integrationTest, newWorker, Seed, type Actor } from '@fairlabel/testing';
 import { settlementRoutes } from '../src/index.js';
-import { asDecision, decided, post, world, type World } from './helpers.js';
+import { asDecision, decided, post, world } from './helpers.js';
 
 // Pay runs end to end over HTTP: draft -> approved -> paid, idempotent replay, no posting in two runs,
 // carry-over under the minimum payout, approval refused while reconciliation finds a discrepancy,
 // statements and payout files, and who may read what.
 
-let env: TestEnv;
-let app: AppInstance;
-let finance: Actor;
-let admin: Actor;
-let ops: Actor;
-let w: World;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildTestApp(env, [settlementRoutes]);
-  finance = await newPlatformKey(env.db, 'finance');
-  admin = await newPlatformKey(env.db, 'admin');
-  ops = await newPlatformKey(env.db, 'ops');
-  w = await world(env.db, { workers: 2, tasks: 3, pay: 100 });
-  await env.db.insertInto('vendor_contracts').values({ vendor_id: w.vendor.organizationId, effective_from: new Date('2020-01-01'), commission_bp: 1000 }).execute();
-});
-afterAll(async () => {
-  await app.close();
-  await env.close();
-});
-
-const inject = (who: Actor, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, key?: string) =>
-  app.inject({ method, url, headers: { ...who.auth, ...(key ? { 'idempotency-key': key } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+/**
+ * The pay runs below are one story over one ledger: each test takes the next period and builds on
+ * the runs before it. The world they pay (two workers, three tasks, a vendor commission) is the file's.
+ */
+const test = integrationTest({ app: [settlementRoutes] })
+  .extend('w', { scope: 'file' }, async ({ env }) => {
+    const w = await world(new Seed(env.db), { workers: 2, tasks: 3, pay: 100 });
+    await env.db.insertInto('vendor_contracts').values({ vendor_id: w.vendor.organizationId, effective_from: new Date('2020-01-01'), commission_bp: 1000 }).execute();
+    return w;
+  })
+  .extend('inject', { scope: 'file' }, async ({ app }) => (who: Actor, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, key?: string) =>
+    app.inject({ method, url, headers: { ...who.auth, ...(key ? { 'idempotency-key': key } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) }),
+  )
+  /** Posts QA's decision on each of the world's assignments (or `which`). */
+  .extend('decideAll', { scope: 'file' }, async ({ env, w }) => async (outcome: 'accepted' | 'rejected', which = w.assignments) => {
+    await post(env.db, ...which.map((a) => asDecision(decided(a, w.client.organizationId, outcome))));
+  });
 
 let lastEnd = new Date('2026-01-01T00:00:00Z');
 /** The next period: from the last run's end to now (the ledger is cut at the period's end). */
@@ -42,15 +35,12 @@ function nextPeriod() {
   return { currency: 'USD', period_start: start.toISOString(), period_end: end.toISOString() };
 }
 
-async function decideAll(outcome: 'accepted' | 'rejected', which = w.assignments) {
-  await post(env.db, ...which.map((a) => asDecision(decided(a, w.client.organizationId, outcome))));
-}
 
 describe('pay run lifecycle', () => {
   let runId: number;
   let statements: { id: number; worker_id: string | null; payee_type: string; total: string; status: string }[];
 
-  it('a draft run gathers each worker’s and the vendor’s unpaid balance; a replay with the same key returns the same run', async () => {
+  test('a draft run gathers each worker’s and the vendor’s unpaid balance; a replay with the same key returns the same run', async ({ env, finance, inject, decideAll }) => {
     await decideAll('accepted');
     const body = { ...nextPeriod(), minimum_payout: 1 };
     const created = await inject(finance, 'POST', '/v1/finance/pay-runs', body, 'run-1');
@@ -83,7 +73,7 @@ describe('pay run lifecycle', () => {
     expect(lines).toHaveLength(4);
   });
 
-  it('a statement shows its lines, and the worker reads it as pending earnings', async () => {
+  test('a statement shows its lines, and the worker reads it as pending earnings', async ({ w, inject }) => {
     const mine = statements.find((s) => s.worker_id === w.workers[0]!.workerId)!;
     const detail = await inject(w.workers[0]!, 'GET', `/v1/statements/${mine.id}`);
     expect(detail.statusCode, detail.body).toBe(200);
@@ -92,7 +82,7 @@ describe('pay run lifecycle', () => {
     expect(earnings.json()).toEqual({ by_currency: [{ currency: 'USD', pending: '270', approved: '0', paid: '0' }] });
   });
 
-  it('a payout file is refused for a draft; approve, then record payouts: the run is paid', async () => {
+  test('a payout file is refused for a draft; approve, then record payouts: the run is paid', async ({ finance, w, inject }) => {
     expect((await inject(finance, 'GET', `/v1/finance/pay-runs/${runId}/payout-file`)).statusCode).toBe(409);
     const approved = await inject(finance, 'POST', `/v1/finance/pay-runs/${runId}/approve`);
     expect(approved.statusCode, approved.body).toBe(200);
@@ -125,8 +115,8 @@ describe('pay run lifecycle', () => {
     expect(recon.json()).toMatchObject({ ok: true, discrepancies: [], ledger: [{ currency: 'USD', total: '0' }] });
   });
 
-  it('no posting is in two runs: the next run covers only what came after, and the database refuses overlapping ranges', async () => {
-    const extra = await newAnswers(env.db, [{ id: w.tasks[0]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'submitted' });
+  test('no posting is in two runs: the next run covers only what came after, and the database refuses overlapping ranges', async ({ env, seed, finance, w, inject }) => {
+    const extra = await seed.answers([{ id: w.tasks[0]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'submitted' });
     await post(env.db, asDecision(decided(extra[0]!, w.client.organizationId, 'accepted')));
     const created = await inject(finance, 'POST', '/v1/finance/pay-runs', nextPeriod(), 'run-2');
     expect(created.statusCode, created.body).toBe(201);
@@ -146,8 +136,8 @@ describe('pay run lifecycle', () => {
     ).rejects.toMatchObject({ code: '23P01' });
   });
 
-  it('a balance under the minimum payout carries over to the next run', async () => {
-    const extra = await newAnswers(env.db, [{ id: w.tasks[1]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'submitted' });
+  test('a balance under the minimum payout carries over to the next run', async ({ env, seed, finance, w, inject }) => {
+    const extra = await seed.answers([{ id: w.tasks[1]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'submitted' });
     await post(env.db, asDecision(decided(extra[0]!, w.client.organizationId, 'accepted')));
     const low = await inject(finance, 'POST', '/v1/finance/pay-runs', { ...nextPeriod(), minimum_payout: 1000 }, 'run-3');
     expect(low.json()).toMatchObject({ statements: 0, total: '0' });
@@ -155,9 +145,9 @@ describe('pay run lifecycle', () => {
     expect(next.json()).toMatchObject({ statements: 2, worker_total: '90', vendor_total: '10' });
   });
 
-  it('approval is refused while reconciliation finds a discrepancy, and allowed once it is resolved', async () => {
+  test('approval is refused while reconciliation finds a discrepancy, and allowed once it is resolved', async ({ env, seed, finance, w, inject }) => {
     // Worker-assignment marked an assignment accepted, but its assignment.decided never reached settlement.
-    const lost = await newAnswers(env.db, [{ id: w.tasks[2]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'accepted' });
+    const lost = await seed.answers([{ id: w.tasks[2]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'accepted' });
     const run = (await inject(finance, 'POST', '/v1/finance/pay-runs', nextPeriod(), 'run-5')).json();
     const refused = await inject(finance, 'POST', `/v1/finance/pay-runs/${run.id}/approve`);
     expect(refused.statusCode).toBe(409);
@@ -174,7 +164,7 @@ describe('pay run lifecycle', () => {
 });
 
 describe('adjustments and reversals', () => {
-  it('posts an adjustment once per Idempotency-Key, with who made it in the audit log, and reverses it once', async () => {
+  test('posts an adjustment once per Idempotency-Key, with who made it in the audit log, and reverses it once', async ({ env, finance, admin, w, inject }) => {
     const body = { account: { owner_type: 'worker', owner_id: w.workers[1]!.workerId }, currency: 'USD', amount: 250, reason: 'bonus for the hard batch' };
     const first = await inject(admin, 'POST', '/v1/finance/adjustments', body, 'adj-1');
     expect(first.statusCode, first.body).toBe(201);
@@ -198,7 +188,7 @@ describe('adjustments and reversals', () => {
     expect(byDecision.json().error.code).toBe('reverse_by_decision');
   });
 
-  it('never answers a 500 for bad input', async () => {
+  test('never answers a 500 for bad input', async ({ finance, w, inject }) => {
     for (const [method, url, payload] of [
       ['POST', '/v1/finance/adjustments', { account: { owner_type: 'worker', owner_id: 'nope' }, currency: 'USD', amount: 1, reason: 'x' }],
       ['POST', '/v1/finance/adjustments', { account: { owner_type: 'worker', owner_id: w.workers[0]!.workerId }, currency: 'USD', amount: 1.5, reason: 'bonus' }],
@@ -218,8 +208,8 @@ describe('adjustments and reversals', () => {
 });
 
 describe('roles', () => {
-  it('only finance and admin keys reach pay runs, adjustments, reconciliation and rates', async () => {
-    const client = await newClient(env.db);
+  test('only finance and admin keys reach pay runs, adjustments, reconciliation and rates', async ({ seed, admin, ops, w, inject }) => {
+    const client = await seed.client();
     const vendor = w.vendor;
     for (const who of [client, vendor, w.workers[0]!, ops]) {
       for (const [method, url] of [
@@ -236,8 +226,8 @@ describe('roles', () => {
     expect((await inject(admin, 'GET', '/v1/finance/pay-runs')).statusCode).toBe(200);
   });
 
-  it('a vendor reads only its own and its workers’ statements; a worker only their own', async () => {
-    const other = await newVendor(env.db);
+  test('a vendor reads only its own and its workers’ statements; a worker only their own', async ({ seed, finance, w, inject }) => {
+    const other = await seed.vendor();
     const all = (await inject(finance, 'GET', '/v1/statements?limit=500')).json().data as { id: number; worker_id: string | null; vendor_id: string }[];
     expect(all.length).toBeGreaterThan(3);
 
@@ -252,14 +242,14 @@ describe('roles', () => {
     expect(mine.every((s) => s.worker_id === me.workerId)).toBe(true);
     const someoneElse = all.find((s) => s.worker_id !== null && s.worker_id !== me.workerId)!;
     expect((await inject(me, 'GET', `/v1/statements/${someoneElse.id}`)).statusCode).toBe(404);
-    const strayWorker = await newWorker(env.db, other.organizationId);
+    const strayWorker = await seed.worker(other);
     expect((await inject(strayWorker, 'GET', '/v1/me/statements')).json().data).toEqual([]);
   });
 
-  it('a client reads only its own invoices', async () => {
+  test('a client reads only its own invoices', async ({ seed, finance, w, inject }) => {
     const invoice = await inject(finance, 'POST', '/v1/finance/invoices', { client_id: w.client.organizationId, currency: 'USD', period_start: '2026-01-01T00:00:00Z', period_end: new Date().toISOString() }, 'inv-1');
     expect(invoice.statusCode, invoice.body).toBe(201);
-    const other = await newClient(env.db);
+    const other = await seed.client();
     expect((await inject(w.client, 'GET', `/v1/invoices/${invoice.json().id}`)).statusCode).toBe(200);
     expect((await inject(other, 'GET', `/v1/invoices/${invoice.json().id}`)).statusCode).toBe(404);
     expect((await inject(other, 'GET', '/v1/invoices')).json().data).toEqual([]);
