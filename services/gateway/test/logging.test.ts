@@ -1,19 +1,13 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { buildHttpApp } from '@fairlabel/http';
 import { createLogger } from '@fairlabel/observability';
-import { createTestEnv, type TestEnv } from '@fairlabel/testing';
+import { integrationTest, type TestEnv } from '@fairlabel/testing';
 
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
+const test = integrationTest();
 
 /** The JSON lines an app logs at `level` while it answers `paths`. */
-async function linesAt(level: string, paths: string[]) {
+async function linesAt(env: TestEnv, level: string, paths: string[]) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -32,13 +26,13 @@ async function linesAt(level: string, paths: string[]) {
 }
 
 describe('request logs', () => {
-  it('are not written at info: a terminal at the default level shows no line per request', async () => {
-    const lines = await linesAt('info', ['/healthz', '/v1/nothing-here', '/healthz']);
+  test('are not written at info: a terminal at the default level shows no line per request', async ({ env }) => {
+    const lines = await linesAt(env, 'info', ['/healthz', '/v1/nothing-here', '/healthz']);
     expect(lines.filter((l) => typeof l.msg === 'string' && /request|route/.test(l.msg))).toEqual([]);
   });
 
-  it('are one line per request at debug, with method, URL, status and time', async () => {
-    const lines = await linesAt('debug', ['/healthz', '/v1/nothing-here']);
+  test('are one line per request at debug, with method, URL, status and time', async ({ env }) => {
+    const lines = await linesAt(env, 'debug', ['/healthz', '/v1/nothing-here']);
     const requests = lines.filter((l) => l.msg === 'request completed');
     expect(requests).toEqual([
       expect.objectContaining({ level: 20, method: 'GET', url: '/healthz', status: 200, ms: expect.any(Number) }),

@@ -1,60 +1,50 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Job, Queue, Worker } from 'bullmq';
-import type { AppInstance } from '@fairlabel/http';
 import { outboxSource, Reconciler, stackQueueNames } from '@fairlabel/queues';
-import { createTestEnv, newApiKey, newClient, newJob, newPlatformKey, newTasks, newVendor, newWorker, type Actor, type TestEnv } from '@fairlabel/testing';
+import { integrationTest, type Actor } from '@fairlabel/testing';
 import { buildGateway } from '../src/app.js';
 
-let env: TestEnv;
-let app: AppInstance;
-let ops: Actor;
-let admin: Actor;
-const queues = new Map<string, Queue>();
+const base = integrationTest({ app: buildGateway })
+  /** `queue(name)`: a BullMQ queue of the file's stack, closed after the file. */
+  .extend('queue', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+    const queues = new Map<string, Queue>();
+    onCleanup(async () => {
+      for (const q of queues.values()) await q.close();
+    });
+    return (name: string): Queue => {
+      let q = queues.get(name);
+      if (!q) queues.set(name, (q = new Queue(name, { connection: env.redis, prefix: env.prefix })));
+      return q;
+    };
+  });
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildGateway(env);
-  await app.ready();
-  ops = await newPlatformKey(env.db, 'ops');
-  admin = await newPlatformKey(env.db, 'admin');
-});
-afterAll(async () => {
-  for (const q of queues.values()) await q.close();
-  await app.close();
-  await env.close();
-});
 
-function queue(name: string): Queue {
-  let q = queues.get(name);
-  if (!q) queues.set(name, (q = new Queue(name, { connection: env.redis, prefix: env.prefix })));
-  return q;
-}
 
-/** Adds the jobs to the queue and lets a consumer fail each of them for good (one attempt each). */
-async function failJobs(name: string, jobs: { id: string; event?: string; data?: Record<string, unknown> }[]) {
-  const q = queue(name);
-  const before = await q.getFailedCount();
-  await q.addBulk(jobs.map((j) => ({ name: j.event ?? 'assignment.submitted', data: j.data ?? { assignment_id: 1 }, opts: { jobId: j.id, attempts: 1, removeOnFail: false } })));
-  const connection = env.redis.duplicate();
-  const worker = new Worker(
-    name,
-    async (job) => {
-      throw new Error(`the handler refused ${job.id}`);
-    },
-    { connection, prefix: env.prefix, concurrency: 1 },
-  );
-  try {
-    for (let i = 0; i < 200 && (await q.getFailedCount()) < before + jobs.length; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(await q.getFailedCount()).toBe(before + jobs.length);
-  } finally {
-    await worker.close();
-    connection.disconnect();
-  }
-}
-
-const get = (url: string, actor?: Actor) => app.inject({ method: 'GET', url, headers: actor?.auth ?? {} });
-const post = (url: string, actor?: Actor) => app.inject({ method: 'POST', url, headers: actor?.auth ?? {} });
-const del = (url: string, actor?: Actor) => app.inject({ method: 'DELETE', url, headers: actor?.auth ?? {} });
+const test = base
+  /** Adds the jobs to the queue and lets a consumer fail each of them for good (one attempt each). */
+  .extend('failJobs', async ({ env, queue }) => async (name: string, jobs: { id: string; event?: string; data?: Record<string, unknown> }[]) => {
+    const q = queue(name);
+    const before = await q.getFailedCount();
+    await q.addBulk(jobs.map((j) => ({ name: j.event ?? 'assignment.submitted', data: j.data ?? { assignment_id: 1 }, opts: { jobId: j.id, attempts: 1, removeOnFail: false } })));
+    const connection = env.redis.duplicate();
+    const worker = new Worker(
+      name,
+      async (job) => {
+        throw new Error(`the handler refused ${job.id}`);
+      },
+      { connection, prefix: env.prefix, concurrency: 1 },
+    );
+    try {
+      for (let i = 0; i < 200 && (await q.getFailedCount()) < before + jobs.length; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await q.getFailedCount()).toBe(before + jobs.length);
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+  })
+  .extend('get', async ({ app }) => (url: string, actor?: Actor) => app.inject({ method: 'GET', url, headers: actor?.auth ?? {} }))
+  .extend('post', async ({ app }) => (url: string, actor?: Actor) => app.inject({ method: 'POST', url, headers: actor?.auth ?? {} }))
+  .extend('del', async ({ app }) => (url: string, actor?: Actor) => app.inject({ method: 'DELETE', url, headers: actor?.auth ?? {} }));
 
 describe('who may use the ops API', () => {
   const routes: [string, string][] = [
@@ -67,18 +57,18 @@ describe('who may use the ops API', () => {
     ['GET', '/v1/ops/overview'],
   ];
 
-  it('without a key: 401 unauthorized on every route', async () => {
+  test('without a key: 401 unauthorized on every route', async ({ app }) => {
     for (const [method, url] of routes) {
       const res = await app.inject({ method: method as 'GET', url });
       expect({ url, status: res.statusCode, code: res.json().error.code }).toEqual({ url, status: 401, code: 'unauthorized' });
     }
   });
 
-  it('client, vendor, worker and finance keys: 403 forbidden on every route, and nothing is paused', async () => {
-    const client = await newClient(env.db);
-    const vendor = await newVendor(env.db);
-    const worker = await newWorker(env.db, vendor.organizationId);
-    const finance = await newApiKey(env.db, ops.organizationId, 'finance');
+  test('client, vendor, worker and finance keys: 403 forbidden on every route, and nothing is paused', async ({ app, seed, queue }) => {
+    const client = await seed.client();
+    const vendor = await seed.vendor();
+    const worker = await seed.worker(vendor);
+    const finance = await seed.platformKey('finance');
     for (const actor of [client, vendor, worker, finance]) {
       for (const [method, url] of routes) {
         const res = await app.inject({ method: method as 'GET', url, headers: actor.auth });
@@ -88,7 +78,7 @@ describe('who may use the ops API', () => {
     expect(await queue('settlement').isPaused()).toBe(false);
   });
 
-  it('ops and admin keys read the queues and the overview', async () => {
+  test('ops and admin keys read the queues and the overview', async ({ admin, ops, get }) => {
     for (const actor of [ops, admin]) {
       expect((await get('/v1/ops/queues', actor)).statusCode).toBe(200);
       expect((await get('/v1/ops/overview', actor)).statusCode).toBe(200);
@@ -97,7 +87,7 @@ describe('who may use the ops API', () => {
 });
 
 describe('GET /v1/ops/queues', () => {
-  it('lists every queue of the stack with its counts, the jobs completed in the last hour and the age of the oldest waiting job', async () => {
+  test('lists every queue of the stack with its counts, the jobs completed in the last hour and the age of the oldest waiting job', async ({ env, ops, queue, get }) => {
     const q = queue('qa-sampling');
     // Two jobs waiting; the older one was added 90 s ago (backdated in its hash, as BullMQ keeps it).
     await q.add('assignment.submitted', { assignment_id: 1 }, { jobId: 'outbox-901' });
@@ -121,7 +111,7 @@ describe('GET /v1/ops/queues', () => {
 });
 
 describe('failed jobs', () => {
-  it('are listed most recently failed first, with error and attempts, page by page with a cursor that survives retries between pages', async () => {
+  test('are listed most recently failed first, with error and attempts, page by page with a cursor that survives retries between pages', async ({ env, ops, queue, failJobs, get, post }) => {
     const ids = ['outbox-11', 'outbox-12', 'outbox-13', 'outbox-14', 'outbox-15'];
     await failJobs('webhooks', ids.map((id) => ({ id, event: 'job.completed', data: { job_id: id } })));
     const seen: string[] = [];
@@ -151,7 +141,7 @@ describe('failed jobs', () => {
     await queue('webhooks').obliterate({ force: true });
   });
 
-  it('an unknown queue is a 404, a cursor we did not make a 400', async () => {
+  test('an unknown queue is a 404, a cursor we did not make a 400', async ({ ops, get }) => {
     const unknown = await get('/v1/ops/queues/no-such-queue/failed', ops);
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('not_found');
@@ -162,7 +152,7 @@ describe('failed jobs', () => {
     }
   });
 
-  it('a retried job waits again, and is written in the audit log; retrying it again is a 409, an unknown job a 404', async () => {
+  test('a retried job waits again, and is written in the audit log; retrying it again is a 409, an unknown job a 404', async ({ env, ops, queue, failJobs, post }) => {
     await failJobs('settlement', [{ id: 'outbox-21', event: 'task.decided' }]);
     const res = await post('/v1/ops/queues/settlement/failed/outbox-21/retry', ops);
     expect(res.statusCode).toBe(200);
@@ -185,15 +175,15 @@ describe('failed jobs', () => {
     await queue('settlement').obliterate({ force: true });
   });
 
-  it('reset_attempts=true gives a retried job the whole retry schedule again', async () => {
+  test('reset_attempts=true gives a retried job the whole retry schedule again', async ({ admin, queue, failJobs, post }) => {
     await failJobs('settlement', [{ id: 'outbox-22' }]);
     expect((await post('/v1/ops/queues/settlement/failed/outbox-22/retry?reset_attempts=true', admin)).statusCode).toBe(200);
     expect((await Job.fromId(queue('settlement'), 'outbox-22'))!.attemptsMade).toBe(0);
     await queue('settlement').obliterate({ force: true });
   });
 
-  it('a discarded outbox event is gone from its queue and marked in Postgres, so the reconciler does not publish it again', async () => {
-    const client = await newClient(env.db);
+  test('a discarded outbox event is gone from its queue and marked in Postgres, so the reconciler does not publish it again', async ({ env, seed, ops, queue, failJobs, del }) => {
+    const client = await seed.client();
     const row = await env.db
       .insertInto('outbox')
       .values({ event: 'job.completed', queue: 'webhooks', payload: JSON.stringify({ job_id: client.organizationId }), sent_at: new Date() })
@@ -233,7 +223,7 @@ describe('failed jobs', () => {
 });
 
 describe('pause and resume', () => {
-  it('pause stops a queue from handing out jobs, resume lets it go on; both are audited; an unknown queue is a 404', async () => {
+  test('pause stops a queue from handing out jobs, resume lets it go on; both are audited; an unknown queue is a 404', async ({ env, admin, ops, queue, get, post }) => {
     const paused = await post('/v1/ops/queues/task-dispatch/pause', ops);
     expect(paused.statusCode).toBe(200);
     expect(paused.json()).toMatchObject({ name: 'task-dispatch', paused: true });
@@ -261,13 +251,13 @@ describe('pause and resume', () => {
 });
 
 describe('GET /v1/ops/overview', () => {
-  it('counts active workers, claims in the last minute, leases about to expire, jobs behind deadline, outbox lag and reconciler repairs', async () => {
-    const client = await newClient(env.db);
-    const vendor = await newVendor(env.db);
-    const late = await newJob(env.db, client.organizationId, { status: 'active', deadline: new Date(Date.now() - 3600_000) });
-    await newJob(env.db, client.organizationId, { status: 'paused', deadline: new Date(Date.now() + 3600_000) });
-    const tasks = await newTasks(env.db, late.id, 3, { required: 3 });
-    const workers = await Promise.all([1, 2, 3].map(() => newWorker(env.db, vendor.organizationId)));
+  test('counts active workers, claims in the last minute, leases about to expire, jobs behind deadline, outbox lag and reconciler repairs', async ({ env, seed, ops, get }) => {
+    const client = await seed.client();
+    const vendor = await seed.vendor();
+    const late = await seed.job(client, { status: 'active', deadline: new Date(Date.now() - 3600_000) });
+    await seed.job(client, { status: 'paused', deadline: new Date(Date.now() + 3600_000) });
+    const tasks = await seed.tasks(late.id, 3, { required: 3 });
+    const workers = await Promise.all([1, 2, 3].map(() => seed.worker(vendor)));
     const now = Date.now();
     // Worker 1: a lease expiring in 30 s; worker 2: one for 10 minutes; worker 3: one past its expiry, claimed 5 minutes ago.
     const leases = [
@@ -316,7 +306,7 @@ describe('GET /v1/ops/overview', () => {
 });
 
 describe('/metrics', () => {
-  it('carries the queue gauges and the outbox lag, read from Redis and Postgres at scrape time', async () => {
+  test('carries the queue gauges and the outbox lag, read from Redis and Postgres at scrape time', async ({ env, queue, failJobs, get }) => {
     await failJobs('settlement', [{ id: 'outbox-31' }, { id: 'outbox-32' }]);
     await env.db.deleteFrom('outbox').where('sent_at', 'is', null).execute();
     await env.db.insertInto('outbox').values({ event: 'job.completed', queue: 'webhooks', payload: JSON.stringify({}), created_at: new Date(Date.now() - 120_000) }).execute();

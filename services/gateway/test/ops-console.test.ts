@@ -1,65 +1,50 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Job, Queue, Worker } from 'bullmq';
-import type { AppInstance } from '@fairlabel/http';
 import { stackQueueNames } from '@fairlabel/queues';
-import { createTestEnv, newApiKey, newClient, newPlatformKey, newVendor, type Actor, type TestEnv } from '@fairlabel/testing';
+import { integrationTest, type Actor } from '@fairlabel/testing';
 import { buildGateway } from '../src/app.js';
 import { revokeApiKeyAs } from '../src/api-keys.service.js';
 
-let env: TestEnv;
-let app: AppInstance;
-let ops: Actor;
-let admin: Actor;
-let settlement: Queue;
-
-beforeAll(async () => {
-  env = await createTestEnv({ OPS_SESSION_TTL_SECONDS: 600 });
-  app = await buildGateway(env);
-  await app.ready();
-  ops = await newPlatformKey(env.db, 'ops');
-  admin = await newPlatformKey(env.db, 'admin');
-  settlement = new Queue('settlement', { connection: env.redis, prefix: env.prefix });
-});
-afterAll(async () => {
-  await settlement.close();
-  await app.close();
-  await env.close();
-});
+const base = integrationTest({ app: buildGateway, config: { OPS_SESSION_TTL_SECONDS: 600 } })
+  .extend('settlement', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+    const settlement = new Queue('settlement', { connection: env.redis, prefix: env.prefix });
+    onCleanup(() => settlement.close());
+    return settlement;
+  });
 
 /** What a browser on the console's own page sends with a form post or a fetch. */
 const sameOrigin = { 'sec-fetch-site': 'same-origin' };
 
-async function login(key: string, headers: Record<string, string> = sameOrigin, next?: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/ops/login',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    payload: new URLSearchParams({ key, ...(next ? { next } : {}) }).toString(),
+const test = base
+  .extend('login', async ({ app }) => async (key: string, headers: Record<string, string> = sameOrigin, next?: string) => {
+    return app.inject({
+      method: 'POST',
+      url: '/ops/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      payload: new URLSearchParams({ key, ...(next ? { next } : {}) }).toString(),
+    });
+  })
+  /** Signs in and returns the Cookie header value of the session. */
+  .extend('session', async ({ login }) => async (actor: Actor) => {
+    const res = await login(actor.key);
+    expect(res.statusCode).toBe(303);
+    const cookie = String(res.headers['set-cookie']);
+    return cookie.split(';')[0]!;
+  })
+  .extend('failJob', async ({ env, settlement }) => async (id: string) => {
+    await settlement.add('task.decided', { task_id: 1 }, { jobId: id, attempts: 1 });
+    const connection = env.redis.duplicate();
+    const worker = new Worker('settlement', async () => Promise.reject(new Error('ledger refused the posting')), { connection, prefix: env.prefix });
+    try {
+      for (let i = 0; i < 200 && (await settlement.getFailedCount()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
   });
-}
-
-/** Signs in and returns the Cookie header value of the session. */
-async function session(actor: Actor): Promise<string> {
-  const res = await login(actor.key);
-  expect(res.statusCode).toBe(303);
-  const cookie = String(res.headers['set-cookie']);
-  return cookie.split(';')[0]!;
-}
-
-async function failJob(id: string) {
-  await settlement.add('task.decided', { task_id: 1 }, { jobId: id, attempts: 1 });
-  const connection = env.redis.duplicate();
-  const worker = new Worker('settlement', async () => Promise.reject(new Error('ledger refused the posting')), { connection, prefix: env.prefix });
-  try {
-    for (let i = 0; i < 200 && (await settlement.getFailedCount()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  } finally {
-    await worker.close();
-    connection.disconnect();
-  }
-}
 
 describe('signing in to the ops console', () => {
-  it('without a session, a page redirects to the sign-in and the board API answers 401', async () => {
+  test('without a session, a page redirects to the sign-in and the board API answers 401', async ({ app }) => {
     const pageRes = await app.inject({ method: 'GET', url: '/ops/queues/queue/settlement' });
     expect(pageRes.statusCode).toBe(302);
     expect(pageRes.headers.location).toBe('/ops/login?next=%2Fops%2Fqueues%2Fqueue%2Fsettlement');
@@ -74,7 +59,7 @@ describe('signing in to the ops console', () => {
     expect(form.headers['x-frame-options']).toBe('DENY');
   });
 
-  it('an ops key gets an HttpOnly, SameSite=Strict session cookie that holds neither the key nor anything derived from it, and lands where it was going', async () => {
+  test('an ops key gets an HttpOnly, SameSite=Strict session cookie that holds neither the key nor anything derived from it, and lands where it was going', async ({ app, env, ops, login }) => {
     const res = await login(ops.key, sameOrigin, '/ops/queues/queue/settlement');
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/ops/queues/queue/settlement');
@@ -100,16 +85,16 @@ describe('signing in to the ops console', () => {
     expect(api.json().queues.map((q: { name: string }) => q.name).sort()).toEqual([...stackQueueNames].sort());
   });
 
-  it('the cookie is Secure when the console is reached over https', async () => {
+  test('the cookie is Secure when the console is reached over https', async ({ admin, login }) => {
     const res = await login(admin.key, { ...sameOrigin, 'x-forwarded-proto': 'https' });
     expect(String(res.headers['set-cookie'])).toMatch(/; Secure$/);
   });
 
-  it('refuses other keys: a client or vendor key with 403, a wrong key with 401, both on the form and without a session', async () => {
+  test('refuses other keys: a client or vendor key with 403, a wrong key with 401, both on the form and without a session', async ({ app, seed, ops, login }) => {
     for (const [actor, status] of [
-      [await newClient(env.db), 403],
-      [await newVendor(env.db), 403],
-      [await newApiKey(env.db, ops.organizationId, 'finance'), 403],
+      [await seed.client(), 403],
+      [await seed.vendor(), 403],
+      [await seed.platformKey('finance'), 403],
     ] as const) {
       const res = await login(actor.key);
       expect(res.statusCode).toBe(status);
@@ -123,7 +108,7 @@ describe('signing in to the ops console', () => {
     expect(forged.statusCode).toBe(401);
   });
 
-  it('refuses a sign-in posted from another site (login CSRF)', async () => {
+  test('refuses a sign-in posted from another site (login CSRF)', async ({ ops, login }) => {
     for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.example' }, {}] as Record<string, string>[]) {
       const res = await login(ops.key, headers);
       expect(res.statusCode).toBe(403);
@@ -134,7 +119,7 @@ describe('signing in to the ops console', () => {
     expect((await login(ops.key, { origin: 'http://localhost:80' })).statusCode).toBe(303);
   });
 
-  it('signing out ends the session at once; revoking the key ends its sessions too', async () => {
+  test('signing out ends the session at once; revoking the key ends its sessions too', async ({ app, env, seed, admin, ops, session }) => {
     const cookie = await session(ops);
     const out = await app.inject({ method: 'POST', url: '/ops/logout', headers: { cookie, ...sameOrigin } });
     expect(out.statusCode).toBe(303);
@@ -142,7 +127,7 @@ describe('signing in to the ops console', () => {
     expect(String(out.headers['set-cookie'])).toMatch(/^fl_ops_session=; Path=\/ops; Max-Age=0; HttpOnly; SameSite=Strict$/);
     expect((await app.inject({ method: 'GET', url: '/ops/queues/api/queues', headers: { cookie } })).statusCode).toBe(401);
 
-    const doomed = await newPlatformKey(env.db, 'ops');
+    const doomed = await seed.platformKey('ops');
     const doomedCookie = await session(doomed);
     expect((await app.inject({ method: 'GET', url: '/ops/queues/api/queues', headers: { cookie: doomedCookie } })).statusCode).toBe(200);
     await revokeApiKeyAs({ db: env.db, announce: async () => {} }, { keyId: admin.keyId, keyPrefix: '', role: 'admin', organizationId: admin.organizationId, organizationKind: 'platform', workerId: null }, doomed.keyId);
@@ -151,7 +136,7 @@ describe('signing in to the ops console', () => {
 });
 
 describe('acting from the console', () => {
-  it('retries a failed job (audited), and a job that is not failed is a 409', async () => {
+  test('retries a failed job (audited), and a job that is not failed is a 409', async ({ app, env, ops, settlement, session, failJob }) => {
     const cookie = await session(ops);
     await failJob('outbox-501');
     const res = await app.inject({ method: 'PUT', url: '/ops/queues/api/queues/settlement/outbox-501/retry', headers: { cookie, ...sameOrigin } });
@@ -165,7 +150,7 @@ describe('acting from the console', () => {
     await settlement.obliterate({ force: true });
   });
 
-  it('pauses and resumes a queue through the board, audited as console actions', async () => {
+  test('pauses and resumes a queue through the board, audited as console actions', async ({ app, env, admin, settlement, session }) => {
     const cookie = await session(admin);
     expect((await app.inject({ method: 'PUT', url: '/ops/queues/api/queues/settlement/pause', headers: { cookie, ...sameOrigin } })).statusCode).toBe(200);
     expect(await settlement.isPaused()).toBe(true);
@@ -179,7 +164,7 @@ describe('acting from the console', () => {
     ]);
   });
 
-  it('refuses state changes from another site, and the ones that would lose or duplicate events', async () => {
+  test('refuses state changes from another site, and the ones that would lose or duplicate events', async ({ app, ops, settlement, session, failJob }) => {
     const cookie = await session(ops);
     await failJob('outbox-502');
     const crossSite = await app.inject({ method: 'PUT', url: '/ops/queues/api/queues/settlement/outbox-502/retry', headers: { cookie, 'sec-fetch-site': 'cross-site' } });
@@ -203,7 +188,7 @@ describe('acting from the console', () => {
     await settlement.obliterate({ force: true });
   });
 
-  it('a job removed from the board is discarded as by the API: an outbox event is marked so the reconciler leaves it gone', async () => {
+  test('a job removed from the board is discarded as by the API: an outbox event is marked so the reconciler leaves it gone', async ({ app, env, ops, settlement, session, failJob }) => {
     const cookie = await session(ops);
     const row = await env.db.insertInto('outbox').values({ event: 'task.decided', queue: 'settlement', payload: JSON.stringify({}), sent_at: new Date() }).returning('id').executeTakeFirstOrThrow();
     await failJob(`outbox-${row.id}`);
@@ -215,7 +200,7 @@ describe('acting from the console', () => {
 });
 
 describe('the console pages are not part of the API', () => {
-  it('do not appear in the OpenAPI document', async () => {
+  test('do not appear in the OpenAPI document', async ({ app }) => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/ops'))).toEqual([]);
     expect(Object.keys(doc.paths)).toContain('/v1/ops/queues');

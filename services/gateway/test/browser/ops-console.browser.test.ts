@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Job, Queue, Worker } from 'bullmq';
-import type { AppInstance } from '@fairlabel/http';
 import { stackQueueNames } from '@fairlabel/queues';
-import { createTestEnv, newClient, newPlatformKey, type Actor, type TestEnv } from '@fairlabel/testing';
+import { integrationTest } from '@fairlabel/testing';
 import { buildGateway } from '../../src/app.js';
 import { launchChromium, type Browser } from './chromium.js';
 
@@ -11,62 +10,64 @@ import { launchChromium, type Browser } from './chromium.js';
 // test-results/browser/. If chromium is missing or cannot start, every test here fails with the reason
 // (none is skipped).
 
-let env: TestEnv;
-let app: AppInstance;
-let base: string;
-let ops: Actor;
-let settlement: Queue;
-let launched: Browser | undefined;
-let launchError: unknown;
-/** The browser, or the reason it could not start, thrown into the test that needs it. */
-const chromium = (): Browser => {
-  if (!launched) throw launchError;
-  return launched;
-};
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  app = await buildGateway(env);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  ops = await newPlatformKey(env.db, 'ops');
-  settlement = new Queue('settlement', { connection: env.redis, prefix: env.prefix });
-  launched = await launchChromium().catch((err: unknown) => {
-    launchError = err;
-    return undefined;
+const fixtures = integrationTest({ app: buildGateway })
+  /** The file's gateway listening on loopback: its base URL. */
+  .extend('base', { scope: 'file' }, async ({ app }) => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  })
+  .extend('settlement', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+    const settlement = new Queue('settlement', { connection: env.redis, prefix: env.prefix });
+    onCleanup(() => settlement.close());
+    return settlement;
+  })
+  /** `chromium()`: the file's browser, or the reason it could not start, thrown into the test that needs it. */
+  .extend('chromium', { scope: 'file' }, async ({}, { onCleanup }) => {
+    let launchError: unknown;
+    const launched: Browser | undefined = await launchChromium().catch((err: unknown) => {
+      launchError = err;
+      return undefined;
+    });
+    onCleanup(async () => {
+      await launched?.close();
+    });
+    return (): Browser => {
+      if (!launched) throw launchError;
+      return launched;
+    };
+  })
+  /** The file's browser for one test, with no cookie of an earlier test's sign-in. */
+  .extend('browser', async ({ chromium }) => {
+    const browser = chromium();
+    await browser.context.clearCookies();
+    return browser;
   });
-}, 60_000);
-afterAll(async () => {
-  await launched?.close();
-  await settlement?.close();
-  await app?.close();
-  await env?.close();
-});
 
-/** A settlement event whose consumer failed for good, as an ops user would find it. */
-async function failedEvent(id: string) {
-  await settlement.add('task.decided', { task_id: 7, job_id: '00000000-0000-4000-8000-000000000007' }, { jobId: id, attempts: 1 });
-  const connection = env.redis.duplicate();
-  const worker = new Worker('settlement', () => Promise.reject(new Error('the ledger refused the posting: account missing')), { connection, prefix: env.prefix });
-  try {
-    for (let i = 0; i < 200 && (await settlement.getFailedCount()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  } finally {
-    await worker.close();
-    connection.disconnect();
-  }
-  expect(await (await Job.fromId(settlement, id))!.getState()).toBe('failed');
-}
 
-async function signIn(key: string) {
-  const { page } = chromium();
-  await page.locator('#key').fill(key);
-  await page.locator('button[type=submit]').click();
-  await page.waitForLoadState('load');
-}
+
+const test = fixtures
+  /** A settlement event whose consumer failed for good, as an ops user would find it. */
+  .extend('failedEvent', async ({ env, settlement }) => async (id: string) => {
+    await settlement.add('task.decided', { task_id: 7, job_id: '00000000-0000-4000-8000-000000000007' }, { jobId: id, attempts: 1 });
+    const connection = env.redis.duplicate();
+    const worker = new Worker('settlement', () => Promise.reject(new Error('the ledger refused the posting: account missing')), { connection, prefix: env.prefix });
+    try {
+      for (let i = 0; i < 200 && (await settlement.getFailedCount()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+    expect(await (await Job.fromId(settlement, id))!.getState()).toBe('failed');
+  })
+  .extend('signIn', async ({ browser }) => async (key: string) => {
+    const { page } = browser;
+    await page.locator('#key').fill(key);
+    await page.locator('button[type=submit]').click();
+    await page.waitForLoadState('load');
+  });
 
 describe('in chromium', () => {
-  it('/docs renders the API documentation and lists the routes, the ops API among them', async () => {
-    const browser = chromium();
+  test('/docs renders the API documentation and lists the routes, the ops API among them', async ({ app, base, browser }) => {
     const { page } = browser;
     await page.goto(`${base}/docs`);
     await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
@@ -78,8 +79,7 @@ describe('in chromium', () => {
     await browser.screenshot('docs');
   });
 
-  it('the ops console refuses without a sign-in: the board sends the browser to the sign-in page, and its API answers 401', async () => {
-    const browser = chromium();
+  test('the ops console refuses without a sign-in: the board sends the browser to the sign-in page, and its API answers 401', async ({ seed, base, browser, signIn }) => {
     const { page } = browser;
     await page.goto(`${base}/ops/queues`);
     expect(new URL(page.url()).pathname).toBe('/ops/login');
@@ -89,14 +89,13 @@ describe('in chromium', () => {
     await browser.screenshot('ops-login');
 
     // A client key is turned away on the page, and gets no session.
-    await signIn((await newClient(env.db)).key);
+    await signIn((await seed.client()).key);
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('the console is for ops and admin keys');
     expect(await browser.context.cookies(`${base}/ops/queues`)).toEqual([]);
     await browser.screenshot('ops-login-refused');
   });
 
-  it('after an ops sign-in the board shows every queue, and the session cookie is HttpOnly and SameSite=Strict', async () => {
-    const browser = chromium();
+  test('after an ops sign-in the board shows every queue, and the session cookie is HttpOnly and SameSite=Strict', async ({ ops, base, browser, signIn }) => {
     const { page } = browser;
     await page.goto(`${base}/ops/login`);
     await signIn(ops.key);
@@ -111,10 +110,11 @@ describe('in chromium', () => {
     await browser.screenshot('ops-queues');
   });
 
-  it('an ops user finds a failed job, with its error, and retries it from the browser', async () => {
-    const browser = chromium();
+  test('an ops user finds a failed job, with its error, and retries it from the browser', async ({ env, ops, base, settlement, browser, failedEvent, signIn }) => {
     const { page } = browser;
     await failedEvent('outbox-4242');
+    await page.goto(`${base}/ops/login`);
+    await signIn(ops.key);
     await page.goto(`${base}/ops/queues/queue/settlement?status=failed`);
     const id = page.getByText('outbox-4242', { exact: true });
     await id.waitFor({ timeout: 15_000 });
@@ -137,9 +137,11 @@ describe('in chromium', () => {
     await browser.screenshot('ops-retried');
   });
 
-  it('signing out ends the session: the board sends the browser back to the sign-in', async () => {
-    const browser = chromium();
+  test('signing out ends the session: the board sends the browser back to the sign-in', async ({ ops, base, browser, signIn }) => {
     const { page } = browser;
+    await page.goto(`${base}/ops/login`);
+    await signIn(ops.key);
+    expect(new URL(page.url()).pathname).toBe('/ops/queues');
     await page.goto(`${base}/ops/logout`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForLoadState('load');
