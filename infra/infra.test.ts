@@ -142,7 +142,8 @@ describe('Prometheus alert rules (infra/prometheus/alerts.yml)', () => {
       expect(Object.keys(r).filter((k) => !['alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(k)), name).toEqual([]);
       expect(typeof r.expr, name).toBe('string');
       expect(balanced(String(r.expr)), `${name}: ${String(r.expr)}`).toBe(true);
-      if (r.for !== undefined) expect(r.for, name).toMatch(/^\d+[smhd]$/);
+      // `for` is optional; when given it is a duration.
+      expect(r.for === undefined || /^\d+[smhd]$/.test(String(r.for)), `${name}: for ${String(r.for)}`).toBe(true);
       expect((r.labels as Record<string, string>).severity, name).toMatch(/^(info|warning|critical)$/);
       const annotations = r.annotations as Record<string, string>;
       expect(annotations.summary, name).toMatch(/\S/);
