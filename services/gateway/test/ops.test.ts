@@ -12,10 +12,14 @@ const test = integrationTest({ app: buildGateway });
 const BODYLESS_ACTIONS = [
   'POST /v1/assignments/next',
   'POST /v1/assignments/{id}/heartbeat',
+  'POST /v1/finance/pay-runs/{id}/approve',
   'POST /v1/jobs/{id}/activate',
   'POST /v1/jobs/{id}/cancel',
   'POST /v1/jobs/{id}/pause',
   'POST /v1/jobs/{id}/resume',
+  'POST /v1/ops/queues/{name}/failed/{jobId}/retry',
+  'POST /v1/ops/queues/{name}/pause',
+  'POST /v1/ops/queues/{name}/resume',
   'POST /v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
 ];
 /**
