@@ -8,9 +8,14 @@
 -- -vendor, platform revenue +gross (the platform pays the work out of what it charges clients, and
 -- keeps the difference).
 --
--- Keys: the first posting of an accepted assignment is `assignment:<id>:earning`; a first posting of a
--- rejected one `assignment:<id>:rejected_pay`; any later difference `assignment:<id>:correction:<n>`,
--- n the number of the assignment's earlier transactions (deterministic: writers hold the ledger lock).
+-- Keys: an assignment whose current decision is an acceptance has exactly one `assignment:<id>:earning`,
+-- and it carries the accepted pay in full; whatever was posted for the assignment before it (rejection
+-- pay and its corrections, when a rejection was recorded first) is taken back by a correction in the
+-- same batch. So the earning exists whatever order the decisions arrived in: posting only the
+-- difference would post no earning at all when the rejection paid as much (rejected_pay_bp 10000) and
+-- a negative one when it paid more (a higher level). A first posting of a rejected assignment is
+-- `assignment:<id>:rejected_pay`; any later difference `assignment:<id>:correction:<n>`, n the number
+-- of the assignment's earlier transactions (deterministic: writers hold the ledger lock).
 CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[]) RETURNS integer LANGUAGE plpgsql AS $f$
 DECLARE
   posted integer;
@@ -36,19 +41,28 @@ BEGIN
     WHERE t.assignment_id = ANY (p_ids) AND t.kind IN ('earning', 'rejected_pay', 'earning_correction')
     GROUP BY t.assignment_id
   ),
-  todo AS (
-    SELECT r.*, w.worker_delta, w.vendor_delta,
-      CASE WHEN r.outcome = 'accepted' AND NOT coalesce(d.has_earning, false) THEN 'earning'
-           WHEN d.assignment_id IS NULL THEN 'rejected_pay'
-           ELSE 'earning_correction' END AS tkind,
-      CASE WHEN r.outcome = 'accepted' AND NOT coalesce(d.has_earning, false) THEN format('assignment:%s:earning', r.assignment_id)
-           WHEN d.assignment_id IS NULL THEN format('assignment:%s:rejected_pay', r.assignment_id)
-           ELSE format('assignment:%s:correction:%s', r.assignment_id, d.txns) END AS tkey
+  plan AS (
+    SELECT r.*, coalesce(d.txns, 0) AS txns, d.assignment_id IS NOT NULL AS has_postings,
+      coalesce(d.worker_amount, 0) AS done_worker, coalesce(d.vendor_amount, 0) AS done_vendor,
+      r.outcome = 'accepted' AND NOT coalesce(d.has_earning, false) AND (r.worker_amount <> 0 OR r.vendor_amount <> 0) AS pays_earning
     FROM st_expected_pay(p_ids) r
     LEFT JOIN done d ON d.assignment_id = r.assignment_id
-    CROSS JOIN LATERAL (SELECT r.worker_amount - coalesce(d.worker_amount, 0) AS worker_delta,
-                               r.vendor_amount - coalesce(d.vendor_amount, 0) AS vendor_delta) w
-    WHERE w.worker_delta <> 0 OR w.vendor_delta <> 0
+  ),
+  todo AS (
+    -- An earning's first posting: take back what was posted before it (ord 1), then the earning in full (ord 2).
+    SELECT p.*, 1 AS ord, 'earning_correction' AS tkind, format('assignment:%s:correction:%s', p.assignment_id, p.txns) AS tkey,
+      -p.done_worker AS worker_delta, -p.done_vendor AS vendor_delta
+    FROM plan p WHERE p.pays_earning AND (p.done_worker <> 0 OR p.done_vendor <> 0)
+    UNION ALL
+    SELECT p.*, 2, 'earning', format('assignment:%s:earning', p.assignment_id), p.worker_amount, p.vendor_amount
+    FROM plan p WHERE p.pays_earning
+    UNION ALL
+    -- Otherwise only the difference between what the current decision is worth and what was posted.
+    SELECT p.*, 3, CASE WHEN p.has_postings THEN 'earning_correction' ELSE 'rejected_pay' END,
+      CASE WHEN p.has_postings THEN format('assignment:%s:correction:%s', p.assignment_id, p.txns)
+           ELSE format('assignment:%s:rejected_pay', p.assignment_id) END,
+      p.worker_amount - p.done_worker, p.vendor_amount - p.done_vendor
+    FROM plan p WHERE NOT p.pays_earning AND (p.worker_amount <> p.done_worker OR p.vendor_amount <> p.done_vendor)
   ),
   tx AS (
     INSERT INTO ledger_transactions (key, kind, currency, effective_at, job_id, task_id, assignment_id, decision_id, worker_id, vendor_id, client_id, details)
@@ -56,6 +70,7 @@ BEGIN
       jsonb_build_object('outcome', t.outcome, 'work', t.work, 'level', t.worker_level, 'multiplier_bp', t.multiplier_bp,
                          'commission_bp', t.commission_bp, 'gross', t.gross)
     FROM todo t
+    ORDER BY t.assignment_id, t.ord
     RETURNING id, key
   ),
   legs AS (

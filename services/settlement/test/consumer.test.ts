@@ -81,6 +81,15 @@ describe('the settlement consumer, through the outbox and the relay', () => {
   });
 });
 
+/** What the assignment's earning pays the worker and vendor (holder-side), as text. */
+async function earningAmount(env: TestEnv, assignmentId: number): Promise<string> {
+  const r = await sql<{ amount: string }>`
+    SELECT (-sum(p.amount) FILTER (WHERE p.amount < 0))::text AS amount FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
+    WHERE t.key = ${`assignment:${assignmentId}:earning`}
+  `.execute(env.db);
+  return r.rows[0]!.amount;
+}
+
 async function consumerIdle(env: TestEnv): Promise<boolean> {
   const keys = await env.redis.keys(`${env.prefix}:settlement:active`);
   if (keys.length === 0) return true;
@@ -116,14 +125,40 @@ describe('the rules of pay', () => {
     const fraud = decided(a, w.client.organizationId, 'rejected', { supersedes_decision_id: appeal.decision_id });
     await post(env.db, asDecision(fraud));
     expect(await owed(env.db, w.workers[0]!.workerId)).toBe(20n);
+    // The appeal takes the rejection pay back and posts the earning in full.
     expect((await transactionsOf(env.db, a.id)).map((t) => t.key)).toEqual([
       `assignment:${a.id}:rejected_pay`,
+      `assignment:${a.id}:correction:1`,
       `assignment:${a.id}:earning`,
-      `assignment:${a.id}:correction:2`,
+      `assignment:${a.id}:correction:3`,
     ]);
+    expect(await earningAmount(env, a.id)).toBe('100');
     // Redelivering any of them changes nothing.
     await post(env.db, asDecision(first), asDecision(appeal), asDecision(fraud));
-    expect((await transactionsOf(env.db, a.id)).length).toBe(3);
+    expect((await transactionsOf(env.db, a.id)).length).toBe(4);
+  });
+
+  test('an acceptance posts its earning even when the rejection it supersedes paid as much or more, whichever came first', async ({ env, seed }) => {
+    // Rejection paid in full (rejected_pay_bp 10000): accepted at L1, then rejected at L3, then accepted at L3
+    // (the property test's counterexample, seed 1964786708), the rejection arriving first.
+    const w = await world(seed, { workers: 2, tasks: 1, pay: 99, payPolicy: { rejected_pay_bp: 10_000 } });
+    const [a, b] = w.assignments;
+    const first = decided(a!, w.client.organizationId, 'accepted', { worker_level: 1 });
+    const reversal = decided(a!, w.client.organizationId, 'rejected', { worker_level: 3, supersedes_decision_id: first.decision_id });
+    const appeal = decided(a!, w.client.organizationId, 'accepted', { worker_level: 3, supersedes_decision_id: reversal.decision_id });
+    await post(env.db, asDecision(reversal));
+    await post(env.db, asDecision(appeal));
+    await post(env.db, asDecision(first));
+    expect((await transactionsOf(env.db, a!.id)).map((t) => t.kind)).toEqual(['rejected_pay', 'earning_correction', 'earning']);
+    expect(await earningAmount(env, a!.id)).toBe('129'); // 99 x L3 1.30 = 128.7
+    // Rejected at L5 (158, paid in full), then accepted at L1 (99): the earning is 99, not -59.
+    const rejected = decided(b!, w.client.organizationId, 'rejected', { worker_level: 5 });
+    await post(env.db, asDecision(rejected));
+    await post(env.db, asDecision(decided(b!, w.client.organizationId, 'accepted', { worker_level: 1, supersedes_decision_id: rejected.decision_id })));
+    expect(await earningAmount(env, b!.id)).toBe('99');
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(129n);
+    expect(await owed(env.db, w.workers[1]!.workerId)).toBe(99n);
+    expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
   });
 
   test('the result does not depend on the order decisions arrive in', async ({ env, seed }) => {
