@@ -118,6 +118,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  // The comment is this migration's too: without this the down left it behind (the schema round trip found it).
+  await sql`COMMENT ON COLUMN pay_floors.source_date IS NULL`.execute(db);
   for (const f of samplePayFloors) {
     await sql`DELETE FROM pay_floors WHERE source_url = ${f.source_url} AND effective_from = ${f.effective_from} AND created_by_key_id IS NULL`.execute(db);
   }
