@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import type { AppInstance } from '@fairlabel/http';
 import { integrationTest, Seed, type Actor, type WorkerActor } from '@fairlabel/testing';
 import { settlementRoutes } from '../src/index.js';
-import { post } from './helpers.js';
+import { afterLastWrite, post } from './helpers.js';
 
 // Pay floors, top-ups and the fair-pay report on a small data set whose figures are computed by hand.
 //
@@ -134,7 +134,7 @@ const test = integrationTest({ app: [settlementRoutes] })
         },
       })),
     );
-    return { finance, clientA, clientB, vendor, w1, w2, w3, periodEnd: new Date() };
+    return { finance, clientA, clientB, vendor, w1, w2, w3, periodEnd: await afterLastWrite(env.db) };
 })
   .extend('inject', { scope: 'file' }, async ({ app }) => injectOn(app));
 

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
 import type { Actor, Seed, WorkerActor } from '@fairlabel/testing';
@@ -55,6 +56,23 @@ export async function post(db: Db, ...events: SettlementEvent[]): Promise<void> 
   await postSettlementEvents(db, events);
 }
 export const asDecision = (payload: EventPayload<'assignment.decided'>): SettlementEvent => ({ event: 'assignment.decided', payload });
+
+/**
+ * A moment after everything recorded so far, to end a period with. A pay run covers the transactions
+ * posted before its period's end and reconciliation the decisions made before its `to`, both to the
+ * millisecond; `new Date()` read right after a write can fall in that write's own millisecond, which is
+ * not after it, so a run made at once missed the posting (pay-runs' `statements: 2` flake). Waits, when
+ * need be, for the clock to leave the millisecond of the last posting or decision.
+ */
+export async function afterLastWrite(db: Db): Promise<Date> {
+  const r = await sql<{ last: Date | null }>`
+    SELECT greatest((SELECT max(posted_at) FROM ledger_transactions), (SELECT max(decided_at) FROM settlement_decisions),
+                    (SELECT max(decided_at) FROM assignments)) AS last
+  `.execute(db);
+  const last = r.rows[0]?.last?.getTime() ?? 0;
+  await expect.poll(() => Date.now(), { interval: 1 }).toBeGreaterThan(last);
+  return new Date();
+}
 
 /** What each worker is owed (holder-side) per the ledger. */
 export async function owed(db: Db, ownerId: string, purpose = 'worker_payable'): Promise<bigint> {

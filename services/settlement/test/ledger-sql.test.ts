@@ -103,6 +103,28 @@ describe('the database enforces the ledger', () => {
     expect((await attempt(['SELECT st_ledger_lock()', newTx('t-huge'), leg('t-huge', 1, workerAccount, -1_000_000_000_001), leg('t-huge', 2, platformAccount, 1_000_000_000_001)]))?.code).toBe('23514');
   });
 
+  test('stamps a transaction at or before the moment it was inserted, so a pay run cut at that moment covers it', async ({ env }) => {
+    // posted_at is a timestamptz(3): rounding clock_timestamp() stamped about half of all transactions up
+    // to half a millisecond after they were inserted; it truncates now. Rolled back: nothing stays.
+    const client = await env.pool.connect();
+    const late: number[] = [];
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT st_ledger_lock()');
+      for (let i = 0; i < 40; i++) {
+        const r = await client.query<{ ok: boolean }>(
+          `INSERT INTO ledger_transactions (key, kind, currency, effective_at) VALUES ($1, 'adjustment', 'USD', now()) RETURNING posted_at <= clock_timestamp() AS ok`,
+          [`t-stamp-${i}`],
+        );
+        if (!r.rows[0]!.ok) late.push(i);
+      }
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    expect(late).toEqual([]);
+  });
+
   test('leaves every transaction balanced and every balance equal to its postings', async ({ env }) => {
     expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(env.db);

@@ -2,7 +2,8 @@ import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
 import { integrationTest, newWorker, Seed, type Actor } from '@fairlabel/testing';
 import { settlementRoutes } from '../src/index.js';
-import { asDecision, decided, post, world } from './helpers.js';
+import type { Db } from '@fairlabel/db';
+import { afterLastWrite, asDecision, decided, post, world } from './helpers.js';
 
 // Pay runs end to end over HTTP: draft -> approved -> paid, idempotent replay, no posting in two runs,
 // carry-over under the minimum payout, approval refused while reconciliation finds a discrepancy,
@@ -27,10 +28,13 @@ const test = integrationTest({ app: [settlementRoutes] })
   });
 
 let lastEnd = new Date('2026-01-01T00:00:00Z');
-/** The next period: from the last run's end to now (the ledger is cut at the period's end). */
-function nextPeriod() {
+/**
+ * The next period: from the last run's end to after the last posting and decision (the ledger is cut,
+ * and decisions reconciled, strictly before the period's end; see afterLastWrite).
+ */
+async function nextPeriod(db: Db) {
   const start = lastEnd;
-  const end = new Date();
+  const end = await afterLastWrite(db);
   lastEnd = end;
   return { currency: 'USD', period_start: start.toISOString(), period_end: end.toISOString() };
 }
@@ -42,7 +46,7 @@ describe('pay run lifecycle', () => {
 
   test('a draft run gathers each worker’s and the vendor’s unpaid balance; a replay with the same key returns the same run', async ({ env, finance, inject, decideAll }) => {
     await decideAll('accepted');
-    const body = { ...nextPeriod(), minimum_payout: 1 };
+    const body = { ...(await nextPeriod(env.db)), minimum_payout: 1 };
     const created = await inject(finance, 'POST', '/v1/finance/pay-runs', body, 'run-1');
     expect(created.statusCode, created.body).toBe(201);
     const run = created.json();
@@ -118,7 +122,7 @@ describe('pay run lifecycle', () => {
   test('no posting is in two runs: the next run covers only what came after, and the database refuses overlapping ranges', async ({ env, seed, finance, w, inject }) => {
     const extra = await seed.answers([{ id: w.tasks[0]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'submitted' });
     await post(env.db, asDecision(decided(extra[0]!, w.client.organizationId, 'accepted')));
-    const created = await inject(finance, 'POST', '/v1/finance/pay-runs', nextPeriod(), 'run-2');
+    const created = await inject(finance, 'POST', '/v1/finance/pay-runs', await nextPeriod(env.db), 'run-2');
     expect(created.statusCode, created.body).toBe(201);
     expect(created.json()).toMatchObject({ statements: 2, worker_total: '90', vendor_total: '10' });
     const overlapping = await sql<{ n: number }>`
@@ -139,16 +143,16 @@ describe('pay run lifecycle', () => {
   test('a balance under the minimum payout carries over to the next run', async ({ env, seed, finance, w, inject }) => {
     const extra = await seed.answers([{ id: w.tasks[1]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'submitted' });
     await post(env.db, asDecision(decided(extra[0]!, w.client.organizationId, 'accepted')));
-    const low = await inject(finance, 'POST', '/v1/finance/pay-runs', { ...nextPeriod(), minimum_payout: 1000 }, 'run-3');
+    const low = await inject(finance, 'POST', '/v1/finance/pay-runs', { ...(await nextPeriod(env.db)), minimum_payout: 1000 }, 'run-3');
     expect(low.json()).toMatchObject({ statements: 0, total: '0' });
-    const next = await inject(finance, 'POST', '/v1/finance/pay-runs', { ...nextPeriod(), minimum_payout: 0 }, 'run-4');
+    const next = await inject(finance, 'POST', '/v1/finance/pay-runs', { ...(await nextPeriod(env.db)), minimum_payout: 0 }, 'run-4');
     expect(next.json()).toMatchObject({ statements: 2, worker_total: '90', vendor_total: '10' });
   });
 
   test('approval is refused while reconciliation finds a discrepancy, and allowed once it is resolved', async ({ env, seed, finance, w, inject }) => {
     // Worker-assignment marked an assignment accepted, but its assignment.decided never reached settlement.
     const lost = await seed.answers([{ id: w.tasks[2]!.id, job_id: w.job.id }], await newWorker(env.db, w.vendor.organizationId), { status: 'accepted' });
-    const run = (await inject(finance, 'POST', '/v1/finance/pay-runs', nextPeriod(), 'run-5')).json();
+    const run = (await inject(finance, 'POST', '/v1/finance/pay-runs', await nextPeriod(env.db), 'run-5')).json();
     const refused = await inject(finance, 'POST', `/v1/finance/pay-runs/${run.id}/approve`);
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('reconciliation_discrepancies');
