@@ -46,3 +46,13 @@ export async function decisionsOf(db: Db, job: Pick<SeededJob, 'id'>) {
   const assignments = await db.selectFrom('qa_assignment_decisions').selectAll().where('job_id', '=', job.id).orderBy('assignment_id').execute();
   return { tasks, assignments };
 }
+
+/** `n` gold items of a job (open tasks with a gold answer), as an import with ground truth makes them. */
+export async function goldTasks(db: Db, jobId: string, n: number, gold: (i: number) => unknown, required = 1) {
+  const batch = Math.random().toString(36).slice(2, 8);
+  return db
+    .insertInto('tasks')
+    .values(Array.from({ length: n }, (_, i) => ({ job_id: jobId, external_id: `gold-${batch}-${i}`, payload: JSON.stringify({ text: `gold ${i}` }), gold: JSON.stringify(gold(i)), required_annotations: required })))
+    .returningAll()
+    .execute();
+}

@@ -8,21 +8,13 @@ import { compareAnswers } from '../compare/answer.js';
 import type { Answer } from '../compare/types.js';
 import { smoothedAccuracy } from '../quality/accuracy.js';
 import { clamp01, decideTask, type Annotation } from './consensus.js';
-import { controlsOf, resolvePolicy, skillOf, type JobControl, type QaPolicy } from './policy.js';
-import { scoreGold, type GoldOutcome, type GoldSubmission } from './gold.service.js';
+import { controlsOf, resolvePolicy, skillOf } from './policy.js';
+import { allocateIds, assignmentDecision, type DecisionJob } from './rows.js';
+
+export type { DecisionJob } from './rows.js';
+import { scoreGold, type FastAnswer, type GoldOutcome, type GoldSubmission } from './gold.service.js';
 
 type Trx = Transaction<Database>;
-
-/** A job as the decisions need it (read once per batch). */
-export interface DecisionJob {
-  id: string;
-  clientId: string;
-  overlap: number;
-  requiredSkill: string | null;
-  skill: string;
-  controls: JobControl[];
-  policy: QaPolicy;
-}
 
 /** One submission of the batch with what routing it needs. */
 export interface SubmissionContext {
@@ -138,8 +130,13 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
   const goldSubs: GoldSubmission[] = subs
     .filter((s) => routes.get(s.assignmentId) === 'gold' && s.submitted)
     .map((s) => ({ ...s, job: jobs.get(s.jobId)!, fast: records.find((r) => r.assignment_id === s.assignmentId)!.fast }));
+  // Fast consensus answers recorded now count as failed gold (fraud rule).
+  const fresh = new Set(recorded.rows.map((r) => Number(r.assignment_id)));
+  const fastAnswers: FastAnswer[] = records
+    .filter((r) => r.fast && r.route === 'consensus' && fresh.has(r.assignment_id))
+    .map((r) => ({ worker_id: r.worker_id, vendor_id: r.vendor_id, job: jobs.get(r.job_id)! }));
   let gold: GoldOutcome = { decisions: [], events: [] };
-  if (goldSubs.length) gold = await scoreGold(trx, goldSubs, now);
+  if (goldSubs.length || fastAnswers.length) gold = await scoreGold(trx, goldSubs, now, fastAnswers);
   out.gold = gold.decisions.length;
 
   // 4. The consensus tasks the batch touched, locked in task order, and those now complete.
@@ -253,7 +250,8 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
 
   for (const s of ready) {
     const job = jobs.get(s.job_id)!;
-    const rows = byTask.get(s.task_id) ?? [];
+    // Answers already rejected (their worker was suspended) no longer count.
+    const rows = (byTask.get(s.task_id) ?? []).filter((r) => !r.decided);
     const annotations: Annotation[] = rows.map((r) => ({ assignmentId: r.assignment_id, workerId: r.worker_id, answer: r.answer }));
     const q = (w: string) => quality.get(`${w}/${job.skill}`) ?? { total: 0, correct: 0 };
     const consensus = decideTask(
@@ -284,7 +282,6 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
     const rejected: number[] = [];
     consensus.judged.forEach((j, i) => {
       const row = rows[i]!;
-      if (row.decided) return;
       (j.pass ? accepted : rejected).push(j.assignmentId);
       assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, row, job, decisionId, j.pass, j.score, j.pass ? 'agrees with the consensus' : 'disagrees with the consensus', decidedAt));
     });
@@ -342,30 +339,3 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
   return res;
 }
 
-/** An assignment decision row; its fields are also exactly the `assignment.decided` payload's (the extra ones are dropped by the schema). */
-export function assignmentDecision(
-  id: number,
-  row: { assignment_id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; level: number | null },
-  job: DecisionJob,
-  taskDecisionId: number | null,
-  pass: boolean,
-  score: number,
-  reason: string,
-  decidedAt: string,
-  kind: 'annotation' | 'gold' = 'annotation',
-): Record<string, unknown> {
-  return {
-    id, decision_id: id, assignment_id: row.assignment_id, task_id: row.task_id, job_id: row.job_id, client_id: job.clientId, worker_id: row.worker_id,
-    vendor_id: row.vendor_id, task_decision_id: taskDecisionId, outcome: pass ? 'accepted' : 'rejected', kind, score, reason,
-    worker_level: job.requiredSkill === null ? null : row.level, supersedes_decision_id: null, decided_at: decidedAt,
-  };
-}
-
-/** Decision ids taken from the tables' identity sequences up front, so one statement writes decisions and the events name them. */
-export async function allocateIds(trx: Trx, tasks: number, assignments: number): Promise<{ task: number[]; assignment: number[] }> {
-  if (tasks + assignments === 0) return { task: [], assignment: [] };
-  const r = await sql<{ t: number[] | null; a: number[] | null }>`
-    SELECT (SELECT array_agg(nextval(pg_get_serial_sequence('qa_task_decisions', 'id'))) FROM generate_series(1, ${tasks}::int)) AS t,
-           (SELECT array_agg(nextval(pg_get_serial_sequence('qa_assignment_decisions', 'id'))) FROM generate_series(1, ${assignments}::int)) AS a`.execute(trx);
-  return { task: (r.rows[0]!.t ?? []).map(Number), assignment: (r.rows[0]!.a ?? []).map(Number) };
-}
