@@ -151,17 +151,27 @@ const relayListening: Check = async ({ db }) => {
   return result('the relay LISTENs again after the database restart', 1, n >= 1 ? [] : ['no LISTEN connection']);
 };
 
-/**
- * HOOKS for the invariants of services that have not landed. Each owner replaces its `pending` with a
- * real check of the same shape (and the suite then fails when it breaks):
- * - QA: every task whose overlap is full is decided (status decided, result set) — `every task decided`;
- * - settlement: filled in below (`every accepted assignment paid exactly once`, `the ledger balanced`).
- */
-const pending =
-  (name: string, owner: string): Check =>
-  async () => ({ name, ok: null, checked: 0, violations: 0, note: `hook: filled in when ${owner} lands` });
+// The invariants of QA and settlement (once hooks; a service that adds an invariant adds a Check of the same shape).
 
-export const everyTaskDecided: Check = pending('every task decided', 'qa-sampling');
+/**
+ * qa-sampling: every (non-gold) task with its required annotations answered is decided exactly once —
+ * one first decision in qa_task_decisions, and task-dispatch closed it with that result — and every
+ * answer on a decided task is accepted or rejected (worker-assignment applied assignment.decided).
+ */
+export const everyTaskDecided: Check = async ({ db }) => {
+  const rows = await sql<{ id: number; status: string; has_result: boolean; required: number; answered: number; undecided: number; decisions: number }>`
+    SELECT t.id, t.status, t.result IS NOT NULL AS has_result, t.required_annotations AS required,
+      count(a.id) FILTER (WHERE a.status IN ('submitted', 'accepted', 'rejected'))::int AS answered,
+      count(a.id) FILTER (WHERE a.status = 'submitted')::int AS undecided,
+      (SELECT count(*)::int FROM qa_task_decisions d WHERE d.task_id = t.id AND d.supersedes_decision_id IS NULL) AS decisions
+    FROM tasks t LEFT JOIN assignments a ON a.task_id = t.id
+    WHERE t.gold IS NULL AND t.status <> 'cancelled'
+    GROUP BY t.id`.execute(db);
+  const bad = rows.rows
+    .filter((r) => r.decisions > 1 || (r.answered >= r.required && (r.status !== 'decided' || !r.has_result || r.decisions !== 1)) || (r.status === 'decided' && r.undecided > 0))
+    .map((r) => `task ${r.id}: ${r.status}, ${r.answered}/${r.required} answered, ${r.undecided} undecided answers, ${r.decisions} QA decisions${r.has_result ? '' : ', no result'}`);
+  return result('every task decided', rows.rows.length, bad);
+};
 /**
  * settlement: each accepted assignment has at most one earning (`assignment:<id>:earning`, unique),
  * and what is posted for it equals what its current decision is worth (st_expected_pay, the rule the

@@ -21,6 +21,17 @@ export const qaPolicySchema = z
       .max(1)
       .optional()
       .describe('Predictions at or above this confidence are accepted with one human verification.'),
+    max_overlap: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .optional()
+      .describe('Dynamic overlap: below min_agreement QA asks for one more annotation at a time, up to this many (default: the job\'s overlap, i.e. none extra).'),
+    min_plausible_ms: z.number().int().min(0).max(3_600_000).optional().describe('Answers faster than this are flagged as implausible; on gold they count as failed.'),
+    min_gold_for_suspension: z.number().int().min(1).max(10_000).optional().describe('N: gold answers needed before accuracy_floor can suspend a worker (default 10).'),
+    promotion_bar: z.number().min(0).max(1).optional().describe('Smoothed gold accuracy that promotes a worker one level (default 0.9).'),
+    min_gold_for_promotion: z.number().int().min(1).max(10_000).optional().describe('M: gold answers since the last level change needed for a promotion (default 20).'),
   })
   .meta({ id: 'QaPolicy' });
 

@@ -8,7 +8,7 @@ DECLARE
     - (CASE WHEN TG_OP = 'UPDATE' AND wa_assignment_takes_slot(OLD.status) THEN 1 ELSE 0 END);
 BEGIN
   IF delta <> 0 THEN
-    UPDATE task_slots s SET open_slots = CASE WHEN t.status = 'open' THEN greatest(s.open_slots - delta, 0) ELSE 0 END
+    UPDATE task_slots s SET open_slots = CASE WHEN t.status = 'open' AND t.gold IS NULL THEN greatest(s.open_slots - delta, 0) ELSE 0 END
     FROM tasks t WHERE s.task_id = NEW.task_id AND t.id = NEW.task_id;
     UPDATE job_vendor_usage SET held = greatest(held + delta, 0) WHERE job_id = NEW.job_id AND vendor_id = NEW.vendor_id;
   END IF;

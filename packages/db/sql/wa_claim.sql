@@ -34,6 +34,14 @@
 --    Slots other claims hold locked are skipped (SKIP LOCKED): any number of gateway processes claim
 --    different slots without waiting on each other.
 -- 7. Lease: now + wa_lease_interval(job lease time, worker accommodations).
+-- 8. Gold (QA's control items, tasks with a `gold` answer; kept minimal and apart from rules 3–6): gold
+--    items have no open slots (wa_tasks_inserted, wa_task_changed and wa_assignment_changed keep them at
+--    0), so the slot search never hands them out and they never count toward any task's overlap. With
+--    probability jobs.qa_policy.gold_ratio a claim on a job first offers the job's first gold item this
+--    worker has not answered (each eligible worker answers each one once; unique (task_id, worker_id))
+--    that QA has not flagged suspect (qa_suspect_gold); when there is none, rule 3 applies. The worker
+--    is shown it like any other item: nothing in the claim says it is gold. Gold is mixed into a job's
+--    ordinary work: a job is a candidate (rule 2) only while it has an open slot for the worker.
 -- Fair share across vendors (who gets the next slots while vendors compete) depends on Redis state
 -- and lives in claim.service.ts / fair-share.ts, which call this function with the jobs it allows.
 --
@@ -131,15 +139,25 @@ BEGIN
       -- (wa_open_slots) without a second copy of it; the lock re-checks open_slots on the row as it is
       -- now, since the slot may have filled after the cursor's snapshot.
       v_task_id := NULL;
-      OPEN v_open NO SCROLL FOR SELECT o.task_id FROM wa_open_slots(cand.job_id, p_worker_id) o;
-      LOOP
-        FETCH v_open INTO v_task_id;
-        EXIT WHEN NOT FOUND;
-        PERFORM 1 FROM task_slots s WHERE s.task_id = v_task_id AND s.open_slots > 0 FOR UPDATE SKIP LOCKED;
-        EXIT WHEN FOUND;
-        v_task_id := NULL;
-      END LOOP;
-      CLOSE v_open;
+      -- Rule 8 (gold, qa-sampling's): with probability gold_ratio this claim offers a gold item first.
+      IF random() < (SELECT coalesce((j.qa_policy->>'gold_ratio')::float8, 0) FROM jobs j WHERE j.id = cand.job_id) THEN
+        SELECT t.id INTO v_task_id FROM tasks t
+        WHERE t.job_id = cand.job_id AND t.gold IS NOT NULL AND t.status = 'open'
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = p_worker_id)
+          AND NOT EXISTS (SELECT 1 FROM qa_suspect_gold g WHERE g.task_id = t.id)
+        ORDER BY t.id LIMIT 1;
+      END IF;
+      IF v_task_id IS NULL THEN
+        OPEN v_open NO SCROLL FOR SELECT o.task_id FROM wa_open_slots(cand.job_id, p_worker_id) o;
+        LOOP
+          FETCH v_open INTO v_task_id;
+          EXIT WHEN NOT FOUND;
+          PERFORM 1 FROM task_slots s WHERE s.task_id = v_task_id AND s.open_slots > 0 FOR UPDATE SKIP LOCKED;
+          EXIT WHEN FOUND;
+          v_task_id := NULL;
+        END LOOP;
+        CLOSE v_open;
+      END IF;
       CONTINUE WHEN v_task_id IS NULL;
 
       -- The insert trigger takes the slot; unique (task_id, worker_id) backs up "never the same item twice".

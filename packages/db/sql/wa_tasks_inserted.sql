@@ -5,7 +5,8 @@
 CREATE OR REPLACE FUNCTION wa_tasks_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
   INSERT INTO task_slots (task_id, job_id, priority, open_slots)
-  SELECT id, job_id, priority, CASE WHEN status = 'open' THEN required_annotations ELSE 0 END FROM new_tasks;
+  -- Gold items never have open slots: the claim offers them by its gold rule (wa_claim.sql rule 8).
+  SELECT id, job_id, priority, CASE WHEN status = 'open' AND gold IS NULL THEN required_annotations ELSE 0 END FROM new_tasks;
   INSERT INTO job_slot_totals AS t (job_id, total_slots)
   SELECT job_id, sum(required_annotations) FROM new_tasks GROUP BY job_id
   ON CONFLICT (job_id) DO UPDATE SET total_slots = t.total_slots + excluded.total_slots;

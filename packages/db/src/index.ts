@@ -7,4 +7,5 @@ export type { Database } from './schema.js';
 export type * from './tables/core.js';
 export type * from './tables/work.js';
 export type * from './tables/settlement.js';
+export type * from './tables/qa-sampling.js';
 export { sql } from 'kysely';

@@ -61,3 +61,26 @@ export async function publish<E extends EventName>(
 }
 
 export type { Db };
+
+/** One event of a publishMany batch. */
+export type OutboxEvent = { [E in EventName]: { event: E; payload: EventPayload<E> } }[EventName];
+
+/**
+ * publish() for a set-based state change: every event of the batch validated and routed as publish()
+ * does it, written in ONE insert (and one NOTIFY) in the caller's transaction. A consumer that decides
+ * hundreds of tasks in a statement publishes their events in one round trip, not one per event.
+ */
+export async function publishMany(trx: Transaction<Database> | Kysely<Database>, events: readonly OutboxEvent[]): Promise<number> {
+  if (!trx.isTransaction) throw new Error('publishMany() must be called inside the transaction that makes the state change');
+  if (events.length === 0) return 0;
+  const rows = events.flatMap((e) => outboxRowsOf(e.event, e.payload as EventPayload<typeof e.event>));
+  const res = await sql<{ n: number }>`
+    WITH written AS (
+      INSERT INTO outbox (event, queue, payload)
+      SELECT o.event, o.queue, o.payload FROM jsonb_to_recordset(${`[${rows.map((r) => `{"event":${JSON.stringify(r.event)},"queue":${JSON.stringify(r.queue)},"payload":${r.payload}}`).join(',')}]`}::jsonb)
+        AS o(event text, queue text, payload jsonb)
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n, pg_notify(${OUTBOX_CHANNEL}, '') AS notified FROM written`.execute(trx);
+  return res.rows[0]?.n ?? 0;
+}

@@ -13,6 +13,7 @@ import {
   OutboxRelay,
   outboxJobId,
   publish,
+  readReconcilerStats,
   Reconciler,
 } from '../src/index.js';
 import { deleteKeysWithPrefix, queuesTest } from '../src/testing/index.js';
@@ -97,6 +98,8 @@ describe('the reconciler', () => {
       expect(await jobIds(qa)).toEqual([]);
       expect(consumed).toHaveLength(5);
       await until('scheduler back', async () => (await expiry.getJobScheduler(leaseExpiryScheduler.id))?.every === leaseExpiryScheduler.everyMs);
+      // The flush pass has finished every source (a run() while it is still going would join it).
+      await until('flush pass recorded', async () => (await readReconcilerStats(redis, prefix)).lastTrigger === 'flush');
 
       // Another pass finds everything in place: idempotent.
       expect(await reconciler.run('manual')).toEqual({ outbox: 0, scheduler: 0, webhook_delivery: 0, undecided_submission: 0 });

@@ -14,7 +14,7 @@ import { dbTest as test } from '@fairlabel/db/testing';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SERVICES = ['gateway', 'task-dispatch', 'worker-assignment', 'qa-sampling', 'settlement'] as const;
 /** SQL functions and triggers belong to the service their name's prefix says. */
-const SQL_PREFIX_OWNERS: Record<string, string> = { wa_: 'worker-assignment', td_: 'task-dispatch', st_: 'settlement' };
+const SQL_PREFIX_OWNERS: Record<string, string> = { wa_: 'worker-assignment', td_: 'task-dispatch', st_: 'settlement', qa_: 'qa-sampling' };
 const ANY_SERVICE = '*';
 
 interface Write {
@@ -82,7 +82,7 @@ function writesInCode(): { writes: Write[]; problems: string[] } {
     const who = writer === 'package http' ? 'gateway' : writer === 'package queues' ? 'outbox relay' : writer;
     for (const re of [KYSELY_WRITE, RAW_WRITE]) for (const m of text.matchAll(re)) writes.push({ table: m[1]!, writer: who, where: rel(f) });
     // A service calling another service's SQL function writes through it.
-    for (const m of text.matchAll(/\b((?:wa|td|st)_[a-z0-9_]+)\(/g)) {
+    for (const m of text.matchAll(/\b((?:wa|td|st|qa)_[a-z0-9_]+)\(/g)) {
       const owner = sqlFunctionOwner(m[1]!);
       if (owner && SERVICES.includes(writer as (typeof SERVICES)[number]) && owner !== writer) problems.push(`${rel(f)} (${writer}) calls ${m[1]}, which belongs to ${owner}`);
     }
@@ -131,6 +131,9 @@ describe('table ownership', () => {
       'outbox <- worker-assignment',
       'outbox <- outbox relay',
       'audit_log <- gateway',
+      'qa_task_decisions <- qa-sampling',
+      'qa_assignment_decisions <- qa-sampling',
+      'outbox <- outbox relay',
     ]) {
       expect(seen).toContain(expected);
     }

@@ -1,5 +1,8 @@
 import { runServiceProcess } from '@fairlabel/runtime';
+import { createQaConsumer } from './qa.consumer.js';
 
-// The qa-sampling process: its queue consumers and schedulers (none yet: its issue has not landed; events
-// for its queue wait in Redis until it consumes them).
-await runServiceProcess('qa-sampling', async () => ({ workers: [] }));
+// The qa-sampling process: the consumer that records submissions, scores gold and decides tasks.
+await runServiceProcess('qa-sampling', async (deps) => {
+  const consumer = createQaConsumer(deps, deps.redis);
+  return { workers: [consumer] };
+});

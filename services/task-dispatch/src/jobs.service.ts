@@ -8,6 +8,7 @@ import {
   safeParseLegacyLabelConfig,
   taskTypeOf,
   type CreateJobBody,
+  type EventPayload,
   type LabelConfig,
   type LabelIssue,
   type TaskTypeName,
@@ -248,7 +249,8 @@ export async function completeJobIfDone(db: Db, jobId: string): Promise<boolean>
 
 /** The caller holds the job's row lock and has seen it active. */
 async function completeLockedJobIfDone(trx: Transaction<Database>, jobId: string, clientId: string): Promise<boolean> {
-  const open = await trx.selectFrom('tasks').select('id').where('job_id', '=', jobId).where('status', '=', 'open').limit(1).executeTakeFirst();
+  // Gold items stay open (every eligible worker may answer them; QA never decides them), so they do not hold the job open.
+  const open = await trx.selectFrom('tasks').select('id').where('job_id', '=', jobId).where('status', '=', 'open').where('gold', 'is', null).limit(1).executeTakeFirst();
   if (open) return false;
   await trx
     .updateTable('jobs')
@@ -257,4 +259,34 @@ async function completeLockedJobIfDone(trx: Transaction<Database>, jobId: string
     .execute();
   await publish(trx, 'job.completed', { job_id: jobId, client_id: clientId });
   return true;
+}
+
+/**
+ * QA decided a task (`task.decided`): the task is closed with QA's result (from its decision row,
+ * qa_task_decisions, which qa-sampling writes and everyone may read), agreement and time. Only an open
+ * task moves, so a redelivery changes nothing; a cancelled task stays cancelled.
+ */
+export async function closeDecidedTask(db: Db, d: EventPayload<'task.decided'>): Promise<boolean> {
+  const res = await sql<{ id: number }>`
+    UPDATE tasks t SET status = 'decided', agreement = ${d.agreement}, decided_at = coalesce(${d.decided_at ?? null}::timestamptz, now()),
+      result = (SELECT q.result FROM qa_task_decisions q WHERE q.id = ${d.decision_id ?? null}::bigint)
+    WHERE t.id = ${d.task_id} AND t.job_id = ${d.job_id} AND t.status = 'open'
+    RETURNING t.id`.execute(db);
+  return res.rows.length > 0;
+}
+
+/**
+ * Dynamic overlap (`task.overlap_requested`): an open task's required annotations rise to what QA asked
+ * for, never fall (a redelivered or older request changes nothing). The slot trigger opens the slot.
+ */
+export async function raiseRequiredAnnotations(db: Db, r: EventPayload<'task.overlap_requested'>): Promise<boolean> {
+  const res = await db
+    .updateTable('tasks')
+    .set({ required_annotations: r.required_annotations })
+    .where('id', '=', r.task_id)
+    .where('job_id', '=', r.job_id)
+    .where('status', '=', 'open')
+    .where('required_annotations', '<', r.required_annotations)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
 }

@@ -2,7 +2,7 @@ import type { EventPayload } from '@fairlabel/contracts';
 import type { Db } from '@fairlabel/db';
 import { createConsumer, type HandlerContext } from '@fairlabel/queues';
 import type { Clock, Deps, ServiceProcess } from '@fairlabel/runtime';
-import { completeJobIfDone } from './jobs.service.js';
+import { closeDecidedTask, completeJobIfDone, raiseRequiredAnnotations } from './jobs.service.js';
 import { completePurge } from './purge.service.js';
 
 /**
@@ -11,6 +11,7 @@ import { completePurge } from './purge.service.js';
  * moves an active job, under its row lock, so the second delivery finds it completed and stops.
  */
 export async function onTaskDecided(db: Db, payload: EventPayload<'task.decided'>, ctx?: Pick<HandlerContext, 'log'>): Promise<boolean> {
+  await closeDecidedTask(db, payload);
   const completed = await completeJobIfDone(db, payload.job_id);
   if (completed) ctx?.log.info({ jobId: payload.job_id }, 'job completed');
   return completed;
@@ -40,6 +41,10 @@ export async function startTaskDispatchConsumers(deps: Deps): Promise<ServicePro
       },
       'job.answers_purged': async (payload, ctx) => {
         await onAnswersPurged(deps, payload, ctx);
+      },
+      'task.overlap_requested': async (payload, ctx) => {
+        const raised = await raiseRequiredAnnotations(deps.db, payload);
+        if (raised) ctx.log.info({ taskId: payload.task_id, required: payload.required_annotations }, 'QA asked for another annotation');
       },
     },
   });

@@ -5,6 +5,7 @@ import type { Logger } from '@fairlabel/observability';
 import type { Clock } from '@fairlabel/runtime';
 import { purgeJobAnswers } from './answers-purge.service.js';
 import { endLeasesOfCancelledJob } from './leases.service.js';
+import { applyAssignmentDecision, applySkillChange } from './qa-verdicts.service.js';
 import { announceSlots } from './wakeups.js';
 
 export interface WorkerAssignmentConsumerDeps {
@@ -37,6 +38,16 @@ export function workerAssignmentHandlers(deps: WorkerAssignmentConsumerDeps): Ha
     'job.cancelled': async (payload, ctx) => {
       const ended = await endLeasesOfCancelledJob(deps, payload.job_id);
       if (ended > 0) ctx.log.info({ jobId: payload.job_id, ended }, 'ended the live leases of a cancelled job');
+    },
+    // QA's verdicts (qa-verdicts.service): idempotent by the state they require, so redelivery is harmless.
+    'assignment.decided': async (payload) => {
+      const applied = await applyAssignmentDecision(deps.db, payload);
+      // A rejection on an open task gave its slot back: wake the claimers.
+      if (applied && payload.outcome === 'rejected') await wake(payload);
+    },
+    'worker.skill_changed': async (payload, ctx) => {
+      const applied = await applySkillChange(deps.db, payload);
+      if (applied) ctx.log.info({ workerId: payload.worker_id, skill: payload.skill, action: payload.action }, 'applied a QA skill change');
     },
   };
 }

@@ -17,7 +17,7 @@ export const taskDispatchEvents = {
 };
 
 /** Events the `task-dispatch` queue consumes. */
-export const taskDispatchSubscribes: string[] = ['task.decided', 'job.answers_purged'];
+export const taskDispatchSubscribes: string[] = ['task.decided', 'job.answers_purged', 'task.overlap_requested'];
 /** Events the `webhooks` queue consumes (turned into deliveries to registered endpoints). */
 export const webhooksSubscribes: string[] = [
   'job.activated',

@@ -34,4 +34,7 @@ export const workerAssignmentSubscribes: string[] = [
   'assignment.released',
   'job.data_purge_requested',
   'job.cancelled',
+  // QA's verdicts on what worker-assignment owns: an assignment accepted or rejected, a worker's level or suspension in a skill.
+  'assignment.decided',
+  'worker.skill_changed',
 ];

@@ -17,5 +17,5 @@ export * from './undecided-submissions.source.js';
  * source here when it queues work of its own.
  */
 export function defaultReconcileSources(opts: { redis: Redis; prefix: string }): ReconcileSource[] {
-  return [outboxSource(opts), schedulersSource(opts), webhookDeliveriesSource(opts), undecidedSubmissionsSource()];
+  return [outboxSource(opts), schedulersSource(opts), webhookDeliveriesSource(opts), undecidedSubmissionsSource(opts)];
 }

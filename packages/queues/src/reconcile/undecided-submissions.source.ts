@@ -1,24 +1,68 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { sql, type Db } from '@fairlabel/db';
+import { defaultJobOptions } from '../queue-set.js';
 import type { ReconcileSource } from './reconciler.js';
 
+/** A submission QA has not recorded this long after it was made is treated as lost (the normal path takes well under a second). */
+export const UNDECIDED_SUBMISSION_GRACE_MS = 5 * 60_000;
+
+/** The deterministic id of a re-published submission's job on the qa-sampling queue. */
+export const undecidedSubmissionJobId = (assignmentId: number) => `qa-${assignmentId}`;
+
 /**
- * HOOK for qa-sampling (not filled yet: QA has not landed). Submitted assignments that QA has not
- * decided must each have their `assignment.submitted` event queued for the qa-sampling queue. The
- * outbox source already re-publishes such events within the outbox window; this source is for what it
- * cannot see — a submission older than the window, or one whose event was consumed but whose decision
- * was lost — and is where QA states its own truth:
- *
- *   SELECT the submitted assignments with no decision row, older than a grace period;
- *   for each, check its job in the qa-sampling queue (a deterministic id, e.g. `qa-<assignment id>`);
- *   re-add the missing ones with that id, and return how many.
- *
- * Register it in defaultReconcileSources (it is already listed, returning 0) and give it a test that
- * deletes the job and sees it re-added.
+ * qa-sampling's truth: every submitted assignment is recorded by QA (qa_submissions, written in the
+ * transaction that also decides whatever the submission completes). A submitted assignment QA has not
+ * recorded after a grace period lost its `assignment.submitted` somewhere the outbox source cannot see
+ * (a row older than the outbox window, a job failed for good, an event consumed whose effect was lost),
+ * and is re-added to the qa-sampling queue as job `qa-<assignment id>`; the consumer is idempotent, so
+ * one that was merely slow is recorded once. A recorded submission waiting for its task's other
+ * annotations is not "lost" and is left alone.
  */
-export function undecidedSubmissionsSource(): ReconcileSource {
+export function undecidedSubmissionsSource(opts?: { redis: Redis; prefix: string; graceMs?: number; batchSize?: number }): ReconcileSource {
+  const queue = opts ? new Queue('qa-sampling', { connection: opts.redis, prefix: opts.prefix, defaultJobOptions }) : null;
+  const graceMs = opts?.graceMs ?? UNDECIDED_SUBMISSION_GRACE_MS;
+  const batchSize = opts?.batchSize ?? 1000;
   return {
     kind: 'undecided_submission',
-    async repair() {
-      return 0;
+    async repair({ db, now }) {
+      if (!queue || !opts) return 0;
+      let repaired = 0;
+      let after = 0;
+      const cutoff = new Date(now.getTime() - graceMs);
+      for (;;) {
+        const rows = await unrecorded(db, cutoff, after, batchSize);
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1]!.assignment_id;
+        const pipeline = opts.redis.pipeline();
+        for (const r of rows) pipeline.exists(queue.toKey(undecidedSubmissionJobId(r.assignment_id)));
+        const replies = (await pipeline.exec()) ?? [];
+        const missing = rows.filter((_, i) => {
+          const [err, exists] = replies[i] ?? [];
+          if (err) throw err;
+          return exists !== 1;
+        });
+        if (missing.length) {
+          await queue.addBulk(missing.map((r) => ({ name: 'assignment.submitted', data: r, opts: { jobId: undecidedSubmissionJobId(r.assignment_id) } })));
+        }
+        repaired += missing.length;
+        if (rows.length < batchSize) break;
+      }
+      return repaired;
+    },
+    close: async () => {
+      await queue?.close();
     },
   };
+}
+
+async function unrecorded(db: Db, cutoff: Date, after: number, limit: number) {
+  const rows = await sql<{ assignment_id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string }>`
+    SELECT a.id AS assignment_id, a.task_id, a.job_id, a.worker_id, a.vendor_id
+    FROM assignments a
+    WHERE a.status = 'submitted' AND a.submitted_at < ${cutoff} AND a.id > ${after}
+      AND NOT EXISTS (SELECT 1 FROM qa_submissions s WHERE s.assignment_id = a.id)
+    ORDER BY a.id
+    LIMIT ${limit}`.execute(db);
+  return rows.rows;
 }

@@ -1,0 +1,341 @@
+import type { EventPayload } from '@fairlabel/contracts';
+import { sql, type Database, type Db } from '@fairlabel/db';
+import { publishMany, type OutboxEvent } from '@fairlabel/queues';
+import type { Transaction } from 'kysely';
+import { createDsState, type DsItemRecord, type DsState } from '../aggregate/incremental-ds.js';
+import { trustedByGold } from '../aggregate/trust.js';
+import { compareAnswers } from '../compare/answer.js';
+import type { Answer } from '../compare/types.js';
+import { smoothedAccuracy } from '../quality/accuracy.js';
+import { clamp01, decideTask, type Annotation } from './consensus.js';
+import { controlsOf, resolvePolicy, skillOf } from './policy.js';
+import { allocateIds, assignmentDecision, type DecisionJob } from './rows.js';
+
+export type { DecisionJob } from './rows.js';
+import { scoreGold, type FastAnswer, type GoldOutcome, type GoldSubmission } from './gold.service.js';
+
+type Trx = Transaction<Database>;
+
+/** One submission of the batch with what routing it needs. */
+export interface SubmissionContext {
+  assignmentId: number;
+  taskId: number;
+  jobId: string;
+  workerId: string;
+  vendorId: string;
+  answer: unknown;
+  timeSpentMs: number | null;
+  gold: unknown;
+  /** The assignment is still submitted (not decided by an earlier run, released or purged). */
+  submitted: boolean;
+}
+
+export type Route = 'consensus' | 'gold' | 'review' | 'automation';
+
+/**
+ * THE SEAM where a submission is routed. Today: gold items are scored at once against their gold
+ * answer; every other submission waits for its task's consensus. Review sampling and model
+ * predictions route here ('review': decided by a reviewer; 'automation': by the prediction policy) and
+ * record the route in qa_submissions; a route other than consensus/gold is not counted toward the
+ * task's consensus and is left undecided for the module that owns it.
+ */
+export function routeSubmission(sub: SubmissionContext, _job: DecisionJob): Route {
+  return sub.gold !== null && sub.gold !== undefined ? 'gold' : 'consensus';
+}
+
+export interface BatchOutcome {
+  recorded: number;
+  tasksDecided: number;
+  assignmentsDecided: number;
+  overlapRequested: number;
+  gold: number;
+  events: OutboxEvent[];
+}
+
+/**
+ * Records a batch of `assignment.submitted` events and decides every task they complete, in ONE
+ * transaction with a fixed number of statements whatever the batch size (set-based: one insert of the
+ * submissions, one read of the completed tasks' answers, one insert of the decisions, one of the outbox
+ * rows). Exactly once under redelivery, concurrency and a kill half-way:
+ * - a submission is recorded once (qa_submissions' key); a redelivered one is recorded again as nothing;
+ * - the task rows of qa_tasks are locked (in task order) before a task's completeness is read, so of two
+ *   consumers recording the last submissions of a task concurrently, the second sees the first's
+ *   committed count and only one decides; the unique first-decision indexes back this up;
+ * - everything, events included (publishMany, the outbox), commits together or not at all, and a rerun
+ *   of the same events after a kill finds what was committed and completes what was not.
+ */
+export async function decideSubmissions(db: Db, payloads: readonly EventPayload<'assignment.submitted'>[], now: Date): Promise<BatchOutcome> {
+  const ids = [...new Set(payloads.map((p) => p.assignment_id))];
+  return db.transaction().execute((trx) => decideInTransaction(trx, ids, now));
+}
+
+async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date): Promise<BatchOutcome> {
+  const out: BatchOutcome = { recorded: 0, tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, gold: 0, events: [] };
+  if (assignmentIds.length === 0) return out;
+
+  // 1. What the batch's assignments are, with their tasks' gold and their jobs.
+  const ctxRows = await sql<{
+    id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; answer: unknown; time_spent_ms: number | null;
+    status: string; gold: unknown; client_id: string; overlap: number; required_skill: string | null; label_config: unknown; qa_policy: unknown;
+  }>`
+    SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.answer, a.time_spent_ms, a.status, t.gold,
+           j.client_id, j.overlap, j.required_skill, j.label_config, j.qa_policy
+    FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = a.job_id
+    WHERE a.id = ANY(${assignmentIds}::bigint[]) AND a.submitted_at IS NOT NULL`.execute(trx);
+  const jobs = new Map<string, DecisionJob>();
+  const subs: SubmissionContext[] = [];
+  for (const r of ctxRows.rows) {
+    if (!jobs.has(r.job_id)) {
+      jobs.set(r.job_id, {
+        id: r.job_id, clientId: r.client_id, overlap: r.overlap, requiredSkill: r.required_skill, skill: skillOf(r.required_skill),
+        controls: controlsOf(r.label_config), policy: resolvePolicy(r.qa_policy, r.overlap),
+      });
+    }
+    subs.push({
+      assignmentId: r.id, taskId: r.task_id, jobId: r.job_id, workerId: r.worker_id, vendorId: r.vendor_id, answer: r.answer,
+      timeSpentMs: r.time_spent_ms, gold: r.gold, submitted: r.status === 'submitted',
+    });
+  }
+  if (subs.length === 0) return out;
+  const routes = new Map(subs.map((s) => [s.assignmentId, routeSubmission(s, jobs.get(s.jobId)!)]));
+
+  // 2. Record the submissions (once each) and count the consensus ones per task, locking each task's
+  //    QA row in task order. Only newly recorded rows count.
+  const records = subs
+    .map((s) => {
+      const job = jobs.get(s.jobId)!;
+      const fast = job.policy.minPlausibleMs > 0 && s.timeSpentMs !== null && s.timeSpentMs < job.policy.minPlausibleMs;
+      return { assignment_id: s.assignmentId, task_id: s.taskId, job_id: s.jobId, worker_id: s.workerId, vendor_id: s.vendorId, route: routes.get(s.assignmentId)!, fast, time_spent_ms: s.timeSpentMs };
+    })
+    .sort((a, b) => a.task_id - b.task_id);
+  const recorded = await sql<{ assignment_id: number }>`
+    WITH rec AS (
+      INSERT INTO qa_submissions (assignment_id, task_id, job_id, worker_id, vendor_id, route, fast, time_spent_ms, received_at)
+      SELECT r.assignment_id, r.task_id, r.job_id, r.worker_id, r.vendor_id, r.route, r.fast, r.time_spent_ms, ${now}
+      FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+        AS r(assignment_id bigint, task_id bigint, job_id uuid, worker_id uuid, vendor_id uuid, route text, fast boolean, time_spent_ms integer)
+      ON CONFLICT (assignment_id) DO NOTHING
+      RETURNING assignment_id, task_id, job_id, route
+    ), counted AS (
+      INSERT INTO qa_tasks (task_id, job_id, submissions)
+      SELECT task_id, job_id, count(*) FROM rec WHERE route = 'consensus' GROUP BY task_id, job_id ORDER BY task_id
+      ON CONFLICT (task_id) DO UPDATE SET submissions = qa_tasks.submissions + EXCLUDED.submissions, updated_at = ${now}
+      RETURNING 1
+    )
+    SELECT assignment_id FROM rec, (SELECT count(*) FROM counted) c`.execute(trx);
+  out.recorded = recorded.rows.length;
+
+  // 3. Gold answers are scored at once (gold.service), whether recorded now or on an earlier delivery
+  //    that did not commit its decision (the decision's unique index makes the second a no-op).
+  const goldSubs: GoldSubmission[] = subs
+    .filter((s) => routes.get(s.assignmentId) === 'gold' && s.submitted)
+    .map((s) => ({ ...s, job: jobs.get(s.jobId)!, fast: records.find((r) => r.assignment_id === s.assignmentId)!.fast }));
+  // Fast consensus answers recorded now count as failed gold (fraud rule).
+  const fresh = new Set(recorded.rows.map((r) => Number(r.assignment_id)));
+  const fastAnswers: FastAnswer[] = records
+    .filter((r) => r.fast && r.route === 'consensus' && fresh.has(r.assignment_id))
+    .map((r) => ({ worker_id: r.worker_id, vendor_id: r.vendor_id, job: jobs.get(r.job_id)! }));
+  let gold: GoldOutcome = { decisions: [], events: [] };
+  if (goldSubs.length || fastAnswers.length) gold = await scoreGold(trx, goldSubs, now, fastAnswers);
+  out.gold = gold.decisions.length;
+
+  // 4. The consensus tasks the batch touched, locked in task order, and those now complete.
+  const touched = [...new Set(subs.filter((s) => routes.get(s.assignmentId) === 'consensus').map((s) => s.taskId))].sort((a, b) => a - b);
+  const decisionEvents: OutboxEvent[] = [];
+  if (touched.length) {
+    const consensus = await decideTasks(trx, touched, jobs, now);
+    out.tasksDecided = consensus.tasksDecided;
+    out.assignmentsDecided = consensus.assignmentsDecided;
+    out.overlapRequested = consensus.overlapRequested;
+    decisionEvents.push(...consensus.events);
+  }
+  out.assignmentsDecided += gold.decisions.length;
+  out.events = [...gold.events, ...decisionEvents];
+  await publishMany(trx, out.events);
+  return out;
+}
+
+interface TaskState {
+  task_id: number;
+  job_id: string;
+  submissions: number;
+  overlap_requested: number | null;
+  ds_records: Record<string, DsItemRecord> | null;
+  decision_id: number | null;
+  required_annotations: number;
+  task_status: string;
+}
+
+interface AnswerRow {
+  assignment_id: number;
+  task_id: number;
+  job_id: string;
+  worker_id: string;
+  vendor_id: string;
+  answer: unknown;
+  level: number | null;
+  decided: boolean;
+}
+
+async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, DecisionJob>, now: Date) {
+  const res = { tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, events: [] as OutboxEvent[] };
+  const states = (
+    await sql<TaskState>`
+      SELECT q.task_id, q.job_id, q.submissions, q.overlap_requested, q.ds_records, q.decision_id, t.required_annotations, t.status AS task_status
+      FROM qa_tasks q JOIN tasks t ON t.id = q.task_id
+      WHERE q.task_id = ANY(${taskIds}::bigint[])
+      ORDER BY q.task_id
+      FOR UPDATE OF q`.execute(trx)
+  ).rows;
+  const required = (s: TaskState) => Math.max(s.required_annotations, s.overlap_requested ?? 0);
+  // Complete and undecided; and decided tasks that got a late answer (judged against the decision).
+  const ready = states.filter((s) => s.decision_id === null && s.task_status === 'open' && s.submissions >= required(s));
+  const late = states.filter((s) => s.decision_id !== null);
+  if (ready.length === 0 && late.length === 0) return res;
+
+  const answers = (
+    await sql<AnswerRow>`
+      SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, a.answer, ws.level,
+             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id) AS decided
+      FROM qa_submissions s
+      JOIN assignments a ON a.id = s.assignment_id
+      JOIN jobs j ON j.id = s.job_id
+      LEFT JOIN worker_skills ws ON ws.worker_id = s.worker_id AND ws.skill = j.required_skill
+      WHERE s.task_id = ANY(${[...ready, ...late].map((s) => s.task_id)}::bigint[]) AND s.route = 'consensus' AND a.status IN ('submitted', 'accepted', 'rejected')
+      ORDER BY s.task_id, s.assignment_id`.execute(trx)
+  ).rows;
+  const byTask = new Map<number, AnswerRow[]>();
+  for (const a of answers) byTask.set(a.task_id, [...(byTask.get(a.task_id) ?? []), a]);
+
+  // Gold records of every annotator, for trust and accuracy weights.
+  const workers = [...new Set(answers.map((a) => a.worker_id))];
+  const skills = [...new Set([...jobs.values()].map((j) => j.skill))];
+  const quality = new Map<string, { total: number; correct: number }>();
+  if (workers.length) {
+    const rows = await sql<{ worker_id: string; skill: string; gold_total: number; gold_correct: number }>`
+      SELECT worker_id, skill, gold_total, gold_correct FROM qa_worker_skills
+      WHERE worker_id = ANY(${workers}::uuid[]) AND skill = ANY(${skills}::text[])`.execute(trx);
+    for (const r of rows.rows) quality.set(`${r.worker_id}/${r.skill}`, { total: r.gold_total, correct: r.gold_correct });
+  }
+
+  // Incremental Dawid–Skene: the state rows of the jobs' categorical controls, created when missing and locked.
+  const dsKeys = [...new Set(ready.map((s) => s.job_id))]
+    .map((id) => jobs.get(id)!)
+    .filter((j) => j.policy.method === 'dawid_skene')
+    .flatMap((j) => j.controls.filter((c) => c.labels).map((c) => ({ job_id: j.id, control: c.name, state: createDsState(c.labels!) })));
+  const dsStates = new Map<string, Map<string, DsState>>();
+  if (dsKeys.length) {
+    dsKeys.sort((a, b) => (a.job_id + a.control < b.job_id + b.control ? -1 : 1));
+    await sql`
+      INSERT INTO qa_ds_states (job_id, control, state)
+      SELECT k.job_id, k.control, k.state FROM jsonb_to_recordset(${JSON.stringify(dsKeys)}::jsonb) AS k(job_id uuid, control text, state jsonb)
+      ON CONFLICT (job_id, control) DO NOTHING`.execute(trx);
+    const rows = await sql<{ job_id: string; control: string; state: DsState }>`
+      SELECT job_id, control, state FROM qa_ds_states
+      WHERE (job_id, control) IN (SELECT k.job_id, k.control FROM jsonb_to_recordset(${JSON.stringify(dsKeys)}::jsonb) AS k(job_id uuid, control text))
+      ORDER BY job_id, control FOR UPDATE`.execute(trx);
+    for (const r of rows.rows) {
+      if (!dsStates.has(r.job_id)) dsStates.set(r.job_id, new Map());
+      dsStates.get(r.job_id)!.set(r.control, r.state);
+    }
+  }
+
+  const taskDecisions: Record<string, unknown>[] = [];
+  const assignmentDecisions: Record<string, unknown>[] = [];
+  const taskUpdates: { task_id: number; decision_id: number | null; ds_records: Record<string, DsItemRecord> | null; overlap_requested: number | null }[] = [];
+  const dsItems = new Map<string, number>();
+  const decidedAt = now.toISOString();
+  const idsNeeded = ready.length + answers.length;
+  const idPool = await allocateIds(trx, ready.length, idsNeeded);
+
+  for (const s of ready) {
+    const job = jobs.get(s.job_id)!;
+    // Answers already rejected (their worker was suspended) no longer count.
+    const rows = (byTask.get(s.task_id) ?? []).filter((r) => !r.decided);
+    const annotations: Annotation[] = rows.map((r) => ({ assignmentId: r.assignment_id, workerId: r.worker_id, answer: r.answer }));
+    const q = (w: string) => quality.get(`${w}/${job.skill}`) ?? { total: 0, correct: 0 };
+    const consensus = decideTask(
+      job.controls,
+      job.policy,
+      annotations,
+      { accuracy: (w) => smoothedAccuracy(q(w).correct, q(w).total), trusted: (w) => trustedByGold(q(w).total, q(w).correct) },
+      dsStates.get(job.id) ?? new Map(),
+      s.ds_records,
+    );
+    for (const control of Object.keys(consensus.dsRecords)) dsItems.set(`${job.id}/${control}`, (dsItems.get(`${job.id}/${control}`) ?? 0) + (s.ds_records?.[control] ? 0 : 1));
+    const dsRecords = Object.keys(consensus.dsRecords).length ? { ...(s.ds_records ?? {}), ...consensus.dsRecords } : s.ds_records;
+    const n = annotations.length;
+    // Dynamic overlap: not sure enough and room for one more annotation.
+    if (consensus.confidence < job.policy.minAgreement && n < job.policy.maxOverlap) {
+      taskUpdates.push({ task_id: s.task_id, decision_id: null, ds_records: dsRecords, overlap_requested: n + 1 });
+      res.events.push({ event: 'task.overlap_requested', payload: { task_id: s.task_id, job_id: job.id, required_annotations: n + 1 } });
+      res.overlapRequested++;
+      continue;
+    }
+    const decisionId = idPool.task.shift()!;
+    taskDecisions.push({
+      id: decisionId, task_id: s.task_id, job_id: job.id, client_id: job.clientId, result: consensus.result, agreement: consensus.agreement,
+      confidence: consensus.confidence, method: job.policy.method, annotations: n, extra_annotations: Math.max(0, n - job.overlap), decided_at: decidedAt,
+    });
+    taskUpdates.push({ task_id: s.task_id, decision_id: decisionId, ds_records: dsRecords, overlap_requested: null });
+    const accepted: number[] = [];
+    const rejected: number[] = [];
+    consensus.judged.forEach((j, i) => {
+      const row = rows[i]!;
+      (j.pass ? accepted : rejected).push(j.assignmentId);
+      assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, row, job, decisionId, j.pass, j.score, j.pass ? 'agrees with the consensus' : 'disagrees with the consensus', decidedAt));
+    });
+    res.events.push({
+      event: 'task.decided',
+      payload: { task_id: s.task_id, job_id: job.id, client_id: job.clientId, decision_id: decisionId, agreement: consensus.agreement, automated: false, accepted_assignment_ids: accepted, rejected_assignment_ids: rejected, decided_at: decidedAt },
+    });
+    res.tasksDecided++;
+  }
+
+  // Late answers (a task QA decided before task-dispatch closed it): judged against the decision.
+  if (late.length) {
+    const lateRows = late.flatMap((s) => (byTask.get(s.task_id) ?? []).filter((r) => !r.decided).map((r) => ({ r, decisionId: s.decision_id! })));
+    if (lateRows.length) {
+      const results = new Map(
+        (await sql<{ id: number; result: unknown }>`SELECT id, result FROM qa_task_decisions WHERE id = ANY(${lateRows.map((l) => l.decisionId)}::bigint[])`.execute(trx)).rows.map((r) => [r.id, r.result]),
+      );
+      for (const { r, decisionId } of lateRows) {
+        const job = jobs.get(r.job_id)!;
+        const c = compareAnswers(job.controls, r.answer as Answer, results.get(decisionId) as Answer);
+        assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, r, job, decisionId, c.pass, clamp01(c.score), 'arrived after the task was decided; judged against its result', decidedAt));
+      }
+    }
+  }
+
+  const dsUpdates = [...dsStates].flatMap(([jobId, m]) => [...m].map(([control, state]) => ({ job_id: jobId, control, state, items: dsItems.get(`${jobId}/${control}`) ?? 0 })));
+  await sql`
+    WITH td AS (
+      INSERT INTO qa_task_decisions (id, task_id, job_id, client_id, result, agreement, confidence, method, annotations, extra_annotations, decided_at)
+      SELECT x.id, x.task_id, x.job_id, x.client_id, x.result, x.agreement, x.confidence, x.method, x.annotations, x.extra_annotations, x.decided_at
+      FROM jsonb_to_recordset(${JSON.stringify(taskDecisions)}::jsonb) AS x(id bigint, task_id bigint, job_id uuid, client_id uuid, result jsonb,
+        agreement real, confidence real, method text, annotations integer, extra_annotations integer, decided_at timestamptz)
+      RETURNING 1
+    ), ad AS (
+      INSERT INTO qa_assignment_decisions (id, assignment_id, task_id, job_id, client_id, worker_id, vendor_id, task_decision_id, outcome, kind, score, reason, worker_level, decided_at)
+      SELECT x.id, x.assignment_id, x.task_id, x.job_id, x.client_id, x.worker_id, x.vendor_id, x.task_decision_id, x.outcome, x.kind, x.score, x.reason, x.worker_level, x.decided_at
+      FROM jsonb_to_recordset(${JSON.stringify(assignmentDecisions)}::jsonb) AS x(id bigint, assignment_id bigint, task_id bigint, job_id uuid, client_id uuid,
+        worker_id uuid, vendor_id uuid, task_decision_id bigint, outcome text, kind text, score real, reason text, worker_level smallint, decided_at timestamptz)
+      RETURNING 1
+    ), qt AS (
+      UPDATE qa_tasks q SET decision_id = coalesce(x.decision_id, q.decision_id), ds_records = x.ds_records,
+        overlap_requested = coalesce(x.overlap_requested, q.overlap_requested), updated_at = ${now}
+      FROM jsonb_to_recordset(${JSON.stringify(taskUpdates)}::jsonb) AS x(task_id bigint, decision_id bigint, ds_records jsonb, overlap_requested smallint)
+      WHERE q.task_id = x.task_id
+      RETURNING 1
+    ), ds AS (
+      UPDATE qa_ds_states s SET state = x.state, items = s.items + x.items, updated_at = ${now}
+      FROM jsonb_to_recordset(${JSON.stringify(dsUpdates)}::jsonb) AS x(job_id uuid, control text, state jsonb, items integer)
+      WHERE s.job_id = x.job_id AND s.control = x.control
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM td) AS td, (SELECT count(*) FROM ad) AS ad, (SELECT count(*) FROM qt) AS qt, (SELECT count(*) FROM ds) AS ds`.execute(trx);
+  for (const d of assignmentDecisions) res.events.push({ event: 'assignment.decided', payload: d as unknown as EventPayload<'assignment.decided'> });
+  res.assignmentsDecided = assignmentDecisions.length;
+  return res;
+}
+
