@@ -7,8 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['import', 'claim', 'aggregate-memory', 'settlement'];
-const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
+const all = ['import', 'claim', 'aggregate-memory', 'settlement', 'consensus'];
+// Names first, then flags for the scripts (`pnpm bench consensus --tasks 1000`).
+const args = process.argv.slice(2);
+const firstFlag = args.findIndex((a) => a.startsWith('--'));
+const names = firstFlag < 0 ? args : args.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : args.slice(firstFlag);
+const chosen = names.length ? names : all;
 let failed = 0;
 for (const name of chosen) {
   const file = path.join(here, `${name}.ts`);
@@ -18,7 +23,7 @@ for (const name of chosen) {
     continue;
   }
   console.log(`\n=== bench/${name}.ts`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit', env: process.env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...flags], { stdio: 'inherit', env: process.env });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

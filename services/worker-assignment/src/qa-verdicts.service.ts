@@ -23,7 +23,7 @@ export async function applyAssignmentDecision(db: Db, d: EventPayload<'assignmen
       await sql`
         UPDATE task_slots SET open_slots = 0
         WHERE task_id = ${d.task_id} AND open_slots <> 0
-          AND EXISTS (SELECT 1 FROM qa_task_decisions q WHERE q.task_id = ${d.task_id})`.execute(trx);
+          AND EXISTS (SELECT 1 FROM qa_task_decisions q WHERE q.task_id = ${d.task_id} AND q.supersedes_decision_id IS NULL)`.execute(trx);
     }
     return true;
   });

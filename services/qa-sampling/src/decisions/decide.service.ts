@@ -75,27 +75,25 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
 
   // 1. What the batch's assignments are, with their tasks' gold and their jobs.
   const ctxRows = await sql<{
-    id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; answer: unknown; time_spent_ms: number | null;
-    status: string; gold: unknown; client_id: string; overlap: number; required_skill: string | null; label_config: unknown; qa_policy: unknown;
+    id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; answer: unknown; time_spent_ms: number | null; status: string; gold: unknown;
   }>`
-    SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.answer, a.time_spent_ms, a.status, t.gold,
-           j.client_id, j.overlap, j.required_skill, j.label_config, j.qa_policy
-    FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = a.job_id
+    SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.answer, a.time_spent_ms, a.status, t.gold
+    FROM assignments a JOIN tasks t ON t.id = a.task_id
     WHERE a.id = ANY(${assignmentIds}::bigint[]) AND a.submitted_at IS NOT NULL`.execute(trx);
-  const jobs = new Map<string, DecisionJob>();
-  const subs: SubmissionContext[] = [];
-  for (const r of ctxRows.rows) {
-    if (!jobs.has(r.job_id)) {
-      jobs.set(r.job_id, {
-        id: r.job_id, clientId: r.client_id, overlap: r.overlap, requiredSkill: r.required_skill, skill: skillOf(r.required_skill),
-        controls: controlsOf(r.label_config), policy: resolvePolicy(r.qa_policy, r.overlap),
-      });
-    }
-    subs.push({
-      assignmentId: r.id, taskId: r.task_id, jobId: r.job_id, workerId: r.worker_id, vendorId: r.vendor_id, answer: r.answer,
-      timeSpentMs: r.time_spent_ms, gold: r.gold, submitted: r.status === 'submitted',
-    });
-  }
+  const jobIds = [...new Set(ctxRows.rows.map((r) => r.job_id))];
+  const jobRows = jobIds.length
+    ? await trx.selectFrom('jobs').select(['id', 'client_id', 'overlap', 'required_skill', 'label_config', 'qa_policy']).where('id', 'in', jobIds).execute()
+    : [];
+  const jobs = new Map<string, DecisionJob>(
+    jobRows.map((j) => [
+      j.id,
+      { id: j.id, clientId: j.client_id, overlap: j.overlap, requiredSkill: j.required_skill, skill: skillOf(j.required_skill), controls: controlsOf(j.label_config), policy: resolvePolicy(j.qa_policy, j.overlap) },
+    ]),
+  );
+  const subs: SubmissionContext[] = ctxRows.rows.map((r) => ({
+    assignmentId: r.id, taskId: r.task_id, jobId: r.job_id, workerId: r.worker_id, vendorId: r.vendor_id, answer: r.answer,
+    timeSpentMs: r.time_spent_ms, gold: r.gold, submitted: r.status === 'submitted',
+  }));
   if (subs.length === 0) return out;
   const routes = new Map(subs.map((s) => [s.assignmentId, routeSubmission(s, jobs.get(s.jobId)!)]));
 
@@ -196,7 +194,7 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
   const answers = (
     await sql<AnswerRow>`
       SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, a.answer, ws.level,
-             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id) AS decided
+             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided
       FROM qa_submissions s
       JOIN assignments a ON a.id = s.assignment_id
       JOIN jobs j ON j.id = s.job_id

@@ -60,7 +60,7 @@ export async function scoreGold(trx: Trx, subs: readonly GoldSubmission[], now: 
       SELECT x.assignment_id, x.task_id, x.job_id, x.worker_id, x.vendor_id, x.skill, x.score, x.passed, x.fast, x.accuracy_before, ${now}
       FROM jsonb_to_recordset(${JSON.stringify(scores)}::jsonb) AS x(assignment_id bigint, task_id bigint, job_id uuid, worker_id uuid, vendor_id uuid,
         skill text, score real, passed boolean, fast boolean, accuracy_before real)
-      WHERE NOT EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = x.assignment_id)
+      WHERE NOT EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = x.assignment_id AND d.supersedes_decision_id IS NULL)
       ON CONFLICT (assignment_id) DO NOTHING
       RETURNING assignment_id
     )

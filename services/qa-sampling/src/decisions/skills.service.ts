@@ -106,7 +106,7 @@ async function rejectUndecidedWork(trx: Trx, workerId: string, skill: string, no
     FROM qa_submissions s JOIN jobs j ON j.id = s.job_id JOIN qa_tasks t ON t.task_id = s.task_id
     LEFT JOIN worker_skills ws ON ws.worker_id = s.worker_id AND ws.skill = j.required_skill
     WHERE s.worker_id = ${workerId} AND j.required_skill = ${skill} AND s.route = 'consensus' AND t.decision_id IS NULL
-      AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id)
+      AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL)
     ORDER BY s.task_id
     FOR UPDATE OF t`.execute(trx);
   if (rows.rows.length === 0) return [];
