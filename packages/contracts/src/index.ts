@@ -12,3 +12,4 @@ export * from './events/index.js';
 export * from './webhooks.js';
 export * from './results.js';
 export * from './ops.js';
+export * from './qa-aggregate.js';
