@@ -7,8 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['import', 'claim', 'aggregate-memory', 'settlement'];
-const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
+const all = ['import', 'claim', 'aggregate-memory', 'aggregate-http', 'settlement'];
+/** Short names: `pnpm bench aggregate` is POST /v1/qa/aggregate over HTTP. */
+const aliases: Record<string, string> = { aggregate: 'aggregate-http' };
+const chosen = (process.argv.slice(2).length ? process.argv.slice(2) : all).map((name) => aliases[name] ?? name);
 let failed = 0;
 for (const name of chosen) {
   const file = path.join(here, `${name}.ts`);

@@ -28,15 +28,16 @@ export interface AggregateLimits {
 }
 
 /**
- * Sized so that one request of 1M rows stays well under the issue's 300 MB bar (see README, "Aggregating
- * your own labels", for the measured figures), and the largest request allowed stays near it:
- * posteriors are 8 bytes a cell, confusion counts and their logs 16 bytes a cell.
+ * Sized to the issue's bar, 1M rows under 300 MB of gateway RSS (measured: README, "Aggregating your
+ * own labels"): a million rows add about 100 MB to a gateway that idles near 180 MB, so the row limit
+ * is the bar itself, and the EM arrays are capped so no shape of a million rows goes far past it —
+ * posteriors are 8 bytes a cell (6M cells: 48 MB), confusion counts and their logs 16 bytes a cell.
  */
 export const DEFAULT_AGGREGATE_LIMITS: AggregateLimits = {
-  maxRows: 2_000_000,
+  maxRows: 1_000_000,
   maxLabels: 100,
   maxWorkers: 100_000,
-  maxPosteriorCells: 8_000_000,
+  maxPosteriorCells: 6_000_000,
   maxConfusionCells: 2_000_000,
   maxConcurrent: 1,
 };
