@@ -7,13 +7,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['import', 'claim', 'aggregate-memory', 'settlement', 'consensus'];
+const all = ['import', 'claim', 'aggregate-memory', 'aggregate-http', 'settlement', 'consensus'];
+/** Short names: `pnpm bench aggregate` is POST /v1/qa/aggregate over HTTP. */
+const aliases: Record<string, string> = { aggregate: 'aggregate-http' };
 // Names first, then flags for the scripts (`pnpm bench consensus --tasks 1000`).
 const args = process.argv.slice(2);
 const firstFlag = args.findIndex((a) => a.startsWith('--'));
 const names = firstFlag < 0 ? args : args.slice(0, firstFlag);
 const flags = firstFlag < 0 ? [] : args.slice(firstFlag);
-const chosen = names.length ? names : all;
+const chosen = (names.length ? names : all).map((name) => aliases[name] ?? name);
 let failed = 0;
 for (const name of chosen) {
   const file = path.join(here, `${name}.ts`);

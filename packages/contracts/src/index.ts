@@ -13,3 +13,4 @@ export * from './webhooks.js';
 export * from './results.js';
 export * from './ops.js';
 export * from './qa.js';
+export * from './qa-aggregate.js';

@@ -300,6 +300,19 @@ function answerWeights(data: CategoricalAnswers, o: ResolvedDsOptions, goldOnlyF
 
 /** Batch Dawid–Skene over all answers; warm-started when given parameters of a previous run. */
 export function dawidSkene(data: CategoricalAnswers, options: DawidSkeneOptions = {}, warm?: DawidSkeneWarmStart): DawidSkeneResult {
+  const steps = dawidSkeneSteps(data, options, warm);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same EM, one iteration per `next()` (each yields the iterations done so far), returning the
+ * result: a caller on an event loop (POST /v1/qa/aggregate) gives other requests their turn between
+ * iterations instead of holding the loop for the whole fit.
+ */
+export function* dawidSkeneSteps(data: CategoricalAnswers, options: DawidSkeneOptions = {}, warm?: DawidSkeneWarmStart): Generator<number, DawidSkeneResult> {
   const o = resolveDsOptions(options);
   const { nItems, nWorkers: W, itemStart, gold } = data;
   const K = Math.max(2, data.nLabels);
@@ -353,6 +366,7 @@ export function dawidSkene(data: CategoricalAnswers, options: DawidSkeneOptions 
     setModels(allWeights);
     ll = emPass(st);
     iterations++;
+    yield iterations;
     if (Math.abs(ll - prev) / nAnswers < o.tolerance) {
       converged = true;
       break;

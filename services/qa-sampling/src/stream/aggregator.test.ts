@@ -14,7 +14,7 @@ describe('StreamingAggregator', () => {
     const agg = new StreamingAggregator({ expectedRows: 16 });
     for (const row of job.rows) agg.push(row);
     expect(agg.rows).toBe(job.rows.length);
-    for (const method of ['majority', 'accuracy_weighted', 'dawid_skene'] as const) {
+    for (const method of ['majority', 'accuracy_weighted', 'one_coin', 'dawid_skene'] as const) {
       const out = agg.run(method);
       expect(out).toMatchObject({ method, items: 500, workers: 4, rows: job.rows.length });
       const items = [...out.itemOutcomes()];
@@ -47,4 +47,28 @@ describe('StreamingAggregator', () => {
     const empty = new StreamingAggregator().run('dawid_skene');
     expect([...empty.itemOutcomes()]).toEqual([]);
   });
+
+  it('runAsync gives what run gives, pausing between EM iterations; one_coin is Dawid–Skene without confusion matrices', async () => {
+    const job = syntheticJob({ seed: 7, items: 300, labels: 4, goldShare: 0.1, workers: [{ kind: 'accurate', accuracy: 0.85 }, { kind: 'accurate', accuracy: 0.7 }, { kind: 'random' }] });
+    for (const method of ['majority', 'one_coin', 'dawid_skene'] as const) {
+      const sync = new StreamingAggregator();
+      const async = new StreamingAggregator();
+      for (const row of job.rows) {
+        sync.push(row);
+        async.push(row);
+      }
+      expect(async.sizes).toEqual({ rows: job.rows.length, items: 300, workers: 3, labels: 4 });
+      let pauses = 0;
+      const a = await async.runAsync(method, {}, async () => {
+        pauses++;
+      });
+      const s = sync.run(method);
+      expect([...a.itemOutcomes()]).toEqual([...s.itemOutcomes()]);
+      expect([...a.workerOutcomes()]).toEqual([...s.workerOutcomes()]);
+      // One pause after grouping the rows, one per EM iteration.
+      expect(pauses).toBe(1 + (s.iterations ?? 0));
+      expect(s.iterations).toEqual(method === 'majority' ? undefined : expect.any(Number));
+    }
+  });
 });
+

@@ -1,9 +1,10 @@
-import { CategoricalBuilder, type BuiltAnswers, type CategoricalResult } from '../aggregate/categorical.js';
-import { dawidSkene, type DawidSkeneOptions } from '../aggregate/dawid-skene.js';
+import { CategoricalBuilder, type BuiltAnswers, type CategoricalAnswers, type CategoricalResult } from '../aggregate/categorical.js';
+import { dawidSkeneSteps, type DawidSkeneOptions } from '../aggregate/dawid-skene.js';
 import type { TrustOptions } from '../aggregate/trust.js';
 import { accuracyWeightedVote, majorityVote } from '../aggregate/vote.js';
 
-export type AggregateMethod = 'majority' | 'accuracy_weighted' | 'dawid_skene';
+/** `one_coin` is Dawid–Skene with one accuracy per worker (no confusion matrices): each worker's answers are right with probability s, wrong ones spread evenly. */
+export type AggregateMethod = 'majority' | 'accuracy_weighted' | 'one_coin' | 'dawid_skene';
 
 export interface AggregateRow {
   item: string;
@@ -50,7 +51,9 @@ export interface AggregateOutcome {
   labels: readonly string[];
   /** Items given two different gold labels (the first was kept). */
   goldConflicts: number;
-  /** Dawid–Skene only. */
+  /** Answers by a worker on an item that worker had already answered (each is counted as given). */
+  duplicateAnswers: number;
+  /** Dawid–Skene and one-coin only. */
   iterations?: number;
   converged?: boolean;
   /** Per item, in first-seen order; generated lazily so a route can stream it out. */
@@ -94,8 +97,38 @@ export class StreamingAggregator {
     return this.built;
   }
 
+  /** Counts so far (while rows are pushed, for limits): rows, distinct items, workers and labels. */
+  get sizes(): { rows: number; items: number; workers: number; labels: number } {
+    if (this.builder) return { rows: this.builder.rows, items: this.builder.items.size, workers: this.builder.workers.size, labels: this.builder.labels.size };
+    const { data } = this.built!;
+    return { rows: data.worker.length, items: data.nItems, workers: data.nWorkers, labels: data.nLabels };
+  }
+
   run(method: AggregateMethod, options: AggregateRunOptions = {}): AggregateOutcome {
+    const fit = this.fit(method, options);
+    for (;;) {
+      const step = fit.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * `run`, awaiting `pause()` between EM iterations (and before and after grouping the rows), so that
+   * an HTTP server keeps answering while a large fit runs: no single stretch holds the event loop for
+   * longer than one pass over the rows.
+   */
+  async runAsync(method: AggregateMethod, options: AggregateRunOptions, pause: () => Promise<void>): Promise<AggregateOutcome> {
+    const fit = this.fit(method, options);
+    for (;;) {
+      const step = fit.next();
+      if (step.done) return step.value;
+      await pause();
+    }
+  }
+
+  private *fit(method: AggregateMethod, options: AggregateRunOptions): Generator<void, AggregateOutcome> {
     const built = this.answers();
+    yield;
     const { data } = built;
     let result: CategoricalResult;
     let iterations: number | undefined;
@@ -103,7 +136,17 @@ export class StreamingAggregator {
     if (method === 'majority') result = majorityVote(data, options.trust ? { trust: options.trust } : {});
     else if (method === 'accuracy_weighted') result = accuracyWeightedVote(data, options.trust ? { trust: options.trust } : {});
     else {
-      const ds = dawidSkene(data, { ...(options.trust ? { trust: options.trust } : {}), ...options.dawidSkene });
+      const steps = dawidSkeneSteps(data, {
+        ...(options.trust ? { trust: options.trust } : {}),
+        ...options.dawidSkene,
+        ...(method === 'one_coin' ? { minAnswersForConfusion: Infinity } : {}),
+      });
+      let step = steps.next();
+      while (!step.done) {
+        yield;
+        step = steps.next();
+      }
+      const ds = step.value;
       iterations = ds.iterations;
       converged = ds.converged;
       result = ds;
@@ -115,6 +158,7 @@ export class StreamingAggregator {
       workers: data.nWorkers,
       labels: built.labels,
       goldConflicts: built.goldConflicts,
+      duplicateAnswers: countDuplicateAnswers(data),
       ...(iterations !== undefined ? { iterations, converged: converged! } : {}),
       *itemOutcomes() {
         for (let i = 0; i < data.nItems; i++) {
@@ -146,4 +190,18 @@ export class StreamingAggregator {
       },
     };
   }
+}
+
+/** Repeated (item, worker) pairs, in one pass: the last item each worker was seen on. */
+function countDuplicateAnswers(data: CategoricalAnswers): number {
+  const lastItem = new Int32Array(data.nWorkers).fill(-1);
+  let duplicates = 0;
+  for (let i = 0; i < data.nItems; i++) {
+    for (let k = data.itemStart[i]!; k < data.itemStart[i + 1]!; k++) {
+      const w = data.worker[k]!;
+      if (lastItem[w] === i) duplicates++;
+      else lastItem[w] = i;
+    }
+  }
+  return duplicates;
 }
