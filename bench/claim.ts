@@ -103,8 +103,10 @@ async function measureHttp(
   loops: number,
   seconds: number,
   warmupSeconds: number,
-): Promise<{ load: LoadResult; cpu: CpuSplit; window: { start: number; end: number } }> {
+  url: string,
+): Promise<{ load: LoadResult; cpu: CpuSplit; window: { start: number; end: number }; commitsPerCycle: string }> {
   const meter = cpuMeter(() => list.map((s) => s.child.pid!), opts.database);
+  const commits = commitMeter(url);
   let cpu: CpuSplit | null = null;
   const window = { start: 0, end: 0 };
   const load = await runClosedLoop({
@@ -116,13 +118,41 @@ async function measureHttp(
     onMeasureStart: () => {
       window.start = performance.now();
       meter.start();
+      commits.start();
     },
     onMeasureEnd: () => {
       window.end = performance.now();
       cpu = meter.stop();
+      commits.stop();
     },
   });
-  return { load, cpu: cpu!, window };
+  return { load, cpu: cpu!, window, commitsPerCycle: await commits.perCycle(load.cycles) };
+}
+
+/** Transactions committed in the bench database so far (pg_stat_database; backends report them within about a second). */
+async function commitsSoFar(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(r.rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Counts commits between start() and stop(): how many transactions a cycle cost (batching makes it less than 2). */
+function commitMeter(url: string) {
+  let at: Promise<number> = Promise.resolve(0);
+  let until: Promise<number> = Promise.resolve(0);
+  return {
+    start: () => void (at = commitsSoFar(url)),
+    stop: () => void (until = commitsSoFar(url)),
+    async perCycle(cycles: number): Promise<string> {
+      const [a, b] = await Promise.all([at, until]);
+      return cycles > 0 ? ((b - a) / cycles).toFixed(2) : '—';
+    },
+  };
 }
 
 function printLoad(name: string, r: LoadResult, cpu: CpuSplit) {
@@ -197,17 +227,19 @@ async function main() {
   phase(`claim through ${opts.gateways} gateway process(es): one worker alone (unloaded latency)`);
   const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? mkdtempSync(path.join(os.tmpdir(), 'bench-claim-cpuprof-')) : null;
   const gateways = await startServers('services/gateway/src/main.ts', gatewayEnv, '/readyz', opts.gateways, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  const alone = await measureHttp(gateways.slice(0, 1), claimCycle(seeded.workers), 1, Math.min(5, opts.seconds), 1);
+  const alone = await measureHttp(gateways.slice(0, 1), claimCycle(seeded.workers), 1, Math.min(5, opts.seconds), 1, url);
   printLoad('1 worker', alone.load, alone.cpu);
 
   phase(`claim through ${opts.gateways} gateway process(es): ${opts.workers} workers`);
-  const claim = await measureHttp(gateways, claimCycle(seeded.workers), opts.workers, opts.seconds, opts.warmupSeconds);
+  const claim = await measureHttp(gateways, claimCycle(seeded.workers), opts.workers, opts.seconds, opts.warmupSeconds, url);
   printLoad(`${opts.workers} workers`, claim.load, claim.cpu);
+  console.log(`  Postgres commits per cycle: ${claim.commitsPerCycle} (one-by-one claims and submits: 2)`);
 
   let open: { load: OpenLoopResult; cpu: CpuSplit } | null = null;
   if (opts.openRate > 0) {
     phase(`claim through ${opts.gateways} gateway process(es): open loop, ${opts.openRate} cycles/s offered (Poisson), up to ${opts.openWorkers} workers`);
     const meter = cpuMeter(() => gateways.map((s) => s.child.pid!), opts.database);
+    const commits = commitMeter(url);
     let cpu: CpuSplit | null = null;
     const load = await runOpenLoop({
       origins: gateways.map((s) => `http://127.0.0.1:${s.port}`),
@@ -216,11 +248,18 @@ async function main() {
       warmupSeconds: opts.warmupSeconds,
       seconds: opts.seconds,
       cycle: claimCycle(seeded.workers),
-      onMeasureStart: () => meter.start(),
-      onMeasureEnd: () => (cpu = meter.stop()),
+      onMeasureStart: () => {
+        meter.start();
+        commits.start();
+      },
+      onMeasureEnd: () => {
+        cpu = meter.stop();
+        commits.stop();
+      },
     });
     open = { load, cpu: cpu! };
     printOpen(load, cpu!);
+    console.log(`  Postgres commits per cycle: ${await commits.perCycle(load.cycles)}`);
   }
   await stopServers(gateways);
   if (profileDir) {
@@ -262,7 +301,7 @@ async function main() {
 
   phase(`baseline (c): hello-world fastify route, ${opts.gateways} process(es), ${opts.workers} loops`);
   const helloServers = await startServers('bench/claim/hello-server.ts', {}, '/readyz', opts.gateways);
-  const hello = await measureHttp(helloServers, helloCycle, opts.workers, opts.seconds, opts.warmupSeconds);
+  const hello = await measureHttp(helloServers, helloCycle, opts.workers, opts.seconds, opts.warmupSeconds, url);
   printLoad('hello', hello.load, hello.cpu);
   await stopServers(helloServers);
 

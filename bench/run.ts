@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['import', 'claim', 'aggregate-memory', 'settlement'];
+const all = ['import', 'claim', 'claim-write-cost', 'aggregate-memory', 'settlement'];
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = 0;
 for (const name of chosen) {
