@@ -43,6 +43,9 @@ interface Variant {
 
 const ix = (name: string): Variant => ({ name: `index ${name}`, ddl: `DROP INDEX ${name}` });
 const fk = (name: string): Variant => ({ name: `foreign key ${name}`, ddl: `ALTER TABLE assignments DROP CONSTRAINT ${name}` });
+// Not measured, because the claim cannot run without them: the primary key, unique (task_id, worker_id)
+// (wa_claim's ON CONFLICT names it; it backs "never the same item twice" and is the anti-join of
+// wa_open_slots), and task_slots' two indexes (the slot lock by task_id and the open-slot probe).
 const VARIANTS: Variant[] = [
   { name: 'nothing dropped', ddl: '' },
   ix('assignments_job_recent'),
@@ -51,7 +54,6 @@ const VARIANTS: Variant[] = [
   ix('assignments_lease_expiry'),
   ix('assignments_worker'),
   ix('assignments_worker_day'),
-  { name: 'unique assignments (task_id, worker_id)', ddl: 'ALTER TABLE assignments DROP CONSTRAINT assignments_task_id_worker_id_key' },
   fk('assignments_job_id_fkey'),
   fk('assignments_task_id_fkey'),
   fk('assignments_worker_id_vendor_id_fkey'),
@@ -67,15 +69,21 @@ function cpuMsOf(pid: number): number {
 }
 
 /** The claim → submit cycles, in SQL, as the service calls them (the hint: wa_job_order's first WA_HINTED_JOBS). */
+// The service refreshes its hint once a second per process (job-order.ts); here every HINT_EVERY cycles,
+// and the refresh is counted, spread over those cycles as the service spreads it over a second's claims.
+const HINT_EVERY = intFromEnv('BENCH_WRITE_HINT_EVERY', 200);
 const CYCLES_FUNCTION = `
 CREATE OR REPLACE FUNCTION bench_cycles(p_n integer, p_workers uuid[], p_vendor uuid) RETURNS integer LANGUAGE plpgsql AS $f$
 DECLARE
   r wa_claim_result;
   w uuid;
-  hint uuid[] := ARRAY(SELECT o.job_id FROM wa_job_order() o LIMIT ${sqlConstants.WA_HINTED_JOBS});
+  hint uuid[];
   claimed integer := 0;
 BEGIN
   FOR i IN 1 .. p_n LOOP
+    IF i % ${HINT_EVERY} = 1 THEN
+      hint := ARRAY(SELECT o.job_id FROM wa_job_order() o LIMIT ${sqlConstants.WA_HINTED_JOBS});
+    END IF;
     w := p_workers[1 + i % cardinality(p_workers)];
     r := wa_claim(w, p_vendor, now(), true, hint, true);
     CONTINUE WHEN r.outcome <> 'claimed';
@@ -119,14 +127,15 @@ const median = (xs: number[]) => {
 
 async function main() {
   console.log(
-    `bench/claim-write-cost: ${opts.tasks.toLocaleString('en-US')} tasks in one job (+ ${SMALL_JOBS} small jobs for the cross-job order), ${CYCLES} claim → submit cycles per run, ${ROUNDS} rounds`,
+    `bench/claim-write-cost: ${opts.tasks.toLocaleString('en-US')} tasks in one job (+ ${SMALL_JOBS} jobs of ${intFromEnv('BENCH_WRITE_JOB_TASKS', 100)} tasks for the cross-job order), ` +
+      `${CYCLES} claim → submit cycles per run (hint refreshed every ${HINT_EVERY}), ${ROUNDS} rounds`,
   );
   const url = await createScratchDatabase(opts);
   const seeded = await seed(opts, url);
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    // Small jobs (10 tasks each), paused: the cross-job runs activate them in their transaction.
+    // Small jobs (BENCH_WRITE_JOB_TASKS tasks each), paused: the cross-job runs activate them in their transaction.
     await c.query(
       `INSERT INTO jobs (client_id, name, task_type, label_config, instructions, required_skill, min_level, overlap,
                          pay_per_annotation, client_price_per_item, currency, priority, deadline, status, activated_at)
@@ -137,7 +146,8 @@ async function main() {
     );
     await c.query(
       `INSERT INTO tasks (job_id, external_id, payload, required_annotations)
-       SELECT j.id, 'item-' || g, jsonb_build_object('text', 'bench item ' || g), j.overlap FROM jobs j CROSS JOIN generate_series(1, 10) g WHERE j.status = 'paused'`,
+       SELECT j.id, 'item-' || g, jsonb_build_object('text', 'bench item ' || g), j.overlap FROM jobs j CROSS JOIN generate_series(1, $1::int) g WHERE j.status = 'paused'`,
+      [intFromEnv('BENCH_WRITE_JOB_TASKS', 100)],
     );
     await c.query('VACUUM (ANALYZE) jobs, tasks, task_slots, assignments');
     await c.query(CYCLES_FUNCTION);
