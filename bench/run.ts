@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['import', 'claim', 'aggregate-memory', 'aggregate-http', 'settlement', 'consensus'];
+const all = ['import', 'claim', 'claim-write-cost', 'aggregate-memory', 'aggregate-http', 'settlement', 'consensus'];
 /** Short names: `pnpm bench aggregate` is POST /v1/qa/aggregate over HTTP. */
 const aliases: Record<string, string> = { aggregate: 'aggregate-http' };
 // Names first, then flags for the scripts (`pnpm bench consensus --tasks 1000`).

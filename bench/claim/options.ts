@@ -18,6 +18,10 @@ export interface BenchOptions {
   overlap: number;
   /** Concurrent simulated workers (HTTP loops), and the pg clients of the raw SQL floor. */
   workers: number;
+  /** Open-loop phase: offered claim → submit cycles per second (Poisson arrivals); 0 skips it. */
+  openRate: number;
+  /** Simulated workers the open loop draws from (each in at most one cycle at a time). */
+  openWorkers: number;
   /** Measured seconds per system; each is preceded by `warmupSeconds` that are not counted. */
   seconds: number;
   warmupSeconds: number;
@@ -47,6 +51,8 @@ export function readOptions(): BenchOptions {
     jobs: intFromEnv('BENCH_JOBS', 1),
     overlap: intFromEnv('BENCH_OVERLAP', 3),
     workers: intFromEnv('BENCH_WORKERS', 200),
+    openRate: intFromEnv('BENCH_OPEN_RATE', 500, 0),
+    openWorkers: intFromEnv('BENCH_OPEN_WORKERS', 1000),
     seconds: intFromEnv('BENCH_SECONDS', 30),
     warmupSeconds: intFromEnv('BENCH_WARMUP_SECONDS', 3, 0),
     gateways: intFromEnv('BENCH_GATEWAYS', 1),

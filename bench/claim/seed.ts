@@ -93,7 +93,7 @@ export async function seed(opts: BenchOptions, url: string): Promise<Seeded> {
       `INSERT INTO workers (vendor_id, display_name, region_country, region_province, city_tier, area)
        SELECT $1, 'bench worker ' || g, 'IN', 'KA', 1 + g % 5, CASE WHEN g % 2 = 0 THEN 'rural' ELSE 'urban' END
        FROM generate_series(1, $2::int) g ORDER BY g RETURNING id`,
-      [vendor!.id, opts.workers],
+      [vendor!.id, Math.max(opts.workers, opts.openRate > 0 ? opts.openWorkers : 0)],
     );
     await one(`INSERT INTO worker_skills (worker_id, skill, level, source) SELECT id, $1, 3, 'vendor' FROM workers`, [SKILL]);
     const keys = workerRows.map(() => generateApiKey());

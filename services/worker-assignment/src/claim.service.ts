@@ -6,6 +6,7 @@ import { fairShareAllows, markStarved, starvedVendors } from './fair-share.js';
 import { payQuote } from './pay.js';
 import { rememberClaim } from './submit.service.js';
 import type { LeaseDeps } from './leases.service.js';
+import { batcherPer, eachOrAlone, MicroBatcher, type Outcome } from './micro-batcher.js';
 import { runPrepared } from './prepared.js';
 import { announceSlots, type SlotWakeups } from './wakeups.js';
 
@@ -20,7 +21,7 @@ export const NO_WORK_RETRY_AFTER_SECONDS = 5;
 const POLL_INTERVAL_MS = 2000;
 
 /** One row of `wa_claim` (packages/db/sql/wa_claim.sql): the outcome and, when claimed, what the worker is shown. */
-interface ClaimRow {
+export interface ClaimRow {
   outcome: 'claimed' | 'none' | 'not_found' | 'suspended' | 'daily_limit_reached';
   id: number;
   task_id: number;
@@ -41,10 +42,54 @@ interface ClaimRow {
   resets_at: Date;
 }
 
+/** wa_claim's parameters. */
+export interface ClaimRequest {
+  workerId: string;
+  vendorId: string;
+  now: Date;
+  checkWorker: boolean;
+  jobs: string[];
+  fullSearch: boolean;
+}
+
+const claimQuery = (q: ClaimRequest) => sql<ClaimRow>`
+  SELECT * FROM wa_claim(${q.workerId}::uuid, ${q.vendorId}::uuid, ${q.now}::timestamptz, ${q.checkWorker}, ${q.jobs}::uuid[], ${q.fullSearch})
+`;
+
+/**
+ * Claims that arrive together in this process go to Postgres as one call of `wa_claim_batch` (one
+ * transaction, one commit), which runs wa_claim for each in arrival order, so each worker gets what
+ * the same claims one after another would give (wa_claim_batch.sql says why). A claim arriving alone
+ * is one call of wa_claim, as before. If Postgres refuses the batch, each claim runs alone.
+ */
+export const CLAIM_BATCHING = { maxBatch: 64, maxInFlight: 2, windowMs: 0 };
+
+/** Claims run together (as the batcher hands them over): one outcome per claim, in order. */
+export function runClaimBatch({ pool, db }: Pick<ClaimDeps, 'pool' | 'db'>, requests: ClaimRequest[]): Promise<Outcome<ClaimRow>[]> {
+  return eachOrAlone(
+    requests,
+    async (all) => {
+      const json = JSON.stringify(
+        all.map((q) => ({ worker_id: q.workerId, vendor_id: q.vendorId, now: q.now.toISOString(), check_worker: q.checkWorker, jobs: q.jobs, full_search: q.fullSearch })),
+      );
+      const rows = await runPrepared(pool, db, sql<ClaimRow>`SELECT b.* FROM wa_claim_batch(${json}::jsonb) WITH ORDINALITY b ORDER BY b.ordinality`);
+      if (rows.length !== all.length) throw new Error(`wa_claim_batch returned ${rows.length} rows for ${all.length} claims`);
+      return rows;
+    },
+    async (q) => (await runPrepared(pool, db, claimQuery(q)))[0]!,
+  );
+}
+
+const claimBatcher = batcherPer(
+  (deps: ClaimDeps) => deps.pool,
+  (deps: ClaimDeps) => new MicroBatcher<ClaimRequest, ClaimRow>((requests) => runClaimBatch(deps, requests), CLAIM_BATCHING),
+);
+
 /**
  * One claim attempt in one statement (`wa_claim`), so one round trip and plans cached per connection:
  * with `checkWorker` the worker checks, then the hinted `jobs` first and, with `fullSearch`, every
- * active job; the rules are listed in wa_claim.sql.
+ * active job; the rules are listed in wa_claim.sql. Outside a transaction it goes through this
+ * process's claim batcher.
  */
 async function runClaim(
   on: Transaction<Database> | ClaimDeps,
@@ -55,12 +100,10 @@ async function runClaim(
   jobs: string[],
   fullSearch: boolean,
 ): Promise<ClaimRow> {
-  const query = sql<ClaimRow>`
-    SELECT * FROM wa_claim(${workerId}::uuid, ${vendorId}::uuid, ${now}::timestamptz, ${checkWorker}, ${jobs}::uuid[], ${fullSearch})
-  `;
+  const request = { workerId, vendorId, now, checkWorker, jobs, fullSearch };
   // Inside the fair-share transaction it must run on that transaction's connection.
-  if ('isTransaction' in on) return (await query.execute(on)).rows[0]!;
-  return (await runPrepared(on.pool, on.db, query))[0]!;
+  if ('isTransaction' in on) return (await claimQuery(request).execute(on)).rows[0]!;
+  return claimBatcher(on).add(request);
 }
 
 /**

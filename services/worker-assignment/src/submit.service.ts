@@ -5,6 +5,7 @@ import { OUTBOX_CHANNEL, outboxRowsJson, publish } from '@fairlabel/queues';
 import type { Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
+import { batcherPer, eachOrAlone, MicroBatcher, type Outcome } from './micro-batcher.js';
 import { runPrepared } from './prepared.js';
 import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
 import { cacheKey, ProcessCache } from './process-cache.js';
@@ -49,7 +50,7 @@ async function answerSchema(deps: CacheDeps, reader: Db | Transaction<Database>,
   return schema;
 }
 
-interface SubmittedRow {
+export interface SubmittedRow {
   id: number;
   task_id: number;
   job_id: string;
@@ -72,7 +73,7 @@ const resultOf = (row: SubmittedRow) => ({
 });
 
 /** What a claim made in this process knows about its assignment: enough to validate a submit before writing it. */
-interface ClaimedFacts {
+export interface ClaimedFacts {
   task_id: number;
   job_id: string;
   vendor_id: string;
@@ -148,12 +149,9 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
   });
   try {
     // One statement, atomic without BEGIN/COMMIT; wa_submit (packages/db/sql/wa_submit.sql) matches only
-    // the holder's live lease of the remembered task that may still take an answer, and writes the event only if it did.
-    const written = await runPrepared(pool, db, sql<SubmittedRow>`
-      SELECT * FROM wa_submit(${assignmentId}, ${workerId}::uuid, ${now}::timestamptz, ${JSON.stringify(checked.data)}::jsonb, ${timeSpentMs},
-                              ${facts.task_id}, ${facts.job_id}::uuid, ${facts.vendor_id}::uuid, ${outbox}::jsonb, ${OUTBOX_CHANNEL})
-    `);
-    const row = written[0];
+    // the holder's live lease of the remembered task that may still take an answer, and writes the event
+    // only if it did. Submits arriving together in this process go as one call (wa_submit_batch).
+    const row = await submitBatcher(deps).add({ id: assignmentId, workerId, now, answer: JSON.stringify(checked.data), timeSpentMs, facts, outbox });
     if (!row) return null;
     claimed.delete(factsKey);
     return resultOf(row);
@@ -162,6 +160,58 @@ async function submitInOneStatement(deps: LeaseDeps, assignmentId: number, worke
     throw err;
   }
 }
+
+/** wa_submit's parameters but the channel; `answer` and `outbox` are JSON text. */
+export interface SubmitRequest {
+  id: number;
+  workerId: string;
+  now: Date;
+  answer: string;
+  timeSpentMs: number;
+  facts: ClaimedFacts;
+  outbox: string;
+}
+
+const submitQuery = (q: SubmitRequest) => sql<SubmittedRow>`
+  SELECT * FROM wa_submit(${q.id}, ${q.workerId}::uuid, ${q.now}::timestamptz, ${q.answer}::jsonb, ${q.timeSpentMs},
+                          ${q.facts.task_id}, ${q.facts.job_id}::uuid, ${q.facts.vendor_id}::uuid, ${q.outbox}::jsonb, ${OUTBOX_CHANNEL})
+`;
+
+/** One element of wa_submit_batch's array, spliced from the JSON texts the caller already holds. */
+const submitJson = (q: SubmitRequest) =>
+  `{"id":${q.id},"worker_id":${JSON.stringify(q.workerId)},"now":"${q.now.toISOString()}","answer":${q.answer},"time_spent_ms":${q.timeSpentMs},` +
+  `"task_id":${q.facts.task_id},"job_id":${JSON.stringify(q.facts.job_id)},"vendor_id":${JSON.stringify(q.facts.vendor_id)},"outbox":${q.outbox}}`;
+
+/**
+ * The submit's group commit: submits that arrive together go as one call of wa_submit_batch (one
+ * transaction, one commit), which runs wa_submit for each in arrival order; a row of nulls is "matched
+ * nothing", as no row is from wa_submit. A submit arriving alone is one call of wa_submit. If Postgres
+ * refuses the batch (an answer it cannot store, say), each submit runs alone and meets its own fate.
+ */
+export const SUBMIT_BATCHING = { maxBatch: 64, maxInFlight: 2, windowMs: 0 };
+
+/** Submits run together (as the batcher hands them over): one outcome per submit, in order. */
+export function runSubmitBatch({ pool, db }: Pick<LeaseDeps, 'pool' | 'db'>, requests: SubmitRequest[]): Promise<Outcome<SubmittedRow | null>[]> {
+  return eachOrAlone(
+    requests,
+    async (all) => {
+      const json = `[${all.map(submitJson).join(',')}]`;
+      const rows = await runPrepared(
+        pool,
+        db,
+        sql<SubmittedRow | { id: null }>`SELECT b.* FROM wa_submit_batch(${json}::jsonb, ${OUTBOX_CHANNEL}) WITH ORDINALITY b ORDER BY b.ordinality`,
+      );
+      if (rows.length !== all.length) throw new Error(`wa_submit_batch returned ${rows.length} rows for ${all.length} submits`);
+      return rows.map((r) => (r.id === null ? null : (r as SubmittedRow)));
+    },
+    async (q) => (await runPrepared(pool, db, submitQuery(q)))[0] ?? null,
+  );
+}
+
+const submitBatcher = batcherPer(
+  (deps: LeaseDeps) => deps.pool,
+  (deps: LeaseDeps) => new MicroBatcher<SubmitRequest, SubmittedRow | null>((requests) => runSubmitBatch(deps, requests), SUBMIT_BATCHING),
+);
 
 /**
  * The assignment read, locked and checked in order: not the holder's (404), already submitted (replay
