@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { describe, expect } from 'vitest';
 import type { Actor, WorkerActor } from '@fairlabel/testing';
 import { test as gatewayTest } from './helpers.js';
@@ -119,9 +118,9 @@ describe('coming from Label Studio', () => {
       rejected: 0,
       parts: { predictions: { kept: 2, refused: 0 }, annotations: { kept: 1, converted: 1, refused: 0 } },
     });
-    // The first task's ground truth made it a gold item (QA's control item: no open slots of its own),
-    // so the job offers gold on every claim, and both workers get it first, as they would at any ratio.
-    await env.db.updateTable('jobs').set({ qa_policy: sql`qa_policy || '{"gold_ratio": 1}'::jsonb` }).where('id', '=', job.id).execute();
+    // The first task's ground truth made it a gold item, which workers get only by the claim's gold rule
+    // (wa_claim.sql rule 8): at gold_ratio 1 each worker is offered it first.
+    await env.db.updateTable('jobs').set({ qa_policy: JSON.stringify({ gold_ratio: 1 }) }).where('id', '=', job.id).execute();
     expect((await call('POST', `/v1/jobs/${job.id}/activate`, client)).statusCode).toBe(200);
 
     // Two workers answer the first task; the claim shows the v2 config and the first prediction.
