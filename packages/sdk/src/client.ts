@@ -1,8 +1,12 @@
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import { errorFromResponse, unreachable } from './errors.js';
-import type { components, paths } from './generated/openapi.js';
+import type { components, operations, paths } from './generated/openapi.js';
+import { importFile, importTasks, type BodyFormat, type ImportOptions, type ImportResult, type ImportSource } from './import.js';
+import { runWorker, type WorkerLoopOptions, type WorkerLoopResult } from './worker.js';
 
 export type Schemas = components['schemas'];
+export type JobProgress = Schemas['JobProgress'];
+export type ExportQuery = NonNullable<operations['exportJobResults']['parameters']['query']>;
 export type Api = Client<paths>;
 
 export interface FairlabelOptions {
@@ -103,6 +107,53 @@ export class Fairlabel {
     }
     if (!response.ok) throw await errorFromResponse(method, url.href, response);
     return response;
+  }
+
+  /** Streams a body to `POST /v1/jobs/{id}/tasks` with progress (bytes and rows); see `importTasks`. */
+  importTasks(jobId: string, source: ImportSource, options: ImportOptions): Promise<ImportResult> {
+    return importTasks(this, jobId, source, options);
+  }
+
+  /** Streams a file (.json, .ndjson/.jsonl, .csv) into a job with progress; see `importFile`. */
+  importFile(jobId: string, path: string, options: Omit<ImportOptions, 'format' | 'totalBytes'> & { format?: BodyFormat } = {}): Promise<ImportResult> {
+    return importFile(this, jobId, path, options);
+  }
+
+  /** The worker loop with this client's (worker) key: claim, work, heartbeat, submit; see `runWorker`. */
+  work(options: WorkerLoopOptions): Promise<WorkerLoopResult> {
+    return runWorker(this, options);
+  }
+
+  /**
+   * A job's results as a streamed download (`response.body`): jsonl, csv, coco, labelstudio, yolo (a tar)
+   * or conll. The memory stays flat for any job size; pipe the body to a file.
+   */
+  exportResults(jobId: string, query: ExportQuery = {}, signal?: AbortSignal): Promise<Response> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(jobId)}/results`, { query, ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * A job's progress, read every `intervalMs` (default 2 s) and yielded when it changed, until the job is
+   * completed or cancelled (that last state is yielded too) or `signal` aborts.
+   */
+  async *watchProgress(jobId: string, options: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<JobProgress, void, undefined> {
+    let last = '';
+    while (!options.signal?.aborted) {
+      const data = await unwrap(this.api.GET('/v1/jobs/{id}/progress', { params: { path: { id: jobId } }, ...(options.signal ? { signal: options.signal } : {}) }));
+      const seen = JSON.stringify(data);
+      if (seen !== last) yield data;
+      last = seen;
+      if (data.status === 'completed' || data.status === 'cancelled') return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, options.intervalMs ?? 2000);
+        function done() {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        options.signal?.addEventListener('abort', done, { once: true });
+      });
+    }
   }
 
   /**
