@@ -1,62 +1,6 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect } from 'vitest';
-import { OutboxRelay } from '@fairlabel/queues';
-import { startWebhookWorkers } from '@fairlabel/task-dispatch/webhooks';
-import type { Actor } from '@fairlabel/testing';
-import { unwrap, verifyWebhook, WebhookVerificationError, type Fairlabel } from '../src/index.js';
-import { test as base } from './fixtures.js';
-
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-let pathSeq = 0;
-
-/**
- * Real deliveries: an HTTP receiver, the outbox relay and task-dispatch's webhook workers for the file,
- * so what the tests verify is what the service signed and sent.
- */
-const test = base
-  .extend('receiver', { scope: 'file' }, async ({}, { onCleanup }) => {
-    const received: Received[] = [];
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, at: (path: string) => received.filter((r) => r.path === path) };
-  })
-  .extend('delivering', { scope: 'file' }, async ({ env }, { onCleanup }) => {
-    const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
-    await relay.start();
-    const hooks = await startWebhookWorkers(env, { schedule: { attempts: 2, backoffDelayMs: 40, jitter: 0 }, timeoutMs: 2000, progressIntervalMs: 0 });
-    onCleanup(async () => {
-      await Promise.all(hooks.workers.map((w) => w.close()));
-      await hooks.stop?.();
-      await relay.stop();
-    });
-    return true;
-  })
-  /** Registers an endpoint for job.activated on a receiver path of its own, activates a new job of `client`, and waits for the delivery. */
-  .extend('delivered', async ({ delivering, receiver, seed, sdk }) => async (client: Actor) => {
-    expect(delivering).toBe(true);
-    const fl: Fairlabel = sdk(client);
-    const path = `/hook-${++pathSeq}`;
-    const endpoint = await unwrap(fl.api.POST('/v1/webhooks', { body: { url: `${receiver.baseUrl}${path}`, event_types: ['job.activated'] } }));
-    const job = await seed.job(client);
-    await seed.tasks(job.id, 1);
-    await unwrap(fl.api.POST('/v1/jobs/{id}/activate', { params: { path: { id: job.id } } }));
-    await expect.poll(() => receiver.at(path).length, { timeout: 15_000 }).toBe(1);
-    return { endpoint, job, path, message: receiver.at(path)[0]! };
-  });
+import { unwrap, verifyWebhook, WebhookVerificationError } from '../src/index.js';
+import { webhookTest as test } from './fixtures.js';
 
 describe('webhook signatures', () => {
   test('a delivery task-dispatch signed verifies with the endpoint secret, and yields its payload', async ({ delivered, client }) => {
