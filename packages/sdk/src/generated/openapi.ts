@@ -1565,6 +1565,16 @@ export interface components {
             min_agreement?: number;
             /** @description Predictions at or above this confidence are accepted with one human verification. */
             auto_accept_confidence?: number;
+            /** @description Dynamic overlap: below min_agreement QA asks for one more annotation at a time, up to this many (default: the job's overlap, i.e. none extra). */
+            max_overlap?: number;
+            /** @description Answers faster than this are flagged as implausible; on gold they count as failed. */
+            min_plausible_ms?: number;
+            /** @description N: gold answers needed before accuracy_floor can suspend a worker (default 10). */
+            min_gold_for_suspension?: number;
+            /** @description Smoothed gold accuracy that promotes a worker one level (default 0.9). */
+            promotion_bar?: number;
+            /** @description M: gold answers since the last level change needed for a promotion (default 20). */
+            min_gold_for_promotion?: number;
         };
         CreateJobInput: {
             name: string;
@@ -2923,6 +2933,16 @@ export interface components {
             min_agreement?: number;
             /** @description Predictions at or above this confidence are accepted with one human verification. */
             auto_accept_confidence?: number;
+            /** @description Dynamic overlap: below min_agreement QA asks for one more annotation at a time, up to this many (default: the job's overlap, i.e. none extra). */
+            max_overlap?: number;
+            /** @description Answers faster than this are flagged as implausible; on gold they count as failed. */
+            min_plausible_ms?: number;
+            /** @description N: gold answers needed before accuracy_floor can suspend a worker (default 10). */
+            min_gold_for_suspension?: number;
+            /** @description Smoothed gold accuracy that promotes a worker one level (default 0.9). */
+            promotion_bar?: number;
+            /** @description M: gold answers since the last level change needed for a promotion (default 20). */
+            min_gold_for_promotion?: number;
         };
         CreateJob: {
             name: string;
