@@ -6,8 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { buildGateway } from '@fairlabel/gateway';
 import { OutboxRelay } from '@fairlabel/queues';
+import { startTaskDispatchConsumers } from '@fairlabel/task-dispatch/consumers';
 import { startWebhookWorkers } from '@fairlabel/task-dispatch/webhooks';
 import { integrationTest, type Actor } from '@fairlabel/testing';
+import { createWorkerAssignmentConsumer } from '@fairlabel/worker-assignment/consumers';
+// qa-sampling exports no consumer entry; its own pipeline test reaches it the same way.
+import { createQaConsumer } from '../../../services/qa-sampling/src/qa.consumer.js';
 import { main } from '../src/cli/main.js';
 import { createFairlabel, unwrap, type Fairlabel } from '../src/index.js';
 
@@ -21,6 +25,23 @@ export const test = integrationTest({ app: buildGateway })
     return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   })
   .extend('sdk', async ({ baseUrl }) => (actor: Actor): Fairlabel => createFairlabel({ baseUrl, apiKey: actor.key }));
+
+/**
+ * The services behind the gateway for the file: the outbox relay and the QA, worker-assignment and
+ * task-dispatch consumers, so submitted work is decided and a job whose tasks are all decided completes.
+ */
+export const pipelineTest = test.extend('pipeline', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+  const relay = new OutboxRelay({ db: env.db, databaseUrl: env.config.DATABASE_URL, redis: env.redis, prefix: env.prefix, logger: env.logger, pollMs: 50 });
+  await relay.start();
+  const qa = createQaConsumer(env, env.redis.duplicate(), 8, 5_000);
+  const wa = createWorkerAssignmentConsumer(env, env.redis.duplicate(), 5_000);
+  const td = await startTaskDispatchConsumers(env);
+  onCleanup(async () => {
+    await Promise.all([qa.close(), wa.close(), ...td.workers.map((w) => w.close())]);
+    await relay.stop();
+  });
+  return 3 + td.workers.length;
+});
 
 export interface Received {
   path: string;

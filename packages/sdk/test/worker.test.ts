@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
-import { FairlabelError, unwrap, type WorkerEvent } from '../src/index.js';
-import { test } from './fixtures.js';
+import { FairlabelError, unwrap, type JobProgress, type WorkerEvent } from '../src/index.js';
+import { pipelineTest, test } from './fixtures.js';
 
 const answer = { label: { choices: ['cat'] } };
 
@@ -28,6 +28,16 @@ describe('worker loop', () => {
     const progress = await unwrap(sdk(client).api.GET('/v1/jobs/{id}/progress', { params: { path: { id: job.id } } }));
     expect(progress.assignments).toMatchObject({ leased: 0, submitted: 3 });
     expect(vendor.organizationId).toBe(worker.vendorId);
+  });
+
+  pipelineTest('a loop completes a small job: QA decides each submitted task and the job ends completed', async ({ sdk, seed, worker, client, pipeline }) => {
+    expect(pipeline).toBeGreaterThan(0);
+    const job = await seed.activeJob(3, { owner: client, overlap: 1 });
+    const result = await sdk(worker).work({ wait: 0, stopWhenIdle: true, work: () => answer });
+    expect(result).toEqual({ claimed: 3, submitted: 3, lost: 0, idle: 1 });
+    let final: JobProgress | undefined;
+    for await (const p of sdk(client).watchProgress(job.id, { intervalMs: 50 })) final = p;
+    expect(final).toMatchObject({ status: 'completed', tasks: { total: 3, decided: 3, open: 0 }, assignments: { accepted: 3, submitted: 0, leased: 0 } });
   });
 
   test('heartbeats on its own schedule while the work runs', async ({ sdk, seed, worker, client }) => {
