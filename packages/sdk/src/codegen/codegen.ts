@@ -43,7 +43,9 @@ export async function gatewayDocument(): Promise<string> {
 }
 
 export async function renderTypes(document: string): Promise<string> {
-  const ast = await openapiTS(JSON.parse(document) as Parameters<typeof openapiTS>[0]);
+  // defaultNonNullable off: a request field with a default (`overlap`, `instructions`…) stays optional to
+  // send; what the API answers lists its always-present fields as required anyway.
+  const ast = await openapiTS(JSON.parse(document) as Parameters<typeof openapiTS>[0], { defaultNonNullable: false });
   return header + astToString(ast);
 }
 

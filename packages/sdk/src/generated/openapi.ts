@@ -1264,7 +1264,7 @@ export interface components {
                 code: string;
                 message: string;
                 /** @default [] */
-                details: ({
+                details?: ({
                     path?: string;
                     message: string;
                 } & {
@@ -1330,17 +1330,17 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Answered once per region of the same object, in each region's `attributes`.
              * @default false
              */
-            per_region: boolean;
+            per_region?: boolean;
             /** @constant */
             type: "choices";
             choices: string[];
             /** @default false */
-            multiple: boolean;
+            multiple?: boolean;
             /** @description Multiple: fewest picks. */
             min?: number;
             /** @description Multiple: most picks (defaults to every choice). */
@@ -1353,13 +1353,13 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             labels: string[];
             /**
              * @description A region may carry more than one label.
              * @default false
              */
-            multiple: boolean;
+            multiple?: boolean;
             /** @description Fewest regions. */
             min?: number;
             /** @description Most regions. */
@@ -1367,7 +1367,7 @@ export interface components {
             /** @constant */
             type: "labels";
             /** @default true */
-            allow_overlap: boolean;
+            allow_overlap?: boolean;
         } | {
             name: string;
             /** @description The object this control labels. */
@@ -1376,17 +1376,17 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Labels a region may carry; empty for a plain drawing tool.
              * @default []
              */
-            labels: string[];
+            labels?: string[];
             /**
              * @description A region may carry more than one label.
              * @default false
              */
-            multiple: boolean;
+            multiple?: boolean;
             /** @description Fewest regions. */
             min?: number;
             /** @description Most regions. */
@@ -1394,7 +1394,7 @@ export interface components {
             /** @constant */
             type: "rectangle";
             /** @default true */
-            can_rotate: boolean;
+            can_rotate?: boolean;
             /** @description Percent of the image width. */
             min_width?: number;
             min_height?: number;
@@ -1406,17 +1406,17 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Labels a region may carry; empty for a plain drawing tool.
              * @default []
              */
-            labels: string[];
+            labels?: string[];
             /**
              * @description A region may carry more than one label.
              * @default false
              */
-            multiple: boolean;
+            multiple?: boolean;
             /** @description Fewest regions. */
             min?: number;
             /** @description Most regions. */
@@ -1431,17 +1431,17 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Labels a region may carry; empty for a plain drawing tool.
              * @default []
              */
-            labels: string[];
+            labels?: string[];
             /**
              * @description A region may carry more than one label.
              * @default false
              */
-            multiple: boolean;
+            multiple?: boolean;
             /** @description Fewest regions. */
             min?: number;
             /** @description Most regions. */
@@ -1456,18 +1456,18 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Answered once per region of the same object, in each region's `attributes`.
              * @default false
              */
-            per_region: boolean;
+            per_region?: boolean;
             /** @constant */
             type: "textarea";
             /** @default 0 */
-            min_length: number;
+            min_length?: number;
             /** @default 100000 */
-            max_length: number;
+            max_length?: number;
             /** @description Most texts (Label Studio `maxSubmissions`). */
             max_items?: number;
         } | {
@@ -1478,16 +1478,16 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Answered once per region of the same object, in each region's `attributes`.
              * @default false
              */
-            per_region: boolean;
+            per_region?: boolean;
             /** @constant */
             type: "rating";
             /** @default 5 */
-            max_rating: number;
+            max_rating?: number;
         } | {
             name: string;
             /** @description The object this control labels. */
@@ -1496,12 +1496,12 @@ export interface components {
              * @description The answer must hold this control (and, for lists, at least one entry).
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /**
              * @description Answered once per region of the same object, in each region's `attributes`.
              * @default false
              */
-            per_region: boolean;
+            per_region?: boolean;
             /** @constant */
             type: "number";
             min?: number;
@@ -1514,7 +1514,7 @@ export interface components {
              * @default 2
              * @constant
              */
-            version: 2;
+            version?: 2;
             objects: components["schemas"]["LabelObjectInput"][];
             controls: components["schemas"]["LabelControlInput"][];
         };
@@ -1523,44 +1523,44 @@ export interface components {
              * @description Paid to a reviewer per completed review. null: the job’s pay_per_annotation.
              * @default null
              */
-            review_rate: number | null;
+            review_rate?: number | null;
             /**
              * @description Paid per accepted verification of a model prediction (× the level multiplier, like an annotation). null: pay_per_annotation.
              * @default null
              */
-            verify_rate: number | null;
+            verify_rate?: number | null;
             /**
              * @description Charged to the client per item a model decided with no human. null: client_price_per_item.
              * @default null
              */
-            automation_price: number | null;
+            automation_price?: number | null;
             /**
              * @description Share of an annotation’s pay (basis points: 10000 = all of it) paid when QA rejects it. Default 0: rejected work is not paid.
              * @default 0
              */
-            rejected_pay_bp: number;
+            rejected_pay_bp?: number;
         };
         QaPolicyInput: {
             /**
              * @description Share of items a worker sees that are gold checks.
              * @default 0
              */
-            gold_ratio: number;
+            gold_ratio?: number;
             /**
              * @description Share of submissions sent to review by a higher-level worker.
              * @default 0
              */
-            review_sample_rate: number;
+            review_sample_rate?: number;
             /**
              * @default majority
              * @enum {string}
              */
-            consensus_method: "majority" | "accuracy_weighted" | "dawid_skene";
+            consensus_method?: "majority" | "accuracy_weighted" | "dawid_skene";
             /**
              * @description Workers whose gold accuracy falls below this are suspended from the skill.
              * @default 0
              */
-            accuracy_floor: number;
+            accuracy_floor?: number;
             /** @description Below this agreement QA adds overlap to the item. */
             min_agreement?: number;
             /** @description Predictions at or above this confidence are accepted with one human verification. */
@@ -1593,16 +1593,16 @@ export interface components {
              */
             label_config_format?: "fairlabel" | "labelstudio";
             /** @default  */
-            instructions: string;
+            instructions?: string;
             /** @default null */
-            required_skill: string | null;
+            required_skill?: string | null;
             /** @default 1 */
-            min_level: number;
+            min_level?: number;
             /**
              * @description Annotations per item.
              * @default 1
              */
-            overlap: number;
+            overlap?: number;
             /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
             pay_per_annotation: number;
             /** @description Charged to the client per decided item, in minor units of `currency`. */
@@ -1612,20 +1612,20 @@ export interface components {
              * @description null: any vendor may work the job.
              * @default null
              */
-            vendor_allowlist: string[] | null;
+            vendor_allowlist?: string[] | null;
             /**
              * @description vendor id -> the largest share (0..1] of the job's assignments that vendor may hold.
              * @default {}
              */
-            vendor_share_caps: {
+            vendor_share_caps?: {
                 [key: string]: number;
             };
             /** @default 0 */
-            priority: number;
+            priority?: number;
             /** @default null */
-            deadline: string | null;
+            deadline?: string | null;
             /** @default 600 */
-            lease_seconds: number;
+            lease_seconds?: number;
             /**
              * @default {
              *       "gold_ratio": 0,
@@ -1634,7 +1634,7 @@ export interface components {
              *       "accuracy_floor": 0
              *     }
              */
-            qa_policy: components["schemas"]["QaPolicyInput"];
+            qa_policy?: components["schemas"]["QaPolicyInput"];
             /**
              * @default {
              *       "review_rate": null,
@@ -1643,14 +1643,14 @@ export interface components {
              *       "rejected_pay_bp": 0
              *     }
              */
-            pay_policy: components["schemas"]["PayPolicyInput"];
+            pay_policy?: components["schemas"]["PayPolicyInput"];
             /** @default false */
-            contains_pii: boolean;
+            contains_pii?: boolean;
             /**
              * @description Countries whose workers may see the data; null: anywhere.
              * @default null
              */
-            allowed_regions: string[] | null;
+            allowed_regions?: string[] | null;
         };
         UpdateJobInput: {
             name?: string;
@@ -2161,9 +2161,9 @@ export interface components {
         CreatePayFloorInput: {
             country: string;
             /** @default null */
-            province: string | null;
+            province?: string | null;
             /** @default null */
-            city_tier: number | null;
+            city_tier?: number | null;
             currency: string;
             hourly_minor: number;
             /** Format: date */
@@ -2174,7 +2174,7 @@ export interface components {
             source_url: string;
             source_title: string;
             /** @default null */
-            source_date: string | null;
+            source_date?: string | null;
         };
         FloorPolicyInput: {
             client_id: string | null;
@@ -2194,7 +2194,7 @@ export interface components {
              * @default platform
              * @enum {string}
              */
-            funded_by: "client" | "platform";
+            funded_by?: "client" | "platform";
         };
         FxRateInput: {
             base: string;
@@ -2331,7 +2331,7 @@ export interface components {
              * @description Province or state code, e.g. `KA`.
              * @default null
              */
-            province: string | null;
+            province?: string | null;
             /** @description 1 = largest cities … 5 = villages. */
             city_tier: number;
             /** @enum {string} */
