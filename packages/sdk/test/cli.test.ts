@@ -76,6 +76,13 @@ describe('fairlabel CLI', () => {
     expect(exported.stdout).toMatch(/^wrote .+ of jsonl to /);
     const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { external_id: string });
     expect(lines.map((l) => l.external_id).sort()).toEqual(rows.map((_, i) => `cli-${i}`).sort());
+
+    // To stdout (`--out -`): the CSV itself, nothing else.
+    const csv = await cli.inProcess(client, ['export', job.id, '--out', '-', '--format', 'csv']);
+    expect(csv.code, csv.stderr).toBe(0);
+    const csvLines = csv.stdout.trim().split('\n');
+    expect(csvLines).toHaveLength(51);
+    expect(csvLines[0]).toContain('external_id');
   });
 
   test('watch follows a job until it ends: a line per change, exit 0 when it is cancelled', async ({ cli, client, seed, sdk }) => {
