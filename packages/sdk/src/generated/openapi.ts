@@ -670,6 +670,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/qa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quality of a job: agreement distribution, gold accuracy by worker and vendor, extra overlap, automation share, estimated accuracy
+         * @description A client reads its own jobs (another client's job is a 404); ops and admin keys read any.
+         */
+        get: operations["getJobQaReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workers/{id}/quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A worker's gold accuracy and level per skill, decisions, suspensions and promotions with their evidence
+         * @description A vendor reads its own workers (another vendor's worker is a 404); ops and admin keys read any.
+         */
+        get: operations["getWorkerQuality"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your gold accuracy and level per skill, decisions, suspensions and promotions, and the gold answers behind them */
+        get: operations["getMyQuality"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/qa/aggregate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Aggregate your own labels (majority, accuracy-weighted, one-coin, Dawid–Skene), streamed
+         * @description Rows of (item, worker, label[, gold]) from anywhere — an MTurk batch file, a Label Studio export flattened to rows — in; each item's label with its confidence and each worker's estimated accuracy out. Gold rows anchor worker accuracy (a worker with `min_gold` gold answers is judged by gold, and excluded below `untrusted_below`). Reads and stores no tenant data. Response (`format` or Accept): NDJSON lines — one `summary`, then one `worker` line per worker, then one `item` line per item, in first-seen order — or CSV (columns type,id,label,confidence,agreement,answers,gold,accuracy,gold_total,gold_correct,trusted; a worker row then item rows). Limits: 1,000,000 rows (413 `too_many_rows`), 100 labels (400 `too_many_labels`), 100,000 workers (400 `too_many_workers`); one_coin and dawid_skene also items × labels ≤ 6,000,000 and workers × labels² ≤ 2,000,000 (422 `too_large_for_method`); fields ≤ 512 characters. A bad line is a 400 (`malformed_body`, `invalid_row`, `invalid_csv_header`) naming its line; an empty body 400 `empty_body`; another Content-Type 415; while the process is already aggregating, 429 `aggregate_busy` with Retry-After.
+         */
+        post: operations["aggregateLabels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/finance/accounts": {
         parameters: {
             query?: never;
@@ -2623,6 +2700,168 @@ export interface components {
                 };
             };
         };
+        JobQaReportInput: {
+            /** Format: uuid */
+            job_id: string;
+            /** @enum {string} */
+            consensus_method: "majority" | "accuracy_weighted" | "dawid_skene";
+            tasks: {
+                /** @description Tasks QA decided. */
+                decided: number;
+                /** @description Tasks with some answers, waiting for the rest. */
+                waiting: number;
+            };
+            agreement: {
+                /** @description Mean agreement of the decided tasks; null before the first decision. */
+                mean: number | null;
+                /** @description Decided tasks by agreement, in ten buckets [0, 0.1), …, [0.9, 1]. */
+                distribution: {
+                    from: number;
+                    to: number;
+                    tasks: number;
+                }[];
+            };
+            decisions: {
+                accepted: number;
+                rejected: number;
+                gold_accepted: number;
+                gold_rejected: number;
+            };
+            gold: {
+                /** @description Gold answers on this job, per worker. */
+                by_worker: {
+                    /** @description Gold answers scored (suspect gold items excluded; fast answers count as failed). */
+                    gold_total: number;
+                    gold_correct: number;
+                    /** @description Smoothed gold accuracy (posterior mean). */
+                    accuracy: number;
+                    /** Format: uuid */
+                    worker_id: string;
+                    /** Format: uuid */
+                    vendor_id: string;
+                }[];
+                by_vendor: {
+                    /** @description Gold answers scored (suspect gold items excluded; fast answers count as failed). */
+                    gold_total: number;
+                    gold_correct: number;
+                    /** @description Smoothed gold accuracy (posterior mean). */
+                    accuracy: number;
+                    /** Format: uuid */
+                    vendor_id: string;
+                }[];
+                /** @description Gold items QA stopped counting: most high-accuracy workers failed them. */
+                suspect_items: number;
+            };
+            overlap: {
+                /** @description Annotations beyond the job's overlap that dynamic overlap asked for, on decided tasks. */
+                extra_annotations: number;
+                tasks_with_extra: number;
+                /** @description Tasks QA asked for more annotations on, decided or not. */
+                requests: number;
+            };
+            automation: {
+                automated_tasks: number;
+                share: number | null;
+            };
+            /** @description Expected share of decided results that are right: the mean of each decision's confidence (its posterior under the job's method). */
+            estimated_accuracy: number | null;
+        };
+        WorkerQualityInput: {
+            /** Format: uuid */
+            worker_id: string;
+            /** Format: uuid */
+            vendor_id: string;
+            skills: {
+                /** @description Gold answers scored (suspect gold items excluded; fast answers count as failed). */
+                gold_total: number;
+                gold_correct: number;
+                /** @description Smoothed gold accuracy (posterior mean). */
+                accuracy: number;
+                /** @description The jobs' required skill (`*`: jobs that require none). */
+                skill: string;
+                /** @description 90% credible interval of the gold accuracy. */
+                accuracy_interval: {
+                    lower: number;
+                    upper: number;
+                };
+                /** @description Answers faster than a job's minimum plausible time. */
+                fast_answers: number;
+                level: number | null;
+                suspended_at: unknown | null;
+            }[];
+            decisions: {
+                accepted: number;
+                rejected: number;
+            };
+            /** @description Promotions and suspensions QA made, newest first, with the figures that caused them. */
+            actions: {
+                /** @enum {string} */
+                action: "promote" | "suspend" | "reinstate";
+                skill: string;
+                from_level: number | null;
+                to_level: number | null;
+                evidence: {
+                    [key: string]: unknown;
+                };
+                created_at: unknown;
+            }[];
+            /** @description The evidence: the last 50 gold answers scored (which items were gold is shown only after they were answered). */
+            recent_gold: {
+                assignment_id: number;
+                /** Format: uuid */
+                job_id: string;
+                skill: string;
+                score: number;
+                passed: boolean;
+                fast: boolean;
+                /** @description False when the item was later flagged suspect. */
+                counted: boolean;
+                scored_at: unknown;
+            }[];
+        };
+        AggregateResponseLineInput: {
+            /** @constant */
+            type: "summary";
+            /**
+             * @description `majority`: most votes among trusted workers (confidence = vote share). `accuracy_weighted`: each vote weighs log((K−1)p/(1−p)) with p the worker's accuracy from gold, else from agreement (Wawa-like; confidence = posterior). `one_coin`: EM with one accuracy per worker. `dawid_skene`: EM with a confusion matrix per worker (one-coin below 20 answers), smoothed.
+             * @enum {string}
+             */
+            method: "majority" | "accuracy_weighted" | "one_coin" | "dawid_skene";
+            rows: number;
+            items: number;
+            workers: number;
+            labels: string[];
+            gold_items: number;
+            /** @description Items given two different gold labels (the first is kept). */
+            gold_conflicts: number;
+            /** @description Answers by a worker on an item they had already answered (each counts). */
+            duplicate_answers: number;
+            iterations: number | null;
+            converged: boolean | null;
+        } | {
+            /** @constant */
+            type: "worker";
+            worker: string;
+            /** @description Estimated accuracy: from gold when the worker has `min_gold` gold answers, else from the model. */
+            accuracy: number;
+            answers: number;
+            gold_total: number;
+            gold_correct: number;
+            /** @description False when gold excluded the worker from the vote. */
+            trusted: boolean;
+        } | {
+            /** @constant */
+            type: "item";
+            item: string;
+            /** @description Null when every answer came from an excluded worker. */
+            label: string | null;
+            /** @description Posterior of the label (vote share for majority); 1 for gold items. */
+            confidence: number;
+            /** @description Share of the item's answers equal to the label. */
+            agreement: number;
+            answers: number;
+            gold: string | null;
+        };
         Error: {
             error: {
                 /** @description Stable machine-readable code, e.g. `validation_failed`, `lease_expired`. */
@@ -4038,6 +4277,170 @@ export interface components {
                     [key: string]: number;
                 };
             };
+        };
+        JobQaReport: {
+            /** Format: uuid */
+            job_id: string;
+            /** @enum {string} */
+            consensus_method: "majority" | "accuracy_weighted" | "dawid_skene";
+            tasks: {
+                /** @description Tasks QA decided. */
+                decided: number;
+                /** @description Tasks with some answers, waiting for the rest. */
+                waiting: number;
+            };
+            agreement: {
+                /** @description Mean agreement of the decided tasks; null before the first decision. */
+                mean: number | null;
+                /** @description Decided tasks by agreement, in ten buckets [0, 0.1), …, [0.9, 1]. */
+                distribution: {
+                    from: number;
+                    to: number;
+                    tasks: number;
+                }[];
+            };
+            decisions: {
+                accepted: number;
+                rejected: number;
+                gold_accepted: number;
+                gold_rejected: number;
+            };
+            gold: {
+                /** @description Gold answers on this job, per worker. */
+                by_worker: {
+                    /** @description Gold answers scored (suspect gold items excluded; fast answers count as failed). */
+                    gold_total: number;
+                    gold_correct: number;
+                    /** @description Smoothed gold accuracy (posterior mean). */
+                    accuracy: number;
+                    /** Format: uuid */
+                    worker_id: string;
+                    /** Format: uuid */
+                    vendor_id: string;
+                }[];
+                by_vendor: {
+                    /** @description Gold answers scored (suspect gold items excluded; fast answers count as failed). */
+                    gold_total: number;
+                    gold_correct: number;
+                    /** @description Smoothed gold accuracy (posterior mean). */
+                    accuracy: number;
+                    /** Format: uuid */
+                    vendor_id: string;
+                }[];
+                /** @description Gold items QA stopped counting: most high-accuracy workers failed them. */
+                suspect_items: number;
+            };
+            overlap: {
+                /** @description Annotations beyond the job's overlap that dynamic overlap asked for, on decided tasks. */
+                extra_annotations: number;
+                tasks_with_extra: number;
+                /** @description Tasks QA asked for more annotations on, decided or not. */
+                requests: number;
+            };
+            automation: {
+                automated_tasks: number;
+                share: number | null;
+            };
+            /** @description Expected share of decided results that are right: the mean of each decision's confidence (its posterior under the job's method). */
+            estimated_accuracy: number | null;
+        };
+        WorkerQuality: {
+            /** Format: uuid */
+            worker_id: string;
+            /** Format: uuid */
+            vendor_id: string;
+            skills: {
+                /** @description Gold answers scored (suspect gold items excluded; fast answers count as failed). */
+                gold_total: number;
+                gold_correct: number;
+                /** @description Smoothed gold accuracy (posterior mean). */
+                accuracy: number;
+                /** @description The jobs' required skill (`*`: jobs that require none). */
+                skill: string;
+                /** @description 90% credible interval of the gold accuracy. */
+                accuracy_interval: {
+                    lower: number;
+                    upper: number;
+                };
+                /** @description Answers faster than a job's minimum plausible time. */
+                fast_answers: number;
+                level: number | null;
+                suspended_at: string | null;
+            }[];
+            decisions: {
+                accepted: number;
+                rejected: number;
+            };
+            /** @description Promotions and suspensions QA made, newest first, with the figures that caused them. */
+            actions: {
+                /** @enum {string} */
+                action: "promote" | "suspend" | "reinstate";
+                skill: string;
+                from_level: number | null;
+                to_level: number | null;
+                evidence: {
+                    [key: string]: unknown;
+                };
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** @description The evidence: the last 50 gold answers scored (which items were gold is shown only after they were answered). */
+            recent_gold: {
+                assignment_id: number;
+                /** Format: uuid */
+                job_id: string;
+                skill: string;
+                score: number;
+                passed: boolean;
+                fast: boolean;
+                /** @description False when the item was later flagged suspect. */
+                counted: boolean;
+                /** Format: date-time */
+                scored_at: string;
+            }[];
+        };
+        AggregateResponseLine: {
+            /** @constant */
+            type: "summary";
+            /**
+             * @description `majority`: most votes among trusted workers (confidence = vote share). `accuracy_weighted`: each vote weighs log((K−1)p/(1−p)) with p the worker's accuracy from gold, else from agreement (Wawa-like; confidence = posterior). `one_coin`: EM with one accuracy per worker. `dawid_skene`: EM with a confusion matrix per worker (one-coin below 20 answers), smoothed.
+             * @enum {string}
+             */
+            method: "majority" | "accuracy_weighted" | "one_coin" | "dawid_skene";
+            rows: number;
+            items: number;
+            workers: number;
+            labels: string[];
+            gold_items: number;
+            /** @description Items given two different gold labels (the first is kept). */
+            gold_conflicts: number;
+            /** @description Answers by a worker on an item they had already answered (each counts). */
+            duplicate_answers: number;
+            iterations: number | null;
+            converged: boolean | null;
+        } | {
+            /** @constant */
+            type: "worker";
+            worker: string;
+            /** @description Estimated accuracy: from gold when the worker has `min_gold` gold answers, else from the model. */
+            accuracy: number;
+            answers: number;
+            gold_total: number;
+            gold_correct: number;
+            /** @description False when gold excluded the worker from the vote. */
+            trusted: boolean;
+        } | {
+            /** @constant */
+            type: "item";
+            item: string;
+            /** @description Null when every answer came from an excluded worker. */
+            label: string | null;
+            /** @description Posterior of the label (vote share for majority); 1 for gold items. */
+            confidence: number;
+            /** @description Share of the item's answers equal to the label. */
+            agreement: number;
+            answers: number;
+            gold: string | null;
         };
     };
     responses: never;
@@ -7997,6 +8400,359 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getJobQaReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobQaReport"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWorkerQuality: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerQuality"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyQuality: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerQuality"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    aggregateLabels: {
+        parameters: {
+            query?: {
+                /** @description `majority`: most votes among trusted workers (confidence = vote share). `accuracy_weighted`: each vote weighs log((K−1)p/(1−p)) with p the worker's accuracy from gold, else from agreement (Wawa-like; confidence = posterior). `one_coin`: EM with one accuracy per worker. `dawid_skene`: EM with a confusion matrix per worker (one-coin below 20 answers), smoothed. */
+                method?: "majority" | "accuracy_weighted" | "one_coin" | "dawid_skene";
+                /** @description Response format; default from Accept (`text/csv` → csv), else ndjson. */
+                format?: "ndjson" | "csv";
+                /** @description Field (NDJSON) or header column (CSV) holding the item; default `item`. */
+                item_column?: string;
+                /** @description Field (NDJSON) or header column (CSV) holding the worker; default `worker`. */
+                worker_column?: string;
+                /** @description Field (NDJSON) or header column (CSV) holding the label; default `label`. */
+                label_column?: string;
+                /** @description Field (NDJSON) or header column (CSV) holding the gold; default `gold`. */
+                gold_column?: string;
+                /** @description Gold answers after which gold alone judges a worker. */
+                min_gold?: number;
+                /** @description A worker with at least `min_gold` gold answers whose smoothed gold accuracy is below this does not vote (0: nobody is excluded). */
+                untrusted_below?: number;
+                /** @description EM iterations at most (one_coin, dawid_skene). */
+                max_iterations?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description NDJSON (`application/x-ndjson`): one object per line, `{"item": "...", "worker": "...", "label": "...", "gold": "..."}` (`gold` optional: the item's known answer; ids may be numbers, labels numbers or booleans). CSV (`text/csv`): a header line naming the columns (other columns are ignored), then one row per answer; an empty `gold` cell means not gold. Field and column names can be changed with `item_column`, `worker_column`, `label_column`, `gold_column` (e.g. an MTurk batch file: `item_column=HITId&worker_column=WorkerId&label_column=Answer.sentiment`). */
+        requestBody: {
+            content: {
+                "application/x-ndjson": string;
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The outcome, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": components["schemas"]["AggregateResponseLine"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
