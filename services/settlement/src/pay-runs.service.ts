@@ -1,6 +1,6 @@
 import { sql, type Db } from '@fairlabel/db';
 import { conflict, decodeCursor, notFound, pageResult, unprocessable, writeAudit, type AuthContext } from '@fairlabel/http';
-import { accountId, lockLedger, postTransaction, type Leg, type Trx } from './ledger.js';
+import { accountId, countPosted, lockLedger, postedSince, postTransaction, type LedgerMetrics, type Leg, type Trx } from './ledger.js';
 import { allocate, big, money } from './money.js';
 import { shortfall, workersInPeriod } from './floors.js';
 import { reconcile } from './reconciliation.service.js';
@@ -33,14 +33,14 @@ interface FloorSummary {
   workers_without_floor: number;
 }
 
-export async function createPayRun(db: Db, caller: AuthContext, input: CreatePayRunInput, now: Date) {
+export async function createPayRun(db: Db, caller: AuthContext, input: CreatePayRunInput, now: Date, metrics?: LedgerMetrics) {
   const start = new Date(input.period_start);
   const end = new Date(input.period_end);
   if (end.getTime() > now.getTime()) {
     throw unprocessable('period_not_over', 'a pay run’s period must have ended: period_end is in the future', [{ path: 'body.period_end', message: 'in the future' }]);
   }
-  const runId = await db.transaction().execute(async (trx) => {
-    await lockLedger(trx);
+  const { runId, posted } = await db.transaction().execute(async (trx) => {
+    const mark = await lockLedger(trx);
     const last = await trx
       .selectFrom('pay_runs')
       .select(['id', 'period_end'])
@@ -79,8 +79,9 @@ export async function createPayRun(db: Db, caller: AuthContext, input: CreatePay
       resourceId: String(run.id),
       details: { currency: input.currency, period_start: input.period_start, period_end: input.period_end, minimum_payout: input.minimum_payout, floors },
     });
-    return run.id;
+    return { runId: run.id, posted: await postedSince(trx, mark) };
   });
+  countPosted(metrics, posted);
   return getPayRun(db, runId);
 }
 
@@ -283,9 +284,9 @@ export async function approvePayRun(db: Db, caller: AuthContext, id: number, now
  * credited), keyed `statement:<id>:payout`, and marks the statement paid; the run is paid when all its
  * statements are. The same reference again is a no-op; another reference for a paid statement is a 409.
  */
-export async function recordPayouts(db: Db, caller: AuthContext, id: number, payouts: { statement_id: number; reference: string }[], now: Date) {
-  await db.transaction().execute(async (trx) => {
-    await lockLedger(trx);
+export async function recordPayouts(db: Db, caller: AuthContext, id: number, payouts: { statement_id: number; reference: string }[], now: Date, metrics?: LedgerMetrics) {
+  const posted = await db.transaction().execute(async (trx) => {
+    const mark = await lockLedger(trx);
     const run = await trx.selectFrom('pay_runs').select(['id', 'status', 'currency']).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!run) throw notFound('pay run');
     if (run.status === 'draft') throw conflict('invalid_transition', 'approve the pay run before recording payouts', [{ path: 'status', message: run.status }]);
@@ -329,6 +330,8 @@ export async function recordPayouts(db: Db, caller: AuthContext, id: number, pay
       await trx.updateTable('pay_runs').set({ status: 'paid', paid_at: now }).where('id', '=', id).execute();
     }
     await writeAudit(trx, caller, { action: 'pay_run.payouts_recorded', resourceType: 'pay_run', resourceId: String(id), details: { payouts } });
+    return postedSince(trx, mark);
   });
+  countPosted(metrics, posted);
   return getPayRun(db, id);
 }
