@@ -94,7 +94,7 @@ export async function createPayRun(db: Db, caller: AuthContext, input: CreatePay
  * transaction per worker per run (`payrun:<id>:topup:<worker>`), so it is paid once.
  */
 async function applyFloors(trx: Trx, runId: number, currency: string, start: Date, end: Date): Promise<FloorSummary> {
-  const workers = await workersInPeriod(trx, currency, start, end);
+  const workers = await workersInPeriod(trx, currency, start, end, { earnings: 'floored' });
   const policies = await trx.selectFrom('floor_policies').select(['client_id', 'mode', 'funded_by']).execute();
   const platformPolicy = policies.find((p) => p.client_id === null) ?? { mode: 'report' as const, funded_by: 'platform' as const };
   const policyOf = (clientId: string) => policies.find((p) => p.client_id === clientId) ?? platformPolicy;
@@ -149,22 +149,32 @@ async function applyFloors(trx: Trx, runId: number, currency: string, start: Dat
   return { ...summary, topup_total: summary.topup_total.toString(), unfunded_shortfall: summary.unfunded_shortfall.toString() };
 }
 
-/** One statement per payable account whose unpaid balance up to the cut (plus top-up) reaches the minimum. */
+/**
+ * One statement per payable account whose unpaid balance up to the cut (plus top-up) reaches the
+ * minimum. Read from the accounts, not summed from postings: an account's statement_balance is the
+ * sum of its postings no pay run made; less those after the cut (posted after the period's end), it
+ * is everything up to the cut, and less what the account's earlier statements covered (their ranges
+ * run from the first posting to the last statement's end without a gap) it is the range
+ * (after, cut] this statement covers. Reconciliation checks each statement against its postings.
+ */
 async function writeStatements(trx: Trx, runId: number, currency: string, through: number, minimumPayout: number): Promise<void> {
   await sql`
-    WITH cursors AS (
-      SELECT account_id, max(through_transaction_id) AS after FROM statements WHERE currency = ${currency} GROUP BY account_id
+    WITH covered AS (
+      SELECT account_id, max(through_transaction_id) AS after, sum(earnings) AS earnings FROM statements WHERE currency = ${currency} GROUP BY account_id
+    ),
+    after_cut AS (
+      SELECT p.account_id, sum(p.amount) AS amount FROM ledger_postings p
+      WHERE p.transaction_id > ${through}::bigint AND p.pay_run_id IS NULL AND p.currency = ${currency}
+      GROUP BY p.account_id
     ),
     payable AS (
-      SELECT a.id, a.owner_type, a.owner_id, coalesce(c.after, 0) AS after
-      FROM ledger_accounts a LEFT JOIN cursors c ON c.account_id = a.id
+      SELECT a.id, a.owner_type, a.owner_id, coalesce(c.after, 0) AS after,
+        CASE WHEN coalesce(c.after, 0) >= ${through}::bigint THEN 0
+             ELSE -(a.statement_balance - coalesce(x.amount, 0)) - coalesce(c.earnings, 0) END AS earnings
+      FROM ledger_accounts a
+      LEFT JOIN covered c ON c.account_id = a.id
+      LEFT JOIN after_cut x ON x.account_id = a.id
       WHERE a.purpose IN ('worker_payable', 'vendor_payable') AND a.currency = ${currency}
-    ),
-    ranged AS (
-      SELECT p.account_id, -sum(p.amount) AS earnings
-      FROM payable y JOIN ledger_postings p ON p.account_id = y.id AND p.transaction_id > y.after AND p.transaction_id <= ${through}
-      WHERE p.pay_run_id IS NULL
-      GROUP BY p.account_id
     ),
     topped AS (
       SELECT p.account_id, -sum(p.amount) AS topup
@@ -175,12 +185,11 @@ async function writeStatements(trx: Trx, runId: number, currency: string, throug
     INSERT INTO statements (pay_run_id, account_id, payee_type, worker_id, vendor_id, currency, after_transaction_id, through_transaction_id, earnings, topup, total)
     SELECT ${runId}, y.id, y.owner_type, CASE WHEN y.owner_type = 'worker' THEN y.owner_id END,
       CASE WHEN y.owner_type = 'worker' THEN w.vendor_id ELSE y.owner_id END,
-      ${currency}, y.after, greatest(y.after, ${through}::bigint), coalesce(r.earnings, 0), coalesce(t.topup, 0), coalesce(r.earnings, 0) + coalesce(t.topup, 0)
+      ${currency}, y.after, greatest(y.after, ${through}::bigint), y.earnings, coalesce(t.topup, 0), y.earnings + coalesce(t.topup, 0)
     FROM payable y
-    LEFT JOIN ranged r ON r.account_id = y.id
     LEFT JOIN topped t ON t.account_id = y.id
     LEFT JOIN workers w ON y.owner_type = 'worker' AND w.id = y.owner_id
-    WHERE coalesce(r.earnings, 0) + coalesce(t.topup, 0) >= greatest(${minimumPayout}::bigint, 1)
+    WHERE y.earnings + coalesce(t.topup, 0) >= greatest(${minimumPayout}::bigint, 1)
   `.execute(trx);
 }
 

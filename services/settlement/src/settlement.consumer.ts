@@ -55,9 +55,11 @@ export function settlementHandlers(deps: Pick<Deps, 'db' | 'metrics'>, maxBatch 
 
 /**
  * Many events in flight per process (BullMQ concurrency), so that group commits fill up: the work per
- * event is a few rows inside a shared statement; the round trips are per batch.
+ * event is a few rows inside a shared statement; the round trips are per batch. Twice the largest
+ * batch: the events of a flush stay in flight until it commits, so with no more than one batch in
+ * flight BullMQ fetched nothing while Postgres worked; with two, the next batch fills meanwhile.
  */
-export const SETTLEMENT_CONCURRENCY = 256;
+export const SETTLEMENT_CONCURRENCY = 1000;
 
 export function createSettlementConsumer(deps: Deps, connection: Redis, concurrency = SETTLEMENT_CONCURRENCY, stalledMs = deps.config.QUEUE_STALLED_MS): Worker {
   return createConsumer({
