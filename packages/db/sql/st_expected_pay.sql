@@ -19,11 +19,13 @@ RETURNS TABLE (assignment_id bigint, decision_id bigint, task_id bigint, job_id 
                commission_bp integer, gross bigint, worker_amount bigint, vendor_amount bigint)
 LANGUAGE sql STABLE AS $f$
   -- The decisions of these assignments first: "is it superseded" then looks only among them (a
-  -- subquery over the whole table would be hashed from all of it on every batch). Driven from the ids
-  -- (a join, not `= ANY`), so the planner probes the assignment index per id instead of choosing a scan
-  -- of the whole table, which it did for a batch of 500 once statistics lagged the table's growth.
+  -- subquery over the whole table would be hashed from all of it on every batch). Probed per id
+  -- (LATERAL, kept from being flattened into a join by OFFSET 0): with `= ANY` or a join, the planner
+  -- chose a scan of the whole table whenever statistics were missing or older than the table's growth,
+  -- which made a long run of batches quadratic.
   WITH mine AS MATERIALIZED (
-    SELECT d.* FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids JOIN settlement_decisions d ON d.assignment_id = ids.i
+    SELECT d.* FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+    CROSS JOIN LATERAL (SELECT * FROM settlement_decisions x WHERE x.assignment_id = ids.i OFFSET 0) d
   ),
   heads AS (
     SELECT DISTINCT ON (m.assignment_id) m.*

@@ -24,29 +24,28 @@ BEGIN
 
   INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
   SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, j.currency
+  -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
   FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
-  JOIN settlement_decisions d ON d.assignment_id = ids.i
+  CROSS JOIN LATERAL (SELECT * FROM settlement_decisions s WHERE s.assignment_id = ids.i OFFSET 0) d
   JOIN jobs j ON j.id = d.job_id
   CROSS JOIN LATERAL (VALUES ('worker', d.worker_id, 'worker_payable'), ('vendor', d.vendor_id, 'vendor_payable'),
                              ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
-  -- Only the missing ones reach the insert: an ON CONFLICT check per existing account costs more than the lookup.
-  WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.owner_type = x.owner_type AND a.owner_id IS NOT DISTINCT FROM x.owner_id
-                    AND a.purpose = x.purpose AND a.currency = j.currency)
   ON CONFLICT DO NOTHING;
 
-  -- What is posted for them so far. Each transaction's legs are read by its key (LATERAL): a join the
-  -- planner could hash would scan every posting of the ledger for the few assignments decided again.
+  -- What is posted for them so far, probed per id and per transaction (LATERAL): a join the planner
+  -- could hash would scan every transaction or posting of the ledger for each batch.
   WITH done AS (
     SELECT t.assignment_id, count(*) AS txns, bool_or(t.kind = 'earning') AS has_earning,
       sum(l.worker_amount) AS worker_amount, sum(l.vendor_amount) AS vendor_amount
-    FROM ledger_transactions t
+    FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+    CROSS JOIN LATERAL (SELECT * FROM ledger_transactions x WHERE x.assignment_id = ids.i OFFSET 0) t
     CROSS JOIN LATERAL (
       SELECT coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'worker_payable'), 0) AS worker_amount,
              coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'vendor_payable'), 0) AS vendor_amount
       FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
       WHERE p.transaction_id = t.id
     ) l
-    WHERE t.assignment_id = ANY (p_ids) AND t.kind IN ('earning', 'rejected_pay', 'earning_correction')
+    WHERE t.kind IN ('earning', 'rejected_pay', 'earning_correction')
     GROUP BY t.assignment_id
   ),
   plan AS (
