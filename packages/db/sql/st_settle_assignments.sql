@@ -16,7 +16,10 @@
 -- a negative one when it paid more (a higher level). A first posting of a rejected assignment is
 -- `assignment:<id>:rejected_pay`; any later difference `assignment:<id>:correction:<n>`, n the number
 -- of the assignment's earlier transactions (deterministic: writers hold the ledger lock).
-CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[]) RETURNS integer LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[]) RETURNS integer LANGUAGE plpgsql
+  -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
+  -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
+  SET jit = off AS $f$
 DECLARE
   posted integer;
 BEGIN
