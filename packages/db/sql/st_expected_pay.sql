@@ -19,9 +19,13 @@ RETURNS TABLE (assignment_id bigint, decision_id bigint, task_id bigint, job_id 
                commission_bp integer, gross bigint, worker_amount bigint, vendor_amount bigint)
 LANGUAGE sql STABLE AS $f$
   -- The decisions of these assignments first: "is it superseded" then looks only among them (a
-  -- subquery over the whole table would be hashed from all of it on every batch).
+  -- subquery over the whole table would be hashed from all of it on every batch). Probed per id
+  -- (LATERAL, kept from being flattened into a join by OFFSET 0): with `= ANY` or a join, the planner
+  -- chose a scan of the whole table whenever statistics were missing or older than the table's growth,
+  -- which made a long run of batches quadratic.
   WITH mine AS MATERIALIZED (
-    SELECT d.* FROM settlement_decisions d WHERE d.assignment_id = ANY (p_ids)
+    SELECT d.* FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+    CROSS JOIN LATERAL (SELECT * FROM settlement_decisions x WHERE x.assignment_id = ids.i OFFSET 0) d
   ),
   heads AS (
     SELECT DISTINCT ON (m.assignment_id) m.*

@@ -3,8 +3,9 @@
 --   balance check at its commit, st_transaction_balanced, sees every posting it will ever have), and
 --   has the posting's currency and pay run;
 -- * each posting's account exists and holds the posting's currency;
--- then each touched account's balance moves by the sum of its new postings: balances are current
--- without scanning postings, one UPDATE per account per statement. Ledger writers hold the ledger
+-- then each touched account's balance moves by the sum of its new postings, and its statement_balance
+-- by those no pay run made (what statements cover): balances are current without scanning postings,
+-- one UPDATE per account per statement. Ledger writers hold the ledger
 -- lock, so two of them never update the same accounts in opposite orders.
 CREATE OR REPLACE FUNCTION st_postings_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE
@@ -27,8 +28,9 @@ BEGIN
     RAISE EXCEPTION 'posting (%, %) names an account that does not exist in its currency', bad.transaction_id, bad.leg
       USING ERRCODE = 'foreign_key_violation';
   END IF;
-  UPDATE ledger_accounts a SET balance = a.balance + d.delta
-  FROM (SELECT account_id, sum(amount) AS delta FROM new_postings GROUP BY account_id) d
+  UPDATE ledger_accounts a SET balance = a.balance + d.delta, statement_balance = a.statement_balance + d.statement_delta
+  FROM (SELECT account_id, sum(amount) AS delta, coalesce(sum(amount) FILTER (WHERE pay_run_id IS NULL), 0) AS statement_delta
+        FROM new_postings GROUP BY account_id) d
   WHERE a.id = d.account_id;
   RETURN NULL;
 END $f$;

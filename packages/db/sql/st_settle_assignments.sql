@@ -16,7 +16,10 @@
 -- a negative one when it paid more (a higher level). A first posting of a rejected assignment is
 -- `assignment:<id>:rejected_pay`; any later difference `assignment:<id>:correction:<n>`, n the number
 -- of the assignment's earlier transactions (deterministic: writers hold the ledger lock).
-CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[]) RETURNS integer LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[]) RETURNS integer LANGUAGE plpgsql
+  -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
+  -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
+  SET jit = off AS $f$
 DECLARE
   posted integer;
 BEGIN
@@ -24,21 +27,28 @@ BEGIN
 
   INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
   SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, j.currency
-  FROM settlement_decisions d
+  -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
+  FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+  CROSS JOIN LATERAL (SELECT * FROM settlement_decisions s WHERE s.assignment_id = ids.i OFFSET 0) d
   JOIN jobs j ON j.id = d.job_id
   CROSS JOIN LATERAL (VALUES ('worker', d.worker_id, 'worker_payable'), ('vendor', d.vendor_id, 'vendor_payable'),
                              ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
-  WHERE d.assignment_id = ANY (p_ids)
   ON CONFLICT DO NOTHING;
 
+  -- What is posted for them so far, probed per id and per transaction (LATERAL): a join the planner
+  -- could hash would scan every transaction or posting of the ledger for each batch.
   WITH done AS (
-    SELECT t.assignment_id, count(DISTINCT t.id) AS txns, bool_or(t.kind = 'earning') AS has_earning,
-      coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'worker_payable'), 0) AS worker_amount,
-      coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'vendor_payable'), 0) AS vendor_amount
-    FROM ledger_transactions t
-    JOIN ledger_postings p ON p.transaction_id = t.id
-    JOIN ledger_accounts a ON a.id = p.account_id
-    WHERE t.assignment_id = ANY (p_ids) AND t.kind IN ('earning', 'rejected_pay', 'earning_correction')
+    SELECT t.assignment_id, count(*) AS txns, bool_or(t.kind = 'earning') AS has_earning,
+      sum(l.worker_amount) AS worker_amount, sum(l.vendor_amount) AS vendor_amount
+    FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+    CROSS JOIN LATERAL (SELECT * FROM ledger_transactions x WHERE x.assignment_id = ids.i OFFSET 0) t
+    CROSS JOIN LATERAL (
+      SELECT coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'worker_payable'), 0) AS worker_amount,
+             coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'vendor_payable'), 0) AS vendor_amount
+      FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+      WHERE p.transaction_id = t.id
+    ) l
+    WHERE t.kind IN ('earning', 'rejected_pay', 'earning_correction')
     GROUP BY t.assignment_id
   ),
   plan AS (

@@ -78,6 +78,8 @@ export const claimOutcomes = ['claimed', 'none', 'refused', 'error'] as const;
 /** QA's decisions on assignments (`assignment.decided`): what was decided and the kind of work. */
 export const qaDecisionKinds = ['annotation', 'gold', 'verify'] as const;
 export const qaDecisionOutcomes = ['accepted', 'rejected'] as const;
+/** The kinds of ledger transaction (ledger_transactions.kind), the `kind` label of the ledger counters. */
+export const ledgerTransactionKinds = ['earning', 'rejected_pay', 'earning_correction', 'review_earning', 'client_charge', 'adjustment', 'reversal', 'floor_topup', 'payout'] as const;
 
 /**
  * One registry per process: default Node metrics plus the app's own. Every metric an operator alerts
@@ -184,7 +186,7 @@ export function createMetrics(service: string) {
     }),
     ledgerTransactions: new Counter({
       name: 'fairlabel_ledger_transactions_total',
-      help: 'Ledger transactions posted, by kind (earning, charge, review, top_up, adjustment, reversal, payout...); incremented by settlement',
+      help: 'Ledger transactions posted (committed), by kind (earning, rejected_pay, earning_correction, review_earning, client_charge, adjustment, reversal, floor_topup, payout); incremented by settlement',
       labelNames: ['kind'] as const,
       registers,
     }),
@@ -207,6 +209,10 @@ export function createMetrics(service: string) {
   metrics.leaseExpiries.inc(0);
   for (const kind of qaDecisionKinds) for (const outcome of qaDecisionOutcomes) metrics.qaDecisions.inc({ kind, outcome }, 0);
   for (const automated of ['true', 'false']) metrics.qaTasksDecided.inc({ automated }, 0);
+  for (const kind of ledgerTransactionKinds) {
+    metrics.ledgerTransactions.inc({ kind }, 0);
+    metrics.ledgerPostings.inc({ kind }, 0);
+  }
   return { ...metrics, readStackGaugesWith };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

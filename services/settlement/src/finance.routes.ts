@@ -93,7 +93,7 @@ export const financeRoutes: FastifyPluginAsyncZod = async (app) => {
       // The ledger key follows the request key, so even a replay whose stored response was lost posts once.
       const key =
         typeof header === 'string' && header.length > 0 ? createHash('sha256').update(`${caller.organizationId}\n${header}`).digest('hex') : randomUUID();
-      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createAdjustment(db, caller, request.body, key, clock.now()) }));
+      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createAdjustment(db, caller, request.body, key, clock.now(), deps.metrics) }));
     },
   );
 
@@ -112,7 +112,7 @@ export const financeRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) =>
-      withIdempotency(request, reply, async () => ({ statusCode: 201, body: await reverseTransaction(db, callerOf(request), request.params.id, request.body.reason, clock.now()) })),
+      withIdempotency(request, reply, async () => ({ statusCode: 201, body: await reverseTransaction(db, callerOf(request), request.params.id, request.body.reason, clock.now(), deps.metrics) })),
   );
 
   app.get(
@@ -161,7 +161,7 @@ export const financeRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 201: payRunSchema, ...errors },
       },
     },
-    async (request, reply) => withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createPayRun(db, callerOf(request), request.body, clock.now()) })),
+    async (request, reply) => withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createPayRun(db, callerOf(request), request.body, clock.now(), deps.metrics) })),
   );
 
   app.get(
@@ -207,7 +207,7 @@ export const financeRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) =>
-      withIdempotency(request, reply, async () => ({ statusCode: 200, body: await recordPayouts(db, callerOf(request), request.params.id, request.body.payouts, clock.now()) })),
+      withIdempotency(request, reply, async () => ({ statusCode: 200, body: await recordPayouts(db, callerOf(request), request.params.id, request.body.payouts, clock.now(), deps.metrics) })),
   );
 
   app.get(

@@ -1,6 +1,6 @@
 import { sql, type Db, type LedgerOwnerType, type LedgerPurpose } from '@fairlabel/db';
 import { conflict, decodeCursor, notFound, pageResult, unprocessable, writeAudit, type AuthContext } from '@fairlabel/http';
-import { accountId, lockLedger, postTransaction, type Trx } from './ledger.js';
+import { accountId, countPosted, lockLedger, postedSince, postTransaction, type LedgerMetrics, type Trx } from './ledger.js';
 import { big, money } from './money.js';
 
 // The ledger as finance sees it: accounts and their balances, transactions with their postings,
@@ -88,10 +88,11 @@ export async function createAdjustment(
   body: { account: { owner_type: 'worker' | 'vendor' | 'client'; owner_id: string }; currency: string; amount: number; reason: string },
   requestKey: string,
   now: Date,
+  metrics?: LedgerMetrics,
 ) {
-  const id = await db.transaction().execute(async (trx) => {
+  const { id, posted } = await db.transaction().execute(async (trx) => {
     await checkOwner(trx, body.account.owner_type, body.account.owner_id);
-    await lockLedger(trx);
+    const mark = await lockLedger(trx);
     const target = await accountId(trx, body.account.owner_type, body.account.owner_id, purposeOf[body.account.owner_type], body.currency);
     const platform = await accountId(trx, 'platform', null, 'adjustments', body.currency);
     const amount = big(body.amount);
@@ -121,8 +122,9 @@ export async function createAdjustment(
         details: { account: body.account, currency: body.currency, amount: amount.toString(), reason: body.reason },
       });
     }
-    return tx.id;
+    return { id: tx.id, posted: await postedSince(trx, mark) };
   });
+  countPosted(metrics, posted);
   return getTransaction(db, id);
 }
 
@@ -134,9 +136,9 @@ const DECISION_KINDS = new Set(['earning', 'rejected_pay', 'earning_correction']
  * (the database holds reverses_id unique). Pay for decided work is corrected by QA's decisions (an
  * appeal, a superseding decision), and payouts and top-ups belong to pay runs, so those are refused.
  */
-export async function reverseTransaction(db: Db, caller: AuthContext, id: number, reason: string, now: Date) {
-  const newId = await db.transaction().execute(async (trx) => {
-    await lockLedger(trx);
+export async function reverseTransaction(db: Db, caller: AuthContext, id: number, reason: string, now: Date, metrics?: LedgerMetrics) {
+  const { newId, posted } = await db.transaction().execute(async (trx) => {
+    const mark = await lockLedger(trx);
     const tx = await trx.selectFrom('ledger_transactions').selectAll().where('id', '=', id).executeTakeFirst();
     if (!tx) throw notFound('transaction');
     if (DECISION_KINDS.has(tx.kind)) {
@@ -164,8 +166,9 @@ export async function reverseTransaction(db: Db, caller: AuthContext, id: number
       actorKeyId: caller.keyId,
     });
     await writeAudit(trx, caller, { action: 'ledger.reversal', resourceType: 'ledger_transaction', resourceId: String(posted.id), details: { reverses: id, reason } });
-    return posted.id;
+    return { newId: posted.id, posted: await postedSince(trx, mark) };
   });
+  countPosted(metrics, posted);
   return getTransaction(db, newId);
 }
 

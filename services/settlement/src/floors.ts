@@ -40,7 +40,7 @@ export interface WorkerPeriod {
   floorHourly: bigint | null;
 }
 
-export async function workersInPeriod(db: Reader, currency: string, from: Date, to: Date): Promise<WorkerPeriod[]> {
+export async function workersInPeriod(db: Reader, currency: string, from: Date, to: Date, opts: { earnings?: 'all' | 'floored' } = {}): Promise<WorkerPeriod[]> {
   const hours = await sql<{ worker_id: string; client_id: string; ms: string }>`
     WITH first_decision AS (
       SELECT d.assignment_id, min(d.decided_at) AS decided_at FROM settlement_decisions d GROUP BY d.assignment_id
@@ -70,23 +70,6 @@ export async function workersInPeriod(db: Reader, currency: string, from: Date, 
     GROUP BY worker_id, client_id
   `.execute(db);
 
-  // Postings are summed per account before accounts are joined: a plan that does not depend on fresh
-  // statistics (after a burst of postings, a join-first plan probed accounts once per transaction).
-  const money = await sql<{ worker_id: string; earnings: string; topups: string }>`
-    SELECT a.owner_id AS worker_id, (-s.earnings)::text AS earnings, (-s.topups)::text AS topups
-    FROM (
-      SELECT p.account_id,
-        coalesce(sum(p.amount) FILTER (WHERE t.kind <> 'floor_topup'), 0) AS earnings,
-        coalesce(sum(p.amount) FILTER (WHERE t.kind = 'floor_topup'), 0) AS topups
-      FROM ledger_transactions t
-      JOIN ledger_postings p ON p.transaction_id = t.id
-      WHERE t.effective_at >= ${from} AND t.effective_at < ${to} AND t.currency = ${currency} AND t.kind <> 'payout'
-      GROUP BY p.account_id
-    ) s
-    JOIN ledger_accounts a ON a.id = s.account_id
-    WHERE a.purpose = 'worker_payable'
-  `.execute(db);
-
   const byWorker = new Map<string, { hoursMsByClient: Map<string, bigint>; earnings: bigint; topups: bigint }>();
   const entry = (id: string) => {
     let e = byWorker.get(id);
@@ -94,10 +77,37 @@ export async function workersInPeriod(db: Reader, currency: string, from: Date, 
     return e;
   };
   for (const h of hours.rows) entry(h.worker_id).hoursMsByClient.set(h.client_id, big(h.ms));
-  for (const m of money.rows) {
-    const e = entry(m.worker_id);
-    e.earnings = big(m.earnings);
-    e.topups = big(m.topups);
+  const floors = await floorTable(db, currency, to);
+  // A pay run needs earnings only to compare them with a floor: when no worker of the period has one
+  // (no floor for their region, or none converts into this currency), it skips the pass over the period's postings.
+  const needMoney =
+    opts.earnings !== 'floored' ||
+    (byWorker.size > 0 &&
+      (await db.selectFrom('workers').select(['region_country', 'region_province', 'city_tier']).where('id', 'in', [...byWorker.keys()]).execute()).some(
+        (w) => floors({ country: w.region_country, province: w.region_province, cityTier: w.city_tier }) !== null,
+      ));
+  if (needMoney) {
+    // Postings are summed per account before accounts are joined: a plan that does not depend on fresh
+    // statistics (after a burst of postings, a join-first plan probed accounts once per transaction).
+    const money = await sql<{ worker_id: string; earnings: string; topups: string }>`
+      SELECT a.owner_id AS worker_id, (-s.earnings)::text AS earnings, (-s.topups)::text AS topups
+      FROM (
+        SELECT p.account_id,
+          coalesce(sum(p.amount) FILTER (WHERE t.kind <> 'floor_topup'), 0) AS earnings,
+          coalesce(sum(p.amount) FILTER (WHERE t.kind = 'floor_topup'), 0) AS topups
+        FROM ledger_transactions t
+        JOIN ledger_postings p ON p.transaction_id = t.id
+        WHERE t.effective_at >= ${from} AND t.effective_at < ${to} AND t.currency = ${currency} AND t.kind <> 'payout'
+        GROUP BY p.account_id
+      ) s
+      JOIN ledger_accounts a ON a.id = s.account_id
+      WHERE a.purpose = 'worker_payable'
+    `.execute(db);
+    for (const m of money.rows) {
+      const e = entry(m.worker_id);
+      e.earnings = big(m.earnings);
+      e.topups = big(m.topups);
+    }
   }
   if (byWorker.size === 0) return [];
 
@@ -106,7 +116,6 @@ export async function workersInPeriod(db: Reader, currency: string, from: Date, 
     .select(['id', 'vendor_id', 'region_country', 'region_province', 'city_tier'])
     .where('id', 'in', [...byWorker.keys()])
     .execute();
-  const floors = await floorTable(db, currency, to);
   return workers.map((w) => {
     const e = byWorker.get(w.id)!;
     let hoursMs = 0n;

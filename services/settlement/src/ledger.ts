@@ -1,6 +1,7 @@
 import { sql, type Database, type LedgerOwnerType, type LedgerPurpose, type LedgerTransactionKind } from '@fairlabel/db';
 import type { Transaction } from 'kysely';
 import { conflict } from '@fairlabel/http';
+import type { Metrics } from '@fairlabel/observability';
 
 export type Trx = Transaction<Database>;
 
@@ -8,8 +9,48 @@ export type Trx = Transaction<Database>;
  * Takes the ledger lock for the rest of the transaction (packages/db/sql/st_ledger_lock.sql): ledger
  * writers take turns, so a pay run or invoice can cut the ledger at a time by one transaction id.
  */
-export async function lockLedger(trx: Trx): Promise<void> {
+export async function lockLedger(trx: Trx): Promise<LedgerMark> {
   await sql`SELECT st_ledger_lock()`.execute(trx);
+  // Read under the lock: every transaction this writer posts gets a larger id.
+  const r = await sql<{ last: string }>`SELECT coalesce(max(id), 0)::text AS last FROM ledger_transactions`.execute(trx);
+  return { after: Number(r.rows[0]!.last) };
+}
+
+/** The last ledger transaction id when a writer took the ledger lock: what it posts comes after. */
+export interface LedgerMark {
+  after: number;
+}
+
+/** Ledger transactions and their postings, per kind, that one writer posted. */
+export interface Posted {
+  kind: string;
+  transactions: number;
+  postings: number;
+}
+
+/** What the writer holding the lock posted since `mark` (read before it commits: cheap, by id range). */
+export async function postedSince(trx: Trx, mark: LedgerMark): Promise<Posted[]> {
+  const r = await sql<Posted>`
+    SELECT t.kind, count(DISTINCT t.id)::int AS transactions, count(p.leg)::int AS postings
+    FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
+    WHERE t.id > ${mark.after} AND p.transaction_id > ${mark.after}
+    GROUP BY t.kind
+  `.execute(trx);
+  return r.rows;
+}
+
+export type LedgerMetrics = Pick<Metrics, 'ledgerTransactions' | 'ledgerPostings'>;
+
+/**
+ * Counts committed postings in `fairlabel_ledger_transactions_total` / `fairlabel_ledger_postings_total`
+ * (by kind). Called after the commit, so a rolled-back batch counts nothing.
+ */
+export function countPosted(metrics: LedgerMetrics | undefined, posted: Posted[]): void {
+  if (!metrics) return;
+  for (const p of posted) {
+    metrics.ledgerTransactions.inc({ kind: p.kind }, p.transactions);
+    metrics.ledgerPostings.inc({ kind: p.kind }, p.postings);
+  }
 }
 
 /** The account of an owner for a purpose and currency, created on first use. */

@@ -1,6 +1,6 @@
 import { sql, type Db } from '@fairlabel/db';
 import { conflict, decodeCursor, notFound, pageResult, unprocessable, writeAudit, type AuthContext } from '@fairlabel/http';
-import { accountId, lockLedger, postTransaction, type Leg, type Trx } from './ledger.js';
+import { accountId, countPosted, lockLedger, postedSince, postTransaction, type LedgerMetrics, type Leg, type Trx } from './ledger.js';
 import { allocate, big, money } from './money.js';
 import { shortfall, workersInPeriod } from './floors.js';
 import { reconcile } from './reconciliation.service.js';
@@ -33,14 +33,14 @@ interface FloorSummary {
   workers_without_floor: number;
 }
 
-export async function createPayRun(db: Db, caller: AuthContext, input: CreatePayRunInput, now: Date) {
+export async function createPayRun(db: Db, caller: AuthContext, input: CreatePayRunInput, now: Date, metrics?: LedgerMetrics) {
   const start = new Date(input.period_start);
   const end = new Date(input.period_end);
   if (end.getTime() > now.getTime()) {
     throw unprocessable('period_not_over', 'a pay run’s period must have ended: period_end is in the future', [{ path: 'body.period_end', message: 'in the future' }]);
   }
-  const runId = await db.transaction().execute(async (trx) => {
-    await lockLedger(trx);
+  const { runId, posted } = await db.transaction().execute(async (trx) => {
+    const mark = await lockLedger(trx);
     const last = await trx
       .selectFrom('pay_runs')
       .select(['id', 'period_end'])
@@ -79,8 +79,9 @@ export async function createPayRun(db: Db, caller: AuthContext, input: CreatePay
       resourceId: String(run.id),
       details: { currency: input.currency, period_start: input.period_start, period_end: input.period_end, minimum_payout: input.minimum_payout, floors },
     });
-    return run.id;
+    return { runId: run.id, posted: await postedSince(trx, mark) };
   });
+  countPosted(metrics, posted);
   return getPayRun(db, runId);
 }
 
@@ -93,7 +94,7 @@ export async function createPayRun(db: Db, caller: AuthContext, input: CreatePay
  * transaction per worker per run (`payrun:<id>:topup:<worker>`), so it is paid once.
  */
 async function applyFloors(trx: Trx, runId: number, currency: string, start: Date, end: Date): Promise<FloorSummary> {
-  const workers = await workersInPeriod(trx, currency, start, end);
+  const workers = await workersInPeriod(trx, currency, start, end, { earnings: 'floored' });
   const policies = await trx.selectFrom('floor_policies').select(['client_id', 'mode', 'funded_by']).execute();
   const platformPolicy = policies.find((p) => p.client_id === null) ?? { mode: 'report' as const, funded_by: 'platform' as const };
   const policyOf = (clientId: string) => policies.find((p) => p.client_id === clientId) ?? platformPolicy;
@@ -148,22 +149,32 @@ async function applyFloors(trx: Trx, runId: number, currency: string, start: Dat
   return { ...summary, topup_total: summary.topup_total.toString(), unfunded_shortfall: summary.unfunded_shortfall.toString() };
 }
 
-/** One statement per payable account whose unpaid balance up to the cut (plus top-up) reaches the minimum. */
+/**
+ * One statement per payable account whose unpaid balance up to the cut (plus top-up) reaches the
+ * minimum. Read from the accounts, not summed from postings: an account's statement_balance is the
+ * sum of its postings no pay run made; less those after the cut (posted after the period's end), it
+ * is everything up to the cut, and less what the account's earlier statements covered (their ranges
+ * run from the first posting to the last statement's end without a gap) it is the range
+ * (after, cut] this statement covers. Reconciliation checks each statement against its postings.
+ */
 async function writeStatements(trx: Trx, runId: number, currency: string, through: number, minimumPayout: number): Promise<void> {
   await sql`
-    WITH cursors AS (
-      SELECT account_id, max(through_transaction_id) AS after FROM statements WHERE currency = ${currency} GROUP BY account_id
+    WITH covered AS (
+      SELECT account_id, max(through_transaction_id) AS after, sum(earnings) AS earnings FROM statements WHERE currency = ${currency} GROUP BY account_id
+    ),
+    after_cut AS (
+      SELECT p.account_id, sum(p.amount) AS amount FROM ledger_postings p
+      WHERE p.transaction_id > ${through}::bigint AND p.pay_run_id IS NULL AND p.currency = ${currency}
+      GROUP BY p.account_id
     ),
     payable AS (
-      SELECT a.id, a.owner_type, a.owner_id, coalesce(c.after, 0) AS after
-      FROM ledger_accounts a LEFT JOIN cursors c ON c.account_id = a.id
+      SELECT a.id, a.owner_type, a.owner_id, coalesce(c.after, 0) AS after,
+        CASE WHEN coalesce(c.after, 0) >= ${through}::bigint THEN 0
+             ELSE -(a.statement_balance - coalesce(x.amount, 0)) - coalesce(c.earnings, 0) END AS earnings
+      FROM ledger_accounts a
+      LEFT JOIN covered c ON c.account_id = a.id
+      LEFT JOIN after_cut x ON x.account_id = a.id
       WHERE a.purpose IN ('worker_payable', 'vendor_payable') AND a.currency = ${currency}
-    ),
-    ranged AS (
-      SELECT p.account_id, -sum(p.amount) AS earnings
-      FROM payable y JOIN ledger_postings p ON p.account_id = y.id AND p.transaction_id > y.after AND p.transaction_id <= ${through}
-      WHERE p.pay_run_id IS NULL
-      GROUP BY p.account_id
     ),
     topped AS (
       SELECT p.account_id, -sum(p.amount) AS topup
@@ -174,12 +185,11 @@ async function writeStatements(trx: Trx, runId: number, currency: string, throug
     INSERT INTO statements (pay_run_id, account_id, payee_type, worker_id, vendor_id, currency, after_transaction_id, through_transaction_id, earnings, topup, total)
     SELECT ${runId}, y.id, y.owner_type, CASE WHEN y.owner_type = 'worker' THEN y.owner_id END,
       CASE WHEN y.owner_type = 'worker' THEN w.vendor_id ELSE y.owner_id END,
-      ${currency}, y.after, greatest(y.after, ${through}::bigint), coalesce(r.earnings, 0), coalesce(t.topup, 0), coalesce(r.earnings, 0) + coalesce(t.topup, 0)
+      ${currency}, y.after, greatest(y.after, ${through}::bigint), y.earnings, coalesce(t.topup, 0), y.earnings + coalesce(t.topup, 0)
     FROM payable y
-    LEFT JOIN ranged r ON r.account_id = y.id
     LEFT JOIN topped t ON t.account_id = y.id
     LEFT JOIN workers w ON y.owner_type = 'worker' AND w.id = y.owner_id
-    WHERE coalesce(r.earnings, 0) + coalesce(t.topup, 0) >= greatest(${minimumPayout}::bigint, 1)
+    WHERE y.earnings + coalesce(t.topup, 0) >= greatest(${minimumPayout}::bigint, 1)
   `.execute(trx);
 }
 
@@ -283,9 +293,9 @@ export async function approvePayRun(db: Db, caller: AuthContext, id: number, now
  * credited), keyed `statement:<id>:payout`, and marks the statement paid; the run is paid when all its
  * statements are. The same reference again is a no-op; another reference for a paid statement is a 409.
  */
-export async function recordPayouts(db: Db, caller: AuthContext, id: number, payouts: { statement_id: number; reference: string }[], now: Date) {
-  await db.transaction().execute(async (trx) => {
-    await lockLedger(trx);
+export async function recordPayouts(db: Db, caller: AuthContext, id: number, payouts: { statement_id: number; reference: string }[], now: Date, metrics?: LedgerMetrics) {
+  const posted = await db.transaction().execute(async (trx) => {
+    const mark = await lockLedger(trx);
     const run = await trx.selectFrom('pay_runs').select(['id', 'status', 'currency']).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!run) throw notFound('pay run');
     if (run.status === 'draft') throw conflict('invalid_transition', 'approve the pay run before recording payouts', [{ path: 'status', message: run.status }]);
@@ -329,6 +339,8 @@ export async function recordPayouts(db: Db, caller: AuthContext, id: number, pay
       await trx.updateTable('pay_runs').set({ status: 'paid', paid_at: now }).where('id', '=', id).execute();
     }
     await writeAudit(trx, caller, { action: 'pay_run.payouts_recorded', resourceType: 'pay_run', resourceId: String(id), details: { payouts } });
+    return postedSince(trx, mark);
   });
+  countPosted(metrics, posted);
   return getPayRun(db, id);
 }

@@ -100,15 +100,30 @@ export async function reconcile(db: Db, opts: ReconcileOptions, _now: Date) {
     add(discrepancy('transaction_unbalanced', `transaction ${u.id} has ${u.n} postings summing to ${u.total}`, { currency: u.currency, transaction_id: u.id, expected: '0', actual: u.total }));
   }
 
-  const drift = await sql<{ id: number; currency: string; balance: string; total: string }>`
-    SELECT a.id, a.currency, a.balance::text AS balance, coalesce(s.total, 0)::text AS total
+  // Both kept sums: balance (every posting) and statement_balance (the postings no pay run made, which pay runs read).
+  const drift = await sql<{ id: number; currency: string; balance: string; total: string; statement_balance: string; statement_total: string }>`
+    SELECT a.id, a.currency, a.balance::text AS balance, coalesce(s.total, 0)::text AS total,
+      a.statement_balance::text AS statement_balance, coalesce(s.statement_total, 0)::text AS statement_total
     FROM ledger_accounts a
-    LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_postings GROUP BY account_id) s ON s.account_id = a.id
-    WHERE a.balance <> coalesce(s.total, 0) AND (${currency}::text IS NULL OR a.currency = ${currency})
+    LEFT JOIN (SELECT account_id, sum(amount) AS total, sum(amount) FILTER (WHERE pay_run_id IS NULL) AS statement_total
+               FROM ledger_postings GROUP BY account_id) s ON s.account_id = a.id
+    WHERE (a.balance <> coalesce(s.total, 0) OR a.statement_balance <> coalesce(s.statement_total, 0)) AND (${currency}::text IS NULL OR a.currency = ${currency})
     LIMIT ${MAX_LISTED}
   `.execute(db);
   for (const d of drift.rows) {
-    add(discrepancy('balance_drift', `account ${d.id} keeps balance ${d.balance} but its postings sum to ${d.total}`, { currency: d.currency, account_id: d.id, expected: d.total, actual: d.balance }));
+    if (d.balance !== d.total) {
+      add(discrepancy('balance_drift', `account ${d.id} keeps balance ${d.balance} but its postings sum to ${d.total}`, { currency: d.currency, account_id: d.id, expected: d.total, actual: d.balance }));
+    }
+    if (d.statement_balance !== d.statement_total) {
+      add(
+        discrepancy('balance_drift', `account ${d.id} keeps statement balance ${d.statement_balance} but its postings outside pay runs sum to ${d.statement_total}`, {
+          currency: d.currency,
+          account_id: d.id,
+          expected: d.statement_total,
+          actual: d.statement_balance,
+        }),
+      );
+    }
   }
 
   const { jobs, jobsTruncated } = await db.transaction().execute(async (trx) => {

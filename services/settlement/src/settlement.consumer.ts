@@ -5,6 +5,7 @@ import { sql, type Db } from '@fairlabel/db';
 import { createConsumer, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { GroupCommit } from './group-commit.js';
+import { countPosted, lockLedger, postedSince, type Posted } from './ledger.js';
 
 export type SettlementEvent =
   | { event: 'assignment.decided'; payload: EventPayload<'assignment.decided'> }
@@ -14,17 +15,18 @@ export type SettlementEvent =
 /**
  * Posts a batch of parsed events in one transaction: decisions, then charges, then reviews, each type
  * by one set-based SQL function (packages/db/sql/st_record_*.sql) under the ledger lock. Every effect
- * is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a redelivered event posts nothing.
+ * is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a redelivered event posts nothing. Returns what it posted, per kind (for the ledger metrics).
  */
-export async function postSettlementEvents(db: Db, events: SettlementEvent[]): Promise<void> {
+export async function postSettlementEvents(db: Db, events: SettlementEvent[]): Promise<Posted[]> {
   const decisions = events.filter((e) => e.event === 'assignment.decided').map((e) => e.payload);
   const charges = events.filter((e) => e.event === 'task.decided').map((e) => e.payload);
   const reviews = events.filter((e) => e.event === 'review.completed').map((e) => e.payload);
-  await db.transaction().execute(async (trx) => {
-    await sql`SELECT st_ledger_lock()`.execute(trx);
+  return db.transaction().execute(async (trx) => {
+    const mark = await lockLedger(trx);
     if (decisions.length) await sql`SELECT st_record_decisions(${JSON.stringify(decisions)}::jsonb)`.execute(trx);
     if (charges.length) await sql`SELECT st_record_task_charges(${JSON.stringify(charges)}::jsonb)`.execute(trx);
     if (reviews.length) await sql`SELECT st_record_reviews(${JSON.stringify(reviews)}::jsonb)`.execute(trx);
+    return postedSince(trx, mark);
   });
 }
 
@@ -38,8 +40,9 @@ export interface SettlementHandlers {
  * acknowledges an event only once its postings are committed (at-least-once delivery, exactly-once
  * effect). Tests call these with parsed payloads; the process wires them to BullMQ below.
  */
-export function settlementHandlers(deps: Pick<Deps, 'db'>, maxBatch = 500): SettlementHandlers {
-  const committer = new GroupCommit<SettlementEvent>((items) => postSettlementEvents(deps.db, items), maxBatch);
+export function settlementHandlers(deps: Pick<Deps, 'db' | 'metrics'>, maxBatch = 500): SettlementHandlers {
+  // Counted once committed: fairlabel_ledger_transactions_total / _postings_total, by kind.
+  const committer = new GroupCommit<SettlementEvent>(async (items) => countPosted(deps.metrics, await postSettlementEvents(deps.db, items)), maxBatch);
   return {
     committer,
     handlers: {
@@ -52,9 +55,11 @@ export function settlementHandlers(deps: Pick<Deps, 'db'>, maxBatch = 500): Sett
 
 /**
  * Many events in flight per process (BullMQ concurrency), so that group commits fill up: the work per
- * event is a few rows inside a shared statement; the round trips are per batch.
+ * event is a few rows inside a shared statement; the round trips are per batch. Twice the largest
+ * batch: the events of a flush stay in flight until it commits, so with no more than one batch in
+ * flight BullMQ fetched nothing while Postgres worked; with two, the next batch fills meanwhile.
  */
-export const SETTLEMENT_CONCURRENCY = 256;
+export const SETTLEMENT_CONCURRENCY = 1000;
 
 export function createSettlementConsumer(deps: Deps, connection: Redis, concurrency = SETTLEMENT_CONCURRENCY, stalledMs = deps.config.QUEUE_STALLED_MS): Worker {
   return createConsumer({

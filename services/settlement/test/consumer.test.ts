@@ -81,6 +81,19 @@ describe('the settlement consumer, through the outbox and the relay', () => {
   });
 });
 
+/** The ledger counters of this process's registry, as 'transactions <kind>' / 'postings <kind>' -> value. */
+async function ledgerCounters(env: TestEnv): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await env.metrics.ledgerTransactions.get()).values) out[`transactions ${v.labels.kind}`] = v.value;
+  for (const v of (await env.metrics.ledgerPostings.get()).values) out[`postings ${v.labels.kind}`] = v.value;
+  return out;
+}
+
+/** The counters that moved, by how much. */
+function diff(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v !== (before[k] ?? 0) ? [[k, v - (before[k] ?? 0)]] : [])));
+}
+
 /** What the assignment's earning pays the worker and vendor (holder-side), as text. */
 async function earningAmount(env: TestEnv, assignmentId: number): Promise<string> {
   const r = await sql<{ amount: string }>`
@@ -190,6 +203,31 @@ describe('the rules of pay', () => {
     const results = await Promise.allSettled([handlers['assignment.decided']!(bad, ctx), handlers['assignment.decided']!(good, ctx)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect(await owed(env.db, w.workers[0]!.workerId)).toBe(100n);
+  });
+
+  test('counts what it commits in the ledger metrics, by kind, and nothing for a batch it could not post', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 2, tasks: 2, payPolicy: { rejected_pay_bp: 5000 } });
+    const { handlers } = settlementHandlers(env);
+    const before = await ledgerCounters(env);
+    const [a, b, c] = w.assignments;
+    await Promise.all([
+      handlers['assignment.decided']!(decided(a!, w.client.organizationId, 'accepted'), ctx),
+      handlers['assignment.decided']!(decided(b!, w.client.organizationId, 'accepted'), ctx),
+      handlers['assignment.decided']!(decided(c!, w.client.organizationId, 'rejected'), ctx),
+      handlers['task.decided']!({ task_id: w.tasks[0]!.id, job_id: w.job.id, client_id: w.client.organizationId, agreement: 1, accepted_assignment_ids: [], rejected_assignment_ids: [] }, ctx),
+    ]);
+    const bad = { ...decided(a!, w.client.organizationId, 'accepted'), job_id: '00000000-0000-4000-8000-000000000000', assignment_id: 999_998 };
+    await expect(handlers['assignment.decided']!(bad, ctx)).rejects.toMatchObject({ code: '23503' });
+    const after = await ledgerCounters(env);
+    // Earnings and rejection pay: worker, vendor and platform legs (no vendor contract: no vendor leg); the charge: two legs.
+    expect(diff(before, after)).toEqual({
+      'transactions earning': 2,
+      'postings earning': 4,
+      'transactions rejected_pay': 1,
+      'postings rejected_pay': 2,
+      'transactions client_charge': 1,
+      'postings client_charge': 2,
+    });
   });
 
   test('posts many decisions arriving at once in a few group commits', async ({ env, seed }) => {

@@ -84,13 +84,15 @@ export async function transactionsOf(db: Db, assignmentId: number) {
   return db.selectFrom('ledger_transactions').select(['key', 'kind']).where('assignment_id', '=', assignmentId).orderBy('id').execute();
 }
 
-/** Every ledger transaction balanced and every balance equal to its postings (checked in SQL). */
+/** Every ledger transaction balanced and every kept balance (balance, statement_balance) equal to its postings (checked in SQL). */
 export async function ledgerIsConsistent(db: Db): Promise<{ unbalanced: number; drifted: number; total: string }> {
   const r = await sql<{ unbalanced: number; drifted: number; total: string }>`
     SELECT
       (SELECT count(*)::int FROM (SELECT t.id FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
                                  GROUP BY t.id HAVING coalesce(sum(p.amount), 0) <> 0 OR count(p.leg) < 2) x) AS unbalanced,
-      (SELECT count(*)::int FROM ledger_accounts a WHERE a.balance <> coalesce((SELECT sum(amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)) AS drifted,
+      (SELECT count(*)::int FROM ledger_accounts a
+       WHERE a.balance <> coalesce((SELECT sum(amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)
+          OR a.statement_balance <> coalesce((SELECT sum(amount) FROM ledger_postings p WHERE p.account_id = a.id AND p.pay_run_id IS NULL), 0)) AS drifted,
       (SELECT coalesce(sum(amount), 0)::text FROM ledger_postings) AS total
   `.execute(db);
   return r.rows[0]!;

@@ -63,6 +63,38 @@ describe('the database enforces the ledger', () => {
     expect((await attempt(['SELECT st_ledger_lock()', newTx('t-none')]))?.message).toMatch(/does not balance: 0 postings/);
   });
 
+  test('checks a whole batch at commit: one unbalanced transaction among balanced ones is found and refused', async ({ env, workerAccount, platformAccount, attempt }) => {
+    const err = await attempt([
+      'SELECT st_ledger_lock()',
+      newTx('t-b1'),
+      newTx('t-b2'),
+      newTx('t-b3'),
+      leg('t-b1', 1, workerAccount, -5),
+      leg('t-b1', 2, platformAccount, 5),
+      leg('t-b2', 1, workerAccount, -6),
+      leg('t-b2', 2, platformAccount, 5),
+      leg('t-b3', 1, workerAccount, -7),
+      leg('t-b3', 2, platformAccount, 7),
+    ]);
+    expect(err?.code).toBe('23514');
+    expect(err?.message).toMatch(/\(t-b2\) does not balance: 2 postings summing to -1/);
+    expect(await env.db.selectFrom('ledger_transactions').select('key').where('key', 'like', 't-b%').execute()).toEqual([]);
+  });
+
+  test('checks again what is inserted after SET CONSTRAINTS … IMMEDIATE ran the check', async ({ workerAccount, platformAccount, attempt }) => {
+    const err = await attempt([
+      'SELECT st_ledger_lock()',
+      newTx('t-i1'),
+      leg('t-i1', 1, workerAccount, -5),
+      leg('t-i1', 2, platformAccount, 5),
+      'SET CONSTRAINTS ALL IMMEDIATE',
+      'SET CONSTRAINTS ALL DEFERRED',
+      newTx('t-i2'),
+      leg('t-i2', 1, workerAccount, -5),
+    ]);
+    expect(err?.message).toMatch(/\(t-i2\) does not balance: 1 postings/);
+  });
+
   test('refuses a posting added to a transaction created by another database transaction', async ({ workerAccount, platformAccount, attempt }) => {
     expect(await attempt(['SELECT st_ledger_lock()', newTx('t-later'), leg('t-later', 1, workerAccount, -5), leg('t-later', 2, platformAccount, 5)])).toBeNull();
     // Two more legs that would still balance: refused anyway, the transaction is closed.

@@ -170,14 +170,18 @@ describe('pay run lifecycle', () => {
 describe('adjustments and reversals', () => {
   test('posts an adjustment once per Idempotency-Key, with who made it in the audit log, and reverses it once', async ({ env, finance, admin, w, inject }) => {
     const body = { account: { owner_type: 'worker', owner_id: w.workers[1]!.workerId }, currency: 'USD', amount: 250, reason: 'bonus for the hard batch' };
+    const counted = async () => (await env.metrics.ledgerPostings.get()).values.find((v) => v.labels.kind === 'adjustment')!.value;
+    const before = await counted();
     const first = await inject(admin, 'POST', '/v1/finance/adjustments', body, 'adj-1');
     expect(first.statusCode, first.body).toBe(201);
+    expect(await counted()).toBe(before + 2);
     const tx = first.json();
     expect(tx.postings.map((p: { purpose: string; amount: string }) => [p.purpose, p.amount])).toEqual([
       ['worker_payable', '-250'],
       ['adjustments', '250'],
     ]);
     expect((await inject(admin, 'POST', '/v1/finance/adjustments', body, 'adj-1')).json().id).toBe(tx.id);
+    expect(await counted()).toBe(before + 2); // the replay posted nothing
     const audit = await env.db.selectFrom('audit_log').select(['action', 'actor_key_id']).where('resource_id', '=', String(tx.id)).execute();
     expect(audit).toEqual([{ action: 'ledger.adjustment', actor_key_id: admin.keyId }]);
 

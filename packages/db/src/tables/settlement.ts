@@ -39,6 +39,8 @@ export interface LedgerAccountsTable {
   currency: string;
   /** Debit-positive sum of the account's postings, kept by a trigger. */
   balance: Generated<number>;
+  /** Debit-positive sum of the account's postings no pay run made (what statements cover), kept by the same trigger. */
+  statement_balance: Generated<number>;
   created_at: Generated<Date>;
 }
 
