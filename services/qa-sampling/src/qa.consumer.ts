@@ -3,6 +3,7 @@ import { createConsumer, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { decideSubmissions, type BatchOutcome } from './decisions/decide.service.js';
 import { GroupCommit } from './decisions/group-commit.js';
+import { automateJob } from './predictions/automate.js';
 
 export type QaConsumerDeps = Pick<Deps, 'db' | 'clock' | 'logger'> & Partial<Pick<Deps, 'metrics'>>;
 
@@ -35,6 +36,13 @@ export function qaHandlers(deps: QaConsumerDeps, maxBatch = 1000): QaHandlers {
     committer,
     handlers: {
       'assignment.submitted': (payload) => committer.add(payload),
+      // prediction_mode auto (predictions/automate.ts): qualifying predictions decide their tasks once the job is live or gains tasks.
+      'job.activated': async (payload) => {
+        await automateJob(deps.db, payload.job_id, deps.clock.now());
+      },
+      'tasks.imported': async (payload) => {
+        await automateJob(deps.db, payload.job_id, deps.clock.now());
+      },
     },
   };
 }

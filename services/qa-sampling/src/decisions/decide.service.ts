@@ -13,6 +13,8 @@ import { allocateIds, assignmentDecision, type DecisionJob } from './rows.js';
 
 export type { DecisionJob } from './rows.js';
 import { scoreGold, type FastAnswer, type GoldOutcome, type GoldSubmission } from './gold.service.js';
+import { sampleReviews } from '../reviews/sampling.js';
+import { verifyPredictions } from '../predictions/verify.js';
 
 type Trx = Transaction<Database>;
 
@@ -130,6 +132,8 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
     .map((s) => ({ ...s, job: jobs.get(s.jobId)!, fast: records.find((r) => r.assignment_id === s.assignmentId)!.fast }));
   // Fast consensus answers recorded now count as failed gold (fraud rule).
   const fresh = new Set(recorded.rows.map((r) => Number(r.assignment_id)));
+  // Review sampling (reviews/sampling.ts): a sampled consensus submission also gets a pending review.
+  await sampleReviews(trx, subs.filter((s) => fresh.has(s.assignmentId) && routes.get(s.assignmentId) === 'consensus'), jobs);
   const fastAnswers: FastAnswer[] = records
     .filter((r) => r.fast && r.route === 'consensus' && fresh.has(r.assignment_id))
     .map((r) => ({ worker_id: r.worker_id, vendor_id: r.vendor_id, job: jobs.get(r.job_id)! }));
@@ -141,6 +145,8 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
   const touched = [...new Set(subs.filter((s) => routes.get(s.assignmentId) === 'consensus').map((s) => s.taskId))].sort((a, b) => a - b);
   const decisionEvents: OutboxEvent[] = [];
   if (touched.length) {
+    // prediction_mode verify (predictions/verify.ts): an answer agreeing with a qualifying prediction decides its task first.
+    decisionEvents.push(...(await verifyPredictions(trx, subs.filter((s) => routes.get(s.assignmentId) === 'consensus'), touched, jobs, now)));
     const consensus = await decideTasks(trx, touched, jobs, now);
     out.tasksDecided = consensus.tasksDecided;
     out.assignmentsDecided = consensus.assignmentsDecided;
