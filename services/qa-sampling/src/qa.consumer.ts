@@ -32,17 +32,17 @@ export function qaHandlers(deps: QaConsumerDeps, maxBatch = 1000): QaHandlers {
     const outcome = await decideSubmissions(deps.db, items, deps.clock.now());
     countDecisions(deps, outcome);
   }, maxBatch);
+  const automate = async (jobId: string): Promise<void> => {
+    const n = await automateJob(deps.db, jobId, deps.clock.now());
+    if (n > 0) deps.metrics?.qaTasksDecided.inc({ automated: 'true' }, n);
+  };
   return {
     committer,
     handlers: {
       'assignment.submitted': (payload) => committer.add(payload),
       // prediction_mode auto (predictions/automate.ts): qualifying predictions decide their tasks once the job is live or gains tasks.
-      'job.activated': async (payload) => {
-        await automateJob(deps.db, payload.job_id, deps.clock.now());
-      },
-      'tasks.imported': async (payload) => {
-        await automateJob(deps.db, payload.job_id, deps.clock.now());
-      },
+      'job.activated': (payload) => automate(payload.job_id),
+      'tasks.imported': (payload) => automate(payload.job_id),
     },
   };
 }
