@@ -109,14 +109,36 @@ describe('review sampling', () => {
     expect(review.assignment_id).toBe(ea!.assignment_id);
     const done = await app.inject({ method: 'POST', url: `/v1/reviews/${review.id}/complete`, headers: reviewer.auth, payload: { outcome: 'accept' } });
     expect(done.json()).toMatchObject({ assignment_outcome: 'accepted', task_decided: false });
-    // The second answer completes the task; consensus decides it (a tie goes to the lower label) and judges only b.
+    // The second answer completes the task; consensus decides it with both votes (the reviewed one
+    // still counts; a 1:1 tie) and judges only b.
     const [eb] = await submit(env.db, seed, job.tasks, [b], () => pick('cat'));
     await decideSubmissions(env.db, [eb!], env.clock.now());
-    const { assignments } = await decisionsOf(env.db, job);
+    const { tasks, assignments } = await decisionsOf(env.db, job);
+    expect(tasks.map((t) => [t.annotations, t.agreement])).toEqual([[2, 0.5]]);
     expect(assignments.map((d) => [Number(d.assignment_id), d.reason.startsWith('accepted by review') ? 'review' : 'consensus'])).toEqual([
       [ea!.assignment_id, 'review'],
       [eb!.assignment_id, 'consensus'],
     ]);
+  });
+
+  test('a rejecting review of an undecided assignment takes it out of its task\'s count: the task waits for another annotation', async ({ app, env, seed }) => {
+    const { job, skill } = await reviewedJob(seed, 1, {}, { overlap: 2 });
+    const [a, b, c] = [await workerAt(seed, skill, 1), await workerAt(seed, skill, 1), await workerAt(seed, skill, 1)];
+    const reviewer = await workerAt(seed, skill, 2);
+    const [ea] = await submit(env.db, seed, job.tasks, [a], () => pick('dog'));
+    await decideSubmissions(env.db, [ea!], env.clock.now());
+    const review = (await app.inject({ method: 'POST', url: '/v1/reviews/next', headers: reviewer.auth })).json();
+    expect((await app.inject({ method: 'POST', url: `/v1/reviews/${review.id}/complete`, headers: reviewer.auth, payload: { outcome: 'reject', comment: 'spam' } })).json()).toMatchObject({ assignment_outcome: 'rejected' });
+    const count = async () => (await env.db.selectFrom('qa_tasks').select('submissions').where('task_id', '=', job.tasks[0]!.id).executeTakeFirstOrThrow()).submissions;
+    expect(await count()).toBe(0);
+    const [eb] = await submit(env.db, seed, job.tasks, [b], () => pick('cat'));
+    await decideSubmissions(env.db, [eb!], env.clock.now());
+    expect((await decisionsOf(env.db, job)).tasks).toEqual([]);
+    const [ec] = await submit(env.db, seed, job.tasks, [c], () => pick('cat'));
+    await decideSubmissions(env.db, [ec!], env.clock.now());
+    const { tasks, assignments } = await decisionsOf(env.db, job);
+    expect(tasks.map((t) => [t.result, t.annotations, t.agreement])).toEqual([[pick('cat'), 2, 1]]);
+    expect(assignments.map((d) => [Number(d.assignment_id), d.outcome])).toEqual([[ea!.assignment_id, 'rejected'], [eb!.assignment_id, 'accepted'], [ec!.assignment_id, 'accepted']]);
   });
 
   test('a correction decides an undecided task with the corrected answer and judges its other answers against it', async ({ app, env, seed }) => {

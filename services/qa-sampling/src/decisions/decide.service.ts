@@ -179,6 +179,8 @@ interface AnswerRow {
   answer: unknown;
   level: number | null;
   decided: boolean;
+  /** Decided before its task (a review accepted it): it still votes, but is not judged again. */
+  accepted_early: boolean;
 }
 
 async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, DecisionJob>, now: Date) {
@@ -200,7 +202,8 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
   const answers = (
     await sql<AnswerRow>`
       SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, a.answer, ws.level,
-             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided
+             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided,
+             coalesce((SELECT d.outcome = 'accepted' FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id ORDER BY d.id DESC LIMIT 1), false) AS accepted_early
       FROM qa_submissions s
       JOIN assignments a ON a.id = s.assignment_id
       JOIN jobs j ON j.id = s.job_id
@@ -254,8 +257,9 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
 
   for (const s of ready) {
     const job = jobs.get(s.job_id)!;
-    // Answers already rejected (their worker was suspended) no longer count.
-    const rows = (byTask.get(s.task_id) ?? []).filter((r) => !r.decided);
+    // Answers already rejected (their worker was suspended, a reviewer rejected them) no longer count;
+    // one a reviewer accepted still votes (reviews/reviews.service.ts) but keeps its decision.
+    const rows = (byTask.get(s.task_id) ?? []).filter((r) => !r.decided || r.accepted_early);
     const annotations: Annotation[] = rows.map((r) => ({ assignmentId: r.assignment_id, workerId: r.worker_id, answer: r.answer }));
     const q = (w: string) => quality.get(`${w}/${job.skill}`) ?? { total: 0, correct: 0 };
     const consensus = decideTask(
@@ -286,6 +290,7 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
     const rejected: number[] = [];
     consensus.judged.forEach((j, i) => {
       const row = rows[i]!;
+      if (row.decided) return;
       (j.pass ? accepted : rejected).push(j.assignmentId);
       assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, row, job, decisionId, j.pass, j.score, j.pass ? 'agrees with the consensus' : 'disagrees with the consensus', decidedAt));
     });

@@ -106,7 +106,9 @@ const OUTCOME = { accept: 'accepted', reject: 'rejected', correct: 'corrected' }
  * `POST /v1/reviews/:id/complete`. What a review decides (README "Quality"):
  * - accept / reject: the reviewed assignment is accepted / rejected. When consensus decided it
  *   otherwise, the review's decision supersedes that one (settlement reverses or pays the difference);
- *   when consensus has not decided it yet, the review's is its first decision and consensus leaves it.
+ *   when consensus has not decided it yet, the review's is its first decision: an accepted answer still
+ *   votes in the task's consensus (and keeps its decision), a rejected one is taken out of the task's
+ *   count, so the task waits for another annotation.
  * - correct: the corrected answer (valid for the label config) is the reference: the worker's answer is
  *   judged against it with the job's comparison (accepted if it passes). If the task has no decision
  *   yet, the correction decides it (method `review`, its result the corrected answer) and the task's
@@ -171,6 +173,11 @@ export async function completeReview(deps: ReviewDeps, workerId: string, reviewI
       );
       decisionId = written.ids[0]!;
       events.push(...written.events);
+      // Rejected before its task was decided: it no longer counts toward the task, which waits for
+      // another annotation (worker-assignment gives the slot back), as for a suspended worker's work.
+      if (current === null && outcome === 'rejected' && task.decision_id === null && !taskDecided) {
+        await sql`UPDATE qa_tasks SET submissions = greatest(submissions - 1, 0), updated_at = ${now} WHERE task_id = ${taskId}`.execute(trx);
+      }
     }
     if (taskDecided) {
       const others = await judgeUndecided(trx, job, taskId, taskDecisionId!, corrected, 'judged against a reviewer\'s correction', now, new Set([assignmentId]));
