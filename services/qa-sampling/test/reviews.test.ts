@@ -204,6 +204,20 @@ describe('review sampling', () => {
     expect((await decisionsOf(env.db, job)).assignments.map((d) => d.outcome)).toEqual(['accepted']);
   });
 
+  test('concurrent reviewers never get the same review', async ({ app, env, seed }) => {
+    const { job, skill } = await reviewedJob(seed, 5);
+    const annotator = await workerAt(seed, skill, 1);
+    await decideSubmissions(env.db, await submit(env.db, seed, job.tasks, [annotator], () => pick('cat')), env.clock.now());
+    const reviewers = await Promise.all(Array.from({ length: 8 }, () => workerAt(seed, skill, 2)));
+    const answers = await Promise.all(reviewers.map((r) => app.inject({ method: 'POST', url: '/v1/reviews/next', headers: r.auth })));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 204, 204, 204]);
+    const got = answers.filter((a) => a.statusCode === 200).map((a) => a.json().id as number);
+    expect(new Set(got).size).toBe(5);
+    const rows = await reviewsOf(env.db, job.id);
+    expect(rows.map((r) => r.status)).toEqual(['leased', 'leased', 'leased', 'leased', 'leased']);
+    expect(new Set(rows.map((r) => r.reviewer_worker_id)).size).toBe(5);
+  });
+
   test('tenancy: only worker keys review; another worker\'s review is not found', async ({ app, env, seed, client, vendor, admin }) => {
     const { job, skill } = await reviewedJob(seed, 1);
     const annotator = await workerAt(seed, skill, 1);
