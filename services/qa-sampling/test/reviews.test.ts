@@ -76,6 +76,10 @@ describe('review sampling', () => {
     const chain = (await decisionsOf(env.db, job)).assignments;
     expect(chain.map((d) => [d.outcome, d.supersedes_decision_id === null ? null : Number(d.supersedes_decision_id)])).toEqual([['accepted', null], ['rejected', Number(first[0]!.id)]]);
     expectError(await app.inject({ method: 'POST', url: `/v1/reviews/${review.id}/complete`, headers: reviewer.auth, payload: { outcome: 'accept' } }), 409, 'review_completed');
+    // The job's QA report counts it (the client's own job).
+    const report = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/qa`, headers: job.owner.auth });
+    expect(report.statusCode, report.body).toBe(200);
+    expect(report.json().reviews).toEqual({ sampled: 1, open: 0, accepted: 0, rejected: 1, corrected: 0, appeals: { pending: 0, upheld: 0, denied: 0 } });
 
     // worker-assignment applies both decisions in order; settlement posts the earning, its reversal and the review's pay.
     const decided = (await eventsOf(env.db, 'assignment.decided', job.id)).filter((e) => e.queue === 'settlement').map((e) => e.payload);
