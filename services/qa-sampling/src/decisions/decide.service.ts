@@ -203,7 +203,8 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
     await sql<AnswerRow>`
       SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, a.answer, ws.level,
              EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided,
-             coalesce((SELECT d.outcome = 'accepted' FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id ORDER BY d.id DESC LIMIT 1), false) AS accepted_early
+             coalesce((SELECT d.outcome = 'accepted' FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id
+                       AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions x WHERE x.supersedes_decision_id = d.id)), false) AS accepted_early
       FROM qa_submissions s
       JOIN assignments a ON a.id = s.assignment_id
       JOIN jobs j ON j.id = s.job_id
