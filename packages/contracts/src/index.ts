@@ -14,3 +14,4 @@ export * from './results.js';
 export * from './ops.js';
 export * from './qa.js';
 export * from './qa-aggregate.js';
+export * from './qa-reviews.js';

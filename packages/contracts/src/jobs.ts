@@ -32,6 +32,16 @@ export const qaPolicySchema = z
     min_gold_for_suspension: z.number().int().min(1).max(10_000).optional().describe('N: gold answers needed before accuracy_floor can suspend a worker (default 10).'),
     promotion_bar: z.number().min(0).max(1).optional().describe('Smoothed gold accuracy that promotes a worker one level (default 0.9).'),
     min_gold_for_promotion: z.number().int().min(1).max(10_000).optional().describe('M: gold answers since the last level change needed for a promotion (default 20).'),
+    reviewer_level: z.number().int().min(1).max(5).optional().describe('Review sampling: the lowest level (in the job\'s skill) a reviewer needs (default 2).'),
+    review_same_vendor: z.boolean().optional().describe('false: nobody reviews work of their own vendor (default true: only their own work is excluded).'),
+    prediction_mode: z
+      .enum(['auto', 'verify', 'assist'])
+      .optional()
+      .describe(
+        'What a model prediction at or above prediction_threshold does: `auto` decides the task with no human (automated work), `verify` needs one ' +
+          'agreeing annotation (paid at the verify rate), `assist` (default) only shows it to workers as a pre-annotation.',
+      ),
+    prediction_threshold: z.number().min(0).max(1).optional().describe('Confidence a prediction needs for prediction_mode (default: auto_accept_confidence, else 0.9).'),
   })
   .meta({ id: 'QaPolicy' });
 

@@ -39,6 +39,16 @@ export const jobQaReportSchema = z
       requests: z.number().int().describe('Tasks QA asked for more annotations on, decided or not.'),
     }),
     automation: z.object({ automated_tasks: z.number().int(), share: accuracy.nullable() }),
+    reviews: z
+      .object({
+        sampled: z.number().int().describe('Submissions sampled for review (review_sample_rate).'),
+        open: z.number().int().describe('Sampled, not yet reviewed (pending or leased).'),
+        accepted: z.number().int(),
+        rejected: z.number().int(),
+        corrected: z.number().int(),
+        appeals: z.object({ pending: z.number().int(), upheld: z.number().int(), denied: z.number().int() }),
+      })
+      .describe('Review outcomes and appeals (README "Quality: review, predictions, appeals").'),
     estimated_accuracy: accuracy
       .nullable()
       .describe('Expected share of decided results that are right: the mean of each decision\'s confidence (its posterior under the job\'s method).'),

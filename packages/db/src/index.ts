@@ -8,4 +8,5 @@ export type * from './tables/core.js';
 export type * from './tables/work.js';
 export type * from './tables/settlement.js';
 export type * from './tables/qa-sampling.js';
+export type * from './tables/qa-reviews.js';
 export { sql } from 'kysely';

@@ -5,6 +5,8 @@ import { sql, type Db } from '@fairlabel/db';
 import { createConsumer, OutboxRelay, outboxJobId, publish } from '../src/index.js';
 import { queuesTest } from '../src/testing/index.js';
 
+/** The qa-sampling queue's other events, which these tests do not publish (a consumer must handle every event of its queue). */
+const otherQaEvents = { 'job.activated': async () => {}, 'tasks.imported': async () => {} };
 /** Each test has its own key prefix, so its `qa-sampling` queue starts empty; `relay()` makes relays on it. */
 const test = queuesTest
   .extend('queue', async ({ redis, prefix }, { onCleanup }) => {
@@ -108,6 +110,7 @@ describe('transactional outbox', () => {
         'assignment.submitted': async (p) => {
           effects.set(p.assignment_id, (effects.get(p.assignment_id) ?? 0) + 1);
         },
+        ...otherQaEvents,
       },
     });
     try {
@@ -156,6 +159,7 @@ describe('consumers', () => {
           attempts.push(ctx.attempt);
           throw new Error('downstream unavailable');
         },
+        ...otherQaEvents,
       },
     });
     try {

@@ -69,7 +69,8 @@ describe('the reconciler', () => {
       connection: consumerConnection,
       prefix,
       logger,
-      handlers: { 'assignment.submitted': async (p) => void consumed.push(p.assignment_id) },
+      // (job.activated and tasks.imported also go to qa-sampling; this test publishes none.)
+      handlers: { 'assignment.submitted': async (p) => void consumed.push(p.assignment_id), 'job.activated': async () => {}, 'tasks.imported': async () => {} },
     });
     try {
       await ensureJobScheduler(expiry, leaseExpiryScheduler);

@@ -20,6 +20,8 @@ const BODYLESS_ACTIONS = [
   'POST /v1/ops/queues/{name}/failed/{jobId}/retry',
   'POST /v1/ops/queues/{name}/pause',
   'POST /v1/ops/queues/{name}/resume',
+  'POST /v1/reviews/next',
+  'POST /v1/reviews/{id}/heartbeat',
   'POST /v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
 ];
 /**

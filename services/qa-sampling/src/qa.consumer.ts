@@ -3,6 +3,7 @@ import { createConsumer, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { decideSubmissions, type BatchOutcome } from './decisions/decide.service.js';
 import { GroupCommit } from './decisions/group-commit.js';
+import { automateJob } from './predictions/automate.js';
 
 export type QaConsumerDeps = Pick<Deps, 'db' | 'clock' | 'logger'> & Partial<Pick<Deps, 'metrics'>>;
 
@@ -31,10 +32,17 @@ export function qaHandlers(deps: QaConsumerDeps, maxBatch = 1000): QaHandlers {
     const outcome = await decideSubmissions(deps.db, items, deps.clock.now());
     countDecisions(deps, outcome);
   }, maxBatch);
+  const automate = async (jobId: string): Promise<void> => {
+    const n = await automateJob(deps.db, jobId, deps.clock.now());
+    if (n > 0) deps.metrics?.qaTasksDecided.inc({ automated: 'true' }, n);
+  };
   return {
     committer,
     handlers: {
       'assignment.submitted': (payload) => committer.add(payload),
+      // prediction_mode auto (predictions/automate.ts): qualifying predictions decide their tasks once the job is live or gains tasks.
+      'job.activated': (payload) => automate(payload.job_id),
+      'tasks.imported': (payload) => automate(payload.job_id),
     },
   };
 }

@@ -75,4 +75,4 @@ export const qaSamplingEvents = {
 };
 
 /** Events the `qa-sampling` queue consumes. */
-export const qaSamplingSubscribes: string[] = ['assignment.submitted'];
+export const qaSamplingSubscribes: string[] = ['assignment.submitted', 'job.activated', 'tasks.imported'];

@@ -13,6 +13,8 @@ import { allocateIds, assignmentDecision, type DecisionJob } from './rows.js';
 
 export type { DecisionJob } from './rows.js';
 import { scoreGold, type FastAnswer, type GoldOutcome, type GoldSubmission } from './gold.service.js';
+import { sampleReviews } from '../reviews/sampling.js';
+import { verifyPredictions } from '../predictions/verify.js';
 
 type Trx = Transaction<Database>;
 
@@ -130,6 +132,8 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
     .map((s) => ({ ...s, job: jobs.get(s.jobId)!, fast: records.find((r) => r.assignment_id === s.assignmentId)!.fast }));
   // Fast consensus answers recorded now count as failed gold (fraud rule).
   const fresh = new Set(recorded.rows.map((r) => Number(r.assignment_id)));
+  // Review sampling (reviews/sampling.ts): a sampled consensus submission also gets a pending review.
+  await sampleReviews(trx, subs.filter((s) => fresh.has(s.assignmentId) && routes.get(s.assignmentId) === 'consensus'), jobs);
   const fastAnswers: FastAnswer[] = records
     .filter((r) => r.fast && r.route === 'consensus' && fresh.has(r.assignment_id))
     .map((r) => ({ worker_id: r.worker_id, vendor_id: r.vendor_id, job: jobs.get(r.job_id)! }));
@@ -141,6 +145,8 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
   const touched = [...new Set(subs.filter((s) => routes.get(s.assignmentId) === 'consensus').map((s) => s.taskId))].sort((a, b) => a - b);
   const decisionEvents: OutboxEvent[] = [];
   if (touched.length) {
+    // prediction_mode verify (predictions/verify.ts): an answer agreeing with a qualifying prediction decides its task first.
+    decisionEvents.push(...(await verifyPredictions(trx, subs.filter((s) => routes.get(s.assignmentId) === 'consensus'), touched, jobs, now)));
     const consensus = await decideTasks(trx, touched, jobs, now);
     out.tasksDecided = consensus.tasksDecided;
     out.assignmentsDecided = consensus.assignmentsDecided;
@@ -173,6 +179,8 @@ interface AnswerRow {
   answer: unknown;
   level: number | null;
   decided: boolean;
+  /** Decided before its task (a review accepted it): it still votes, but is not judged again. */
+  accepted_early: boolean;
 }
 
 async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, DecisionJob>, now: Date) {
@@ -194,7 +202,9 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
   const answers = (
     await sql<AnswerRow>`
       SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, a.answer, ws.level,
-             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided
+             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided,
+             coalesce((SELECT d.outcome = 'accepted' FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id
+                       AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions x WHERE x.supersedes_decision_id = d.id)), false) AS accepted_early
       FROM qa_submissions s
       JOIN assignments a ON a.id = s.assignment_id
       JOIN jobs j ON j.id = s.job_id
@@ -248,8 +258,9 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
 
   for (const s of ready) {
     const job = jobs.get(s.job_id)!;
-    // Answers already rejected (their worker was suspended) no longer count.
-    const rows = (byTask.get(s.task_id) ?? []).filter((r) => !r.decided);
+    // Answers already rejected (their worker was suspended, a reviewer rejected them) no longer count;
+    // one a reviewer accepted still votes (reviews/reviews.service.ts) but keeps its decision.
+    const rows = (byTask.get(s.task_id) ?? []).filter((r) => !r.decided || r.accepted_early);
     const annotations: Annotation[] = rows.map((r) => ({ assignmentId: r.assignment_id, workerId: r.worker_id, answer: r.answer }));
     const q = (w: string) => quality.get(`${w}/${job.skill}`) ?? { total: 0, correct: 0 };
     const consensus = decideTask(
@@ -280,6 +291,7 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
     const rejected: number[] = [];
     consensus.judged.forEach((j, i) => {
       const row = rows[i]!;
+      if (row.decided) return;
       (j.pass ? accepted : rejected).push(j.assignmentId);
       assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, row, job, decisionId, j.pass, j.score, j.pass ? 'agrees with the consensus' : 'disagrees with the consensus', decidedAt));
     });

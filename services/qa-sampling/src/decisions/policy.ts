@@ -17,11 +17,19 @@ export interface QaPolicy {
   minGoldForSuspension: number;
   promotionBar: number;
   minGoldForPromotion: number;
+  /** Review sampling (reviews/): the lowest level a reviewer needs; whether a vendor's workers may review each other. */
+  reviewerLevel: number;
+  reviewSameVendor: boolean;
+  /** Model predictions (predictions/): what a prediction at or above the threshold does. */
+  predictionMode: 'auto' | 'verify' | 'assist';
+  predictionThreshold: number;
 }
 
 export const DEFAULT_MIN_GOLD_FOR_SUSPENSION = 10;
 export const DEFAULT_PROMOTION_BAR = 0.9;
 export const DEFAULT_MIN_GOLD_FOR_PROMOTION = 20;
+export const DEFAULT_REVIEWER_LEVEL = 2;
+export const DEFAULT_PREDICTION_THRESHOLD = 0.9;
 
 export function resolvePolicy(stored: unknown, overlap: number): QaPolicy {
   // Stored policies were validated on the way in; a row that predates a field parses with its default.
@@ -38,6 +46,11 @@ export function resolvePolicy(stored: unknown, overlap: number): QaPolicy {
     minGoldForSuspension: p.min_gold_for_suspension ?? DEFAULT_MIN_GOLD_FOR_SUSPENSION,
     promotionBar: p.promotion_bar ?? DEFAULT_PROMOTION_BAR,
     minGoldForPromotion: p.min_gold_for_promotion ?? DEFAULT_MIN_GOLD_FOR_PROMOTION,
+    reviewerLevel: p.reviewer_level ?? DEFAULT_REVIEWER_LEVEL,
+    reviewSameVendor: p.review_same_vendor ?? true,
+    // auto_accept_confidence predates prediction_mode and meant "accepted with one human verification".
+    predictionMode: p.prediction_mode ?? (p.auto_accept_confidence !== undefined ? 'verify' : 'assist'),
+    predictionThreshold: p.prediction_threshold ?? p.auto_accept_confidence ?? DEFAULT_PREDICTION_THRESHOLD,
   };
 }
 

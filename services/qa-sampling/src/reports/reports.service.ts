@@ -3,6 +3,7 @@ import { sql, type Db } from '@fairlabel/db';
 import { notFound } from '@fairlabel/http';
 import { accuracyEstimate, smoothedAccuracy } from '../quality/accuracy.js';
 import { resolvePolicy } from '../decisions/policy.js';
+import { reviewSummary } from '../reviews/summary.js';
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
@@ -44,6 +45,7 @@ export async function jobQaReport(db: Db, clientId: string | null, jobId: string
     sql<{ n: number }>`SELECT count(*)::int AS n FROM qa_suspect_gold WHERE job_id = ${jobId}`.execute(db),
     sql<{ n: number }>`SELECT count(*)::int AS n FROM qa_tasks WHERE job_id = ${jobId} AND overlap_requested IS NOT NULL`.execute(db),
   ]);
+  const reviews = await reviewSummary(db, jobId);
   const t = tasks.rows[0]!;
   const count = (kind: string, outcome: string) => decisions.rows.find((r) => r.kind === kind && r.outcome === outcome)?.n ?? 0;
   const vendors = new Map<string, { total: number; correct: number }>();
@@ -69,6 +71,7 @@ export async function jobQaReport(db: Db, clientId: string | null, jobId: string
     },
     overlap: { extra_annotations: t.extra, tasks_with_extra: t.with_extra, requests: requests.rows[0]!.n },
     automation: { automated_tasks: t.automated, share: t.decided ? round(t.automated / t.decided) : null },
+    reviews,
     estimated_accuracy: t.confidence === null ? null : round(t.confidence),
   };
 }
