@@ -1,7 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp } from './core.js';
 
-/** qa-sampling's review and appeal tables (migration 20261129T1700_qa_reviews; written by qa-sampling only). */
+/** qa-sampling's review and appeal tables (migration 20261129T1720_qa_reviews; written by qa-sampling only). */
 
 type JsonColumn<T> = ColumnType<T, T | string, T | string>;
 

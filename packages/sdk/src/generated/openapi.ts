@@ -747,6 +747,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reviews/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lease the next sampled submission to review
+         * @description A share of submissions (the job's `review_sample_rate`) is reviewed by workers at or above its `reviewer_level`. Returns the item, the answer under review and a lease of the job's lease time, or 204 with Retry-After when there is nothing you may review. Never your own work or a task you annotated; not your vendor's work when the job has `review_same_vendor: false`. A lease that runs out returns the review to the pool.
+         */
+        post: operations["claimNextReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend your review lease
+         * @description Another worker's review is a 404; an expired lease is 409 `lease_expired`, a completed review 409 `review_completed`.
+         */
+        post: operations["heartbeatReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept, reject or correct the reviewed answer
+         * @description `accept`/`reject` decide the reviewed assignment, superseding a consensus decision that says otherwise (settlement pays or reverses the difference). `correct` takes a `corrected_answer` (validated like a submit; 422 `invalid_answer`): the answer is judged against it, and when the task has no decision yet the correction becomes its result. The review is paid at the job's review rate (`review.completed`).
+         */
+        post: operations["completeReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assignments/{id}/appeal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Appeal the rejection of your assignment
+         * @description Within 7 days of the rejection, once per assignment. 409 `not_rejected` (not rejected by the decision in force), `already_appealed`, `appeal_window_closed`; another worker's assignment is a 404. A worker of a higher level decides it.
+         */
+        post: operations["appealAssignment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/appeals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending appeals you may decide
+         * @description Appeals of workers below your level in the job's skill (not yours; not your vendor's when the job has `review_same_vendor: false`), oldest first.
+         */
+        get: operations["listAppealsToDecide"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/appeals/{id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uphold or deny an appeal
+         * @description Upheld: a new accepting decision supersedes the rejection (`assignment.decided` with `supersedes_decision_id`; settlement pays it). 403 when you may not decide it (your own, not a higher level, your vendor's when the job forbids it); 409 `appeal_decided`, `decision_changed`.
+         */
+        post: operations["decideAppeal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/finance/accounts": {
         parameters: {
             query?: never;
@@ -1652,6 +1772,17 @@ export interface components {
             promotion_bar?: number;
             /** @description M: gold answers since the last level change needed for a promotion (default 20). */
             min_gold_for_promotion?: number;
+            /** @description Review sampling: the lowest level (in the job's skill) a reviewer needs (default 2). */
+            reviewer_level?: number;
+            /** @description false: nobody reviews work of their own vendor (default true: only their own work is excluded). */
+            review_same_vendor?: boolean;
+            /**
+             * @description What a model prediction at or above prediction_threshold does: `auto` decides the task with no human (automated work), `verify` needs one agreeing annotation (paid at the verify rate), `assist` (default) only shows it to workers as a pre-annotation.
+             * @enum {string}
+             */
+            prediction_mode?: "auto" | "verify" | "assist";
+            /** @description Confidence a prediction needs for prediction_mode (default: auto_accept_confidence, else 0.9). */
+            prediction_threshold?: number;
         };
         CreateJobInput: {
             name: string;
@@ -2763,6 +2894,21 @@ export interface components {
                 automated_tasks: number;
                 share: number | null;
             };
+            /** @description Review outcomes and appeals (README "Quality: review, predictions, appeals"). */
+            reviews: {
+                /** @description Submissions sampled for review (review_sample_rate). */
+                sampled: number;
+                /** @description Sampled, not yet reviewed (pending or leased). */
+                open: number;
+                accepted: number;
+                rejected: number;
+                corrected: number;
+                appeals: {
+                    pending: number;
+                    upheld: number;
+                    denied: number;
+                };
+            };
             /** @description Expected share of decided results that are right: the mean of each decision's confidence (its posterior under the job's method). */
             estimated_accuracy: number | null;
         };
@@ -2861,6 +3007,89 @@ export interface components {
             agreement: number;
             answers: number;
             gold: string | null;
+        };
+        ReviewInput: {
+            id: number;
+            assignment_id: number;
+            task_id: number;
+            /** Format: uuid */
+            job_id: string;
+            /** @enum {string} */
+            status: "leased" | "completed";
+            /** @description The item, as the client imported it. */
+            payload: unknown;
+            instructions: string;
+            /** @description The job's v2 label config: what a valid (corrected) answer looks like. */
+            label_config: unknown;
+            /** @description The answer under review. */
+            answer: unknown;
+            leased_at: unknown;
+            lease_expires_at: unknown;
+        };
+        ReviewLeaseInput: {
+            id: number;
+            /** @enum {string} */
+            status: "leased" | "completed";
+            lease_expires_at: unknown;
+            last_heartbeat_at: unknown | null;
+        };
+        CompleteReviewInput: {
+            /** @enum {string} */
+            outcome: "accept" | "reject" | "correct";
+            /** @default  */
+            comment?: string;
+            /** @description With `correct` only (required there): the answer as it should be, keyed by control name, valid for the label config. */
+            corrected_answer?: {
+                [key: string]: unknown;
+            };
+            time_spent_ms?: number;
+        };
+        ReviewResultInput: {
+            id: number;
+            assignment_id: number;
+            /** @constant */
+            status: "completed";
+            /** @enum {string} */
+            outcome: "accepted" | "rejected" | "corrected";
+            /**
+             * @description What the review decided for the reviewed assignment.
+             * @enum {string}
+             */
+            assignment_outcome: "accepted" | "rejected";
+            /** @description The assignment decision the review made; null when it confirmed the one in force. */
+            decision_id: number | null;
+            /** @description A correction decided the task (it had no decision yet): the corrected answer is its result. */
+            task_decided: boolean;
+            completed_at: unknown;
+        };
+        AppealRequestInput: {
+            reason: string;
+        };
+        AppealInput: {
+            id: number;
+            assignment_id: number;
+            task_id: number;
+            /** Format: uuid */
+            job_id: string;
+            rejection_decision_id: number;
+            /** @description The appellant's level in the job's skill: a decider's must be higher. */
+            worker_level: number;
+            reason: string;
+            /** @enum {string} */
+            status: "pending" | "upheld" | "denied";
+            comment: string | null;
+            /** @description The accepting decision an upheld appeal made (it supersedes the rejection). */
+            decision_id: number | null;
+            created_at: unknown;
+            decided_at: unknown | null;
+        };
+        DecideAppealInput: {
+            /** @enum {string} */
+            outcome: "upheld" | "denied";
+            comment: string;
+        };
+        AppealListInput: {
+            data: components["schemas"]["AppealInput"][];
         };
         Error: {
             error: {
@@ -3182,6 +3411,17 @@ export interface components {
             promotion_bar?: number;
             /** @description M: gold answers since the last level change needed for a promotion (default 20). */
             min_gold_for_promotion?: number;
+            /** @description Review sampling: the lowest level (in the job's skill) a reviewer needs (default 2). */
+            reviewer_level?: number;
+            /** @description false: nobody reviews work of their own vendor (default true: only their own work is excluded). */
+            review_same_vendor?: boolean;
+            /**
+             * @description What a model prediction at or above prediction_threshold does: `auto` decides the task with no human (automated work), `verify` needs one agreeing annotation (paid at the verify rate), `assist` (default) only shows it to workers as a pre-annotation.
+             * @enum {string}
+             */
+            prediction_mode?: "auto" | "verify" | "assist";
+            /** @description Confidence a prediction needs for prediction_mode (default: auto_accept_confidence, else 0.9). */
+            prediction_threshold?: number;
         };
         CreateJob: {
             name: string;
@@ -4341,6 +4581,21 @@ export interface components {
                 automated_tasks: number;
                 share: number | null;
             };
+            /** @description Review outcomes and appeals (README "Quality: review, predictions, appeals"). */
+            reviews: {
+                /** @description Submissions sampled for review (review_sample_rate). */
+                sampled: number;
+                /** @description Sampled, not yet reviewed (pending or leased). */
+                open: number;
+                accepted: number;
+                rejected: number;
+                corrected: number;
+                appeals: {
+                    pending: number;
+                    upheld: number;
+                    denied: number;
+                };
+            };
             /** @description Expected share of decided results that are right: the mean of each decision's confidence (its posterior under the job's method). */
             estimated_accuracy: number | null;
         };
@@ -4441,6 +4696,94 @@ export interface components {
             agreement: number;
             answers: number;
             gold: string | null;
+        };
+        Review: {
+            id: number;
+            assignment_id: number;
+            task_id: number;
+            /** Format: uuid */
+            job_id: string;
+            /** @enum {string} */
+            status: "leased" | "completed";
+            /** @description The item, as the client imported it. */
+            payload: unknown;
+            instructions: string;
+            /** @description The job's v2 label config: what a valid (corrected) answer looks like. */
+            label_config: unknown;
+            /** @description The answer under review. */
+            answer: unknown;
+            /** Format: date-time */
+            leased_at: string;
+            /** Format: date-time */
+            lease_expires_at: string;
+        };
+        ReviewLease: {
+            id: number;
+            /** @enum {string} */
+            status: "leased" | "completed";
+            /** Format: date-time */
+            lease_expires_at: string;
+            last_heartbeat_at: string | null;
+        };
+        CompleteReview: {
+            /** @enum {string} */
+            outcome: "accept" | "reject" | "correct";
+            /** @default  */
+            comment: string;
+            /** @description With `correct` only (required there): the answer as it should be, keyed by control name, valid for the label config. */
+            corrected_answer?: {
+                [key: string]: unknown;
+            };
+            time_spent_ms?: number;
+        };
+        ReviewResult: {
+            id: number;
+            assignment_id: number;
+            /** @constant */
+            status: "completed";
+            /** @enum {string} */
+            outcome: "accepted" | "rejected" | "corrected";
+            /**
+             * @description What the review decided for the reviewed assignment.
+             * @enum {string}
+             */
+            assignment_outcome: "accepted" | "rejected";
+            /** @description The assignment decision the review made; null when it confirmed the one in force. */
+            decision_id: number | null;
+            /** @description A correction decided the task (it had no decision yet): the corrected answer is its result. */
+            task_decided: boolean;
+            /** Format: date-time */
+            completed_at: string;
+        };
+        AppealRequest: {
+            reason: string;
+        };
+        Appeal: {
+            id: number;
+            assignment_id: number;
+            task_id: number;
+            /** Format: uuid */
+            job_id: string;
+            rejection_decision_id: number;
+            /** @description The appellant's level in the job's skill: a decider's must be higher. */
+            worker_level: number;
+            reason: string;
+            /** @enum {string} */
+            status: "pending" | "upheld" | "denied";
+            comment: string | null;
+            /** @description The accepting decision an upheld appeal made (it supersedes the rejection). */
+            decision_id: number | null;
+            /** Format: date-time */
+            created_at: string;
+            decided_at: string | null;
+        };
+        DecideAppeal: {
+            /** @enum {string} */
+            outcome: "upheld" | "denied";
+            comment: string;
+        };
+        AppealList: {
+            data: components["schemas"]["Appeal"][];
         };
     };
     responses: never;
@@ -8762,6 +9105,560 @@ export interface operations {
             };
             /** @description Default Response */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    claimNextReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description Nothing to review now; retry after Retry-After seconds. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    heartbeatReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewLease"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    completeReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteReviewInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewResult"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    appealAssignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppealRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Appeal"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAppealsToDecide: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppealList"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    decideAppeal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideAppealInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Appeal"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
