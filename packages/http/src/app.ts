@@ -16,7 +16,9 @@ import type { Metrics } from '@fairlabel/observability';
 import type { Deps } from '@fairlabel/runtime';
 import { installAuth, type RecordKeyUse } from './auth.js';
 import { ApiError } from './errors.js';
+import type { RouteTableEntry } from './types.js';
 import { installErrorHandling } from './error-handler.js';
+import { installJsonGuard } from './json-guard.js';
 
 export type AppInstance = FastifyInstance;
 
@@ -84,6 +86,13 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
     logController: new RequestLogsAtDebug(),
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A URL the router cannot decode (%FF, a lone %) or a path parameter over maxParamLength: the one
+    // error shape, not fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body = { error: { code: tooLong ? 'path_parameter_too_long' : 'malformed_url', message: error.message, details: [] } };
+      void (reply as FastifyReply).status(tooLong ? 414 : 400).type('application/json; charset=utf-8').send(body);
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -107,16 +116,18 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
 
   installErrorHandling(app);
   installAuth(app, { recordKeyUse: opts.recordKeyUse });
+  // After auth, so its role check (a preValidation hook too) answers first.
+  installJsonGuard(app);
   // The route table, for the check that the OpenAPI document lists every route.
-  const routeTable: { method: string; url: string }[] = [];
+  const routeTable: RouteTableEntry[] = [];
   app.decorate('routeTable', routeTable);
   // The docs UI and the OpenAPI document are public, so a newcomer can read the API before holding a key.
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       route.config = { ...(route.config ?? {}), auth: 'public' };
       route.schema = { ...(route.schema ?? {}), hide: true };
     }
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, auth: route.config?.auth, roles: route.config?.roles });
   });
 
   // Rate-limit counters get their own connection with auto-pipelining: the counter commands of

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from '@fairlabel/db';
 import { callerOf } from './auth.js';
 import { ApiError, badRequest, conflict, unprocessable } from './errors.js';
+import { badTextReason } from './json-guard.js';
 
 export interface IdempotentResult {
   statusCode: number;
@@ -29,7 +30,7 @@ export async function withIdempotency(
     const result = await run();
     return reply.status(result.statusCode).send(result.body);
   }
-  if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 255 || badTextReason(key)) {
     throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 characters', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
   }
   const caller = callerOf(request);

@@ -13,11 +13,19 @@ export interface AuthContext {
   workerId: string | null;
 }
 
+/** A registered route as the security suites see it: who may call it is part of the route. */
+export interface RouteTableEntry {
+  method: string;
+  url: string;
+  auth?: 'public' | 'ops-session' | undefined;
+  roles?: readonly ApiKeyRole[] | undefined;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     deps: Deps;
     /** Every route registered, as fastify saw it (method, URL with :params). */
-    routeTable: { method: string; url: string }[];
+    routeTable: RouteTableEntry[];
     /** Call after revoking a key: forgets it in this process and tells every other gateway process. */
     apiKeyRevoked(keyPrefix: string): Promise<void>;
   }

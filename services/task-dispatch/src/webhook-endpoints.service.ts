@@ -37,7 +37,7 @@ export async function createEndpoint(db: Db, caller: AuthContext, body: z.output
 export async function listEndpoints(db: Db, organizationId: string, page: { cursor?: string | undefined; limit: number }) {
   let q = db.selectFrom('webhook_endpoints').select(endpointColumns).where('organization_id', '=', organizationId).where('deleted_at', 'is', null);
   if (page.cursor) {
-    const [createdAt, id] = decodeCursor(page.cursor, 2);
+    const [createdAt, id] = decodeCursor(page.cursor, ['timestamp', 'uuid']);
     q = q.where(sql<boolean>`(created_at, id) > (${String(createdAt)}::timestamptz, ${String(id)}::uuid)`);
   }
   const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
@@ -97,7 +97,7 @@ export async function listDeliveries(db: Db, organizationId: string, endpointId:
   let q = db.selectFrom('webhook_deliveries').select(deliveryColumns).where('endpoint_id', '=', endpoint.id).where('organization_id', '=', organizationId);
   if (status) q = q.where('status', '=', status);
   if (cursor) {
-    const [createdAt, id] = decodeCursor(cursor, 2);
+    const [createdAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     q = q.where(sql<boolean>`(created_at, id) < (${String(createdAt)}::timestamptz, ${String(id)}::uuid)`);
   }
   const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
