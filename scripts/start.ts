@@ -54,6 +54,13 @@ const supervisor = new Supervisor({
 });
 void supervisor.done.then((code) => process.exit(code));
 
+// The demo's webhook receivers listen on loopback, which outbound webhooks may not reach by default
+// (SSRF); a demo run allows loopback unless the operator set the allow-list.
+if (demo && !process.env.WEBHOOK_ALLOW_PRIVATE_CIDRS) {
+  process.env.WEBHOOK_ALLOW_PRIVATE_CIDRS = '127.0.0.0/8,::1/128';
+  say('demo: webhooks may reach loopback (WEBHOOK_ALLOW_PRIVATE_CIDRS=127.0.0.0/8,::1/128)');
+}
+
 // Processes without an HTTP API serve /metrics on ports of their own when METRICS_PORT is set.
 let metricsPort = config.METRICS_PORT;
 function spec(name: string, entry: string, args: string[] = [], once = false) {

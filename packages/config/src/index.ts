@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -46,6 +47,14 @@ export const configSchema = z
     /** First restart delay after a crash; it doubles with each further crash in the window (at most 30 s). */
     RESTART_BACKOFF_MS: z.coerce.number().int().min(0).default(500),
     /** How long an ops console sign-in lasts (a session in Redis; the browser holds only its random id). */
+    /**
+     * Ranges outbound webhooks may reach although they are not public (comma-separated CIDRs, e.g.
+     * `10.20.0.0/16,fd00::/8`): for self-hosted receivers on a private network. Empty: public addresses only.
+     */
+    WEBHOOK_ALLOW_PRIVATE_CIDRS: z
+      .string()
+      .default('')
+      .refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((c) => ipaddr.isValidCIDR(c)), 'must be comma-separated CIDR ranges, e.g. 10.0.0.0/8,fd00::/8'),
     OPS_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
   })
   .refine((c) => !c.DATABASE_URL.startsWith('postgres') || /^postgres(ql)?:\/\//.test(c.DATABASE_URL), {

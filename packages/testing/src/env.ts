@@ -32,6 +32,9 @@ export function stackOn(database: TestDatabase, overrides: Partial<Config> = {})
     DATABASE_URL: database.url,
     REDIS_PREFIX: newTestPrefix(),
     PG_POOL_MAX: 10,
+    // The tests' webhook receivers listen on loopback, which production refuses (SSRF); a test of the
+    // refusal itself passes its own value.
+    WEBHOOK_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8,::1/128',
     ...overrides,
   };
   const clock = new TestClock();

@@ -4,6 +4,7 @@ import type { createWebhookBody, webhookDeliveriesQuery } from '@fairlabel/contr
 import { sql, type Db } from '@fairlabel/db';
 import { decodeCursor, notFound, pageResult, unprocessable, type AuthContext } from '@fairlabel/http';
 import type { Clock } from '@fairlabel/runtime';
+import { checkWebhookUrl, type WebhookAddressPolicy } from './webhook-address.js';
 import { generateWebhookSecret } from './webhook-signing.js';
 import { allowedEventTypes, deliveryColumns, endpointColumns, findEndpoint, manualJobId, withAttempts } from './webhooks.service.js';
 
@@ -11,7 +12,7 @@ import { allowedEventTypes, deliveryColumns, endpointColumns, findEndpoint, manu
 // caller's organization and scopes its SQL to it: another organization's endpoint is not found.
 
 /** Registers an endpoint for event types the caller's kind of organization may receive; its secret is returned once. */
-export async function createEndpoint(db: Db, caller: AuthContext, body: z.output<typeof createWebhookBody>) {
+export async function createEndpoint(db: Db, caller: AuthContext, body: z.output<typeof createWebhookBody>, policy: WebhookAddressPolicy) {
   const allowed = allowedEventTypes(caller.organizationKind);
   const refused = body.event_types.filter((t) => !allowed.includes(t));
   if (refused.length) {
@@ -25,7 +26,7 @@ export async function createEndpoint(db: Db, caller: AuthContext, body: z.output
     .insertInto('webhook_endpoints')
     .values({
       organization_id: caller.organizationId,
-      url: body.url,
+      url: await checkWebhookUrl(policy, body.url),
       description: body.description,
       event_types: [...new Set(body.event_types)],
       secret: generateWebhookSecret(),

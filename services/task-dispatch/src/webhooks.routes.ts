@@ -14,6 +14,7 @@ import {
   webhookEndpointSchema,
 } from '@fairlabel/contracts';
 import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
+import { webhookAddressPolicy } from './webhook-address.js';
 import { createEndpoint, deleteEndpoint, getEndpoint, listDeliveries, listEndpoints, redeliver, rotateSecret } from './webhook-endpoints.service.js';
 import { createDeliveryQueue } from './webhooks.service.js';
 
@@ -23,6 +24,7 @@ const errors = errorResponses(409, 422);
 
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, clock } = app.deps;
+  const addressPolicy = webhookAddressPolicy(app.deps.config.WEBHOOK_ALLOW_PRIVATE_CIDRS);
   const deliveryQueue = createDeliveryQueue(app.deps.redis, app.deps.prefix);
   app.addHook('onClose', async () => {
     await deliveryQueue.close();
@@ -45,7 +47,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createEndpoint(db, caller, request.body) }));
+      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createEndpoint(db, caller, request.body, addressPolicy) }));
     },
   );
 

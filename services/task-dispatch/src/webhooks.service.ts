@@ -5,6 +5,8 @@ import { clientWebhookEventTypes, vendorWebhookEventTypes, type WebhookEventType
 import { sql, type Db, type OrganizationKind } from '@fairlabel/db';
 import { WEBHOOK_DELIVERY_QUEUE, automaticJobId, defaultDeliverySchedule, deliveryJobOptions, type DeliverySchedule } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
+import { fetch, type Dispatcher } from 'undici';
+import { AddressNotAllowed, assertDeliverable, type WebhookAddressPolicy } from './webhook-address.js';
 import { messageIdFor, signedHeaders } from './webhook-signing.js';
 
 export { WEBHOOK_DELIVERY_QUEUE, defaultDeliverySchedule, deliveryJobOptions, automaticJobId, type DeliverySchedule };
@@ -105,6 +107,8 @@ export interface AttemptOptions {
   /** For automatic attempts that may fail: the longest wait before the next one. */
   nextRetryDelayMs: number | null;
   timeoutMs: number;
+  /** Where deliveries may go (SSRF) and the agent whose connections are checked by it. */
+  outbound: { policy: WebhookAddressPolicy; agent: Dispatcher };
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'skipped';
@@ -159,7 +163,10 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
   let error: string | null = null;
   let responseBody: string | null = null;
   try {
+    // An IP literal is checked here; a name, by the agent's lookup on the address it connects to.
+    assertDeliverable(opts.outbound.policy, row.url);
     const res = await fetch(row.url, {
+      dispatcher: opts.outbound.agent,
       method: 'POST',
       body: row.body,
       headers: { 'content-type': 'application/json', 'user-agent': 'fairlabel-webhooks/1.0', ...headers },
@@ -171,7 +178,9 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
     if (res.status < 200 || res.status >= 300) error = `receiver answered HTTP ${res.status}`;
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    error = e.name === 'TimeoutError' ? `no response within ${opts.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    if (err instanceof AddressNotAllowed) error = err.message;
+    else if (e.cause instanceof AddressNotAllowed) error = e.cause.message;
+    else error = e.name === 'TimeoutError' ? `no response within ${opts.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
   }
   const durationMs = Math.max(0, Math.round(performance.now() - started));
   const succeeded = error === null;
