@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createDb, createPool, type Db } from '@fairlabel/db';
 import { checkInvariants, type InvariantResult } from './invariants.js';
 import { PrivatePostgres, PrivateRedis, freePort } from './servers.js';
@@ -133,6 +134,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         RESTART_BACKOFF_MS: '250',
         // The receiver runs on loopback; deliveries there must be allowed (SSRF protection).
         WEBHOOK_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8',
+        // A key of the run's own, so the stack does not generate one into the repository.
+        SECRETS_ENCRYPTION_KEY: process.env.SECRETS_ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
         METRICS_PORT: '0',
       },
       opts.echo,

@@ -55,6 +55,20 @@ export const configSchema = z
       .string()
       .default('')
       .refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((c) => ipaddr.isValidCIDR(c)), 'must be comma-separated CIDR ranges, e.g. 10.0.0.0/8,fd00::/8'),
+    /**
+     * The key webhook signing secrets are sealed with (AES-256-GCM): 32 bytes, base64
+     * (`openssl rand -base64 32`). Required by the gateway and task-dispatch; `pnpm start` generates one
+     * into .fairlabel/secrets-encryption-key when unset. No default: a default key is no key.
+     */
+    SECRETS_ENCRYPTION_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v.trim(), 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+      .optional(),
+    /** Earlier keys, comma-separated, still used to open secrets sealed before a rotation (see README "Security"). */
+    SECRETS_ENCRYPTION_OLD_KEYS: z
+      .string()
+      .default('')
+      .refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((k) => Buffer.from(k, 'base64').length === 32), 'must be comma-separated 32-byte base64 keys'),
     OPS_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
   })
   .refine((c) => !c.DATABASE_URL.startsWith('postgres') || /^postgres(ql)?:\/\//.test(c.DATABASE_URL), {

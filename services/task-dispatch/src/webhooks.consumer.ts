@@ -1,7 +1,7 @@
 import { webhookAddressPolicy, webhookAgent } from './webhook-address.js';
 import { Worker } from 'bullmq';
 import type { WebhookEventType } from '@fairlabel/contracts';
-import { sql } from '@fairlabel/db';
+import { keyringFrom, sql } from '@fairlabel/db';
 import { createConsumer, retryOnDatabaseOutage, workerTimings, type HandlerContext } from '@fairlabel/queues';
 import type { Deps, ServiceProcess } from '@fairlabel/runtime';
 import {
@@ -51,6 +51,7 @@ export async function startWebhookWorkers(
   const deliveryQueue = createDeliveryQueue(redis, prefix);
   const policy = webhookAddressPolicy(deps.config.WEBHOOK_ALLOW_PRIVATE_CIDRS);
   const outbound = { policy, agent: webhookAgent(policy) };
+  const keyring = keyringFrom(deps.config.SECRETS_ENCRYPTION_KEY, deps.config.SECRETS_ENCRYPTION_OLD_KEYS);
 
   const deliver = async (event: FanOutEvent) => {
     const ids = await fanOut(db, event);
@@ -180,6 +181,7 @@ export async function startWebhookWorkers(
           nextRetryDelayMs: isLastAttempt ? null : maxRetryDelayMs(schedule, attempt),
           timeoutMs,
           outbound,
+          keyring,
         }),
       );
       // Throwing hands the job back to BullMQ's backoff; the attempt is already recorded in Postgres.

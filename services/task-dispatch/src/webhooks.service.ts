@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { clientWebhookEventTypes, vendorWebhookEventTypes, type WebhookEventType } from '@fairlabel/contracts';
-import { sql, type Db, type OrganizationKind } from '@fairlabel/db';
+import { openSecret, sql, type Db, type Keyring, type OrganizationKind } from '@fairlabel/db';
 import { WEBHOOK_DELIVERY_QUEUE, automaticJobId, defaultDeliverySchedule, deliveryJobOptions, type DeliverySchedule } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
 import { fetch, type Dispatcher } from 'undici';
@@ -109,6 +109,8 @@ export interface AttemptOptions {
   timeoutMs: number;
   /** Where deliveries may go (SSRF) and the agent whose connections are checked by it. */
   outbound: { policy: WebhookAddressPolicy; agent: Dispatcher };
+  /** Opens the endpoint's sealed signing secrets. */
+  keyring: Keyring;
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'skipped';
@@ -142,7 +144,7 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
   const row = await db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-    .select(['d.id', 'd.status', 'd.message_id', 'd.body', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_expires_at', 'e.deleted_at'])
+    .select(['d.id', 'd.endpoint_id', 'd.status', 'd.message_id', 'd.body', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_expires_at', 'e.deleted_at'])
     .where('d.id', '=', deliveryId)
     .executeTakeFirst();
   if (!row) return 'skipped';
@@ -154,8 +156,8 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
   if (opts.trigger === 'automatic' && row.status !== 'pending') return 'skipped';
 
   const now = clock.now();
-  const secrets = [row.secret];
-  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now) secrets.push(row.previous_secret);
+  const secrets = [openSecret(opts.keyring, row.secret, row.endpoint_id)];
+  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now) secrets.push(openSecret(opts.keyring, row.previous_secret, row.endpoint_id));
   const headers = signedHeaders(secrets, row.message_id, now, row.body);
 
   const started = performance.now();

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect } from 'vitest';
-import { expectError, integrationTest } from '@fairlabel/testing';
+import { keyringFrom, sealSecret } from '@fairlabel/db';
+import { expectError, integrationTest, type TestEnv } from '@fairlabel/testing';
 import { taskDispatchRoutes } from '../src/index.js';
 import { attemptDelivery } from '../src/webhooks.service.js';
 import { checkedLookup, refusedRange, webhookAddressPolicy, webhookAgent, type WebhookAddressPolicy } from '../src/webhook-address.js';
@@ -112,14 +114,7 @@ describe('SSRF: webhooks reach public addresses only', () => {
     const url = `http://hooks.example:${receiver.port}/rebind`;
     const deliveryId = await newDelivery(env, client.organizationId, url);
 
-    const attempt = async (policy: WebhookAddressPolicy) => {
-      const agent = webhookAgent(policy);
-      try {
-        return await attemptDelivery(env.db, env.clock, deliveryId, { trigger: 'manual', isLastAttempt: false, nextRetryDelayMs: null, timeoutMs: 2000, outbound: { policy, agent } });
-      } finally {
-        await agent.close();
-      }
-    };
+    const attempt = (policy: WebhookAddressPolicy) => deliverOnce(env, deliveryId, policy);
     expect(registered.allow).toEqual([]);
     expect(await attempt(rebound)).toBe('failed');
     expect(receiver.at('/rebind')).toEqual([]);
@@ -136,13 +131,7 @@ describe('SSRF: webhooks reach public addresses only', () => {
 
   test('a stored URL whose literal address is not allowed (registered under an older allow-list) is refused at delivery', async ({ env, client, receiver }) => {
     const deliveryId = await newDelivery(env, client.organizationId, `http://127.0.0.1:${receiver.port}/literal`);
-    const policy = webhookAddressPolicy('');
-    const agent = webhookAgent(policy);
-    try {
-      expect(await attemptDelivery(env.db, env.clock, deliveryId, { trigger: 'manual', isLastAttempt: false, nextRetryDelayMs: null, timeoutMs: 2000, outbound: { policy, agent } })).toBe('failed');
-    } finally {
-      await agent.close();
-    }
+    expect(await deliverOnce(env, deliveryId, webhookAddressPolicy(''))).toBe('failed');
     expect(receiver.at('/literal')).toEqual([]);
     const [a] = await env.db.selectFrom('webhook_delivery_attempts').select(['status_code', 'error']).where('delivery_id', '=', deliveryId).execute();
     expect(a).toEqual({ status_code: null, error: '127.0.0.1 is a loopback address; webhooks reach public addresses only' });
@@ -150,13 +139,7 @@ describe('SSRF: webhooks reach public addresses only', () => {
 
   test('redirects are not followed: a receiver cannot bounce a delivery inside', async ({ env, client, receiver }) => {
     const deliveryId = await newDelivery(env, client.organizationId, `http://hooks.example:${receiver.port}/redirect`);
-    const policy = rebinding({ 'hooks.example': ['127.0.0.1'] }, '127.0.0.1/32');
-    const agent = webhookAgent(policy);
-    try {
-      expect(await attemptDelivery(env.db, env.clock, deliveryId, { trigger: 'manual', isLastAttempt: false, nextRetryDelayMs: null, timeoutMs: 2000, outbound: { policy, agent } })).toBe('failed');
-    } finally {
-      await agent.close();
-    }
+    expect(await deliverOnce(env, deliveryId, rebinding({ 'hooks.example': ['127.0.0.1'] }, '127.0.0.1/32'))).toBe('failed');
     expect(receiver.at('/redirect')).toHaveLength(1);
     expect(receiver.at('/inside')).toEqual([]);
     const [a] = await env.db.selectFrom('webhook_delivery_attempts').select(['status_code', 'error']).where('delivery_id', '=', deliveryId).execute();
@@ -164,11 +147,24 @@ describe('SSRF: webhooks reach public addresses only', () => {
   });
 });
 
-/** An endpoint row (as registration would have stored it) with one pending delivery. */
-async function newDelivery(env: { db: import('@fairlabel/db').Db }, organizationId: string, url: string): Promise<string> {
+const keyringOf = (env: TestEnv) => keyringFrom(env.config.SECRETS_ENCRYPTION_KEY, env.config.SECRETS_ENCRYPTION_OLD_KEYS);
+
+/** One manual attempt of a delivery under `policy`, as the delivery worker makes it. */
+async function deliverOnce(env: TestEnv, deliveryId: string, policy: WebhookAddressPolicy) {
+  const agent = webhookAgent(policy);
+  try {
+    return await attemptDelivery(env.db, env.clock, deliveryId, { trigger: 'manual', isLastAttempt: false, nextRetryDelayMs: null, timeoutMs: 2000, outbound: { policy, agent }, keyring: keyringOf(env) });
+  } finally {
+    await agent.close();
+  }
+}
+
+/** An endpoint row (as registration would have stored it, secret sealed) with one pending delivery. */
+async function newDelivery(env: TestEnv, organizationId: string, url: string): Promise<string> {
+  const id = randomUUID();
   const endpoint = await env.db
     .insertInto('webhook_endpoints')
-    .values({ organization_id: organizationId, url, event_types: ['job.completed'], secret: generateWebhookSecret() })
+    .values({ id, organization_id: organizationId, url, event_types: ['job.completed'], secret: sealSecret(keyringOf(env), generateWebhookSecret(), id) })
     .returning('id')
     .executeTakeFirstOrThrow();
   const delivery = await env.db
