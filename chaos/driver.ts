@@ -128,6 +128,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         // The stack's lines are parsed as JSON (repairs, unhandled errors), whatever a terminal would get.
         LOG_FORMAT: 'json',
         RATE_LIMIT_MAX: '1000000',
+        RATE_LIMIT_IP_MAX: '1000000',
         // A job of a killed consumer is retried within ~10 s instead of ~60 s, so the run can settle.
         QUEUE_STALLED_MS: '5000',
         RECONCILE_INTERVAL_MS: '15000',

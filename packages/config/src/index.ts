@@ -24,6 +24,17 @@ export const configSchema = z
     /** Requests per key (or per IP when unauthenticated) per RATE_LIMIT_WINDOW_MS. */
     RATE_LIMIT_MAX: z.coerce.number().int().positive().default(1200),
     RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+    /** Requests without a valid API key (missing, wrong or revoked) and requests for unknown routes, per client IP per RATE_LIMIT_WINDOW_MS. */
+    RATE_LIMIT_IP_MAX: z.coerce.number().int().positive().default(300),
+    /**
+     * Whether the client IP (the key of the IP rate limit) is taken from X-Forwarded-For: `false`
+     * (default: the socket's address), `true` (trust every proxy), a number of proxy hops, or
+     * comma-separated proxy addresses/CIDRs. Set it only behind a proxy that overwrites the header.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
     PG_POOL_MAX: z.coerce.number().int().positive().default(20),
     /** Outbox relay polls this often even without a NOTIFY, so a missed notification delays, never loses, an event. */
     OUTBOX_POLL_MS: z.coerce.number().int().positive().default(1000),

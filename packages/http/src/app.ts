@@ -19,6 +19,7 @@ import { ApiError } from './errors.js';
 import type { RouteTableEntry } from './types.js';
 import { installErrorHandling } from './error-handler.js';
 import { installJsonGuard } from './json-guard.js';
+import { installIpLimit } from './ip-limit.js';
 
 export type AppInstance = FastifyInstance;
 
@@ -74,6 +75,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // Behind a proxy, request.ip (the rate limits' key for callers without a key) comes from X-Forwarded-For.
+    trustProxy: deps.config.TRUST_PROXY as boolean, // or a hop count or address list (see TRUST_PROXY)
     // A caller's X-Request-Id is kept (so a request can be followed across systems); otherwise one is made.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -138,6 +141,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
   app.addHook('onClose', async () => {
     rateLimitRedis.disconnect();
   });
+  installIpLimit(app, { redis: rateLimitRedis, prefix: deps.prefix, max: deps.config.RATE_LIMIT_IP_MAX, windowMs: deps.config.RATE_LIMIT_WINDOW_MS });
   await app.register(rateLimit, {
     global: true,
     max: deps.config.RATE_LIMIT_MAX,

@@ -75,7 +75,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return send(reply, 500, 'internal_error', 'internal error');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, 404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  // Scanning for routes spends the caller's IP budget like a bad key does (fastify/demo's rate-limited 404s).
+  app.setNotFoundHandler(async (request, reply) => {
+    if (app.hasDecorator('spendIpBudget')) await app.spendIpBudget(request, 'requests for unknown routes');
+    return send(reply, 404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
 }

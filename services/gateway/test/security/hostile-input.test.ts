@@ -24,7 +24,7 @@ const MEMORY_BOUND_MB = 512;
 const test = integrationTest({
   app: buildGateway,
   // No rate limit in the way of 1,500 requests from one key and one IP; limits have their own tests.
-  config: { RATE_LIMIT_MAX: 1_000_000 },
+  config: { RATE_LIMIT_MAX: 1_000_000, RATE_LIMIT_IP_MAX: 1_000_000 },
 });
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
