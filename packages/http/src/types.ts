@@ -41,5 +41,10 @@ declare module 'fastify' {
     auth?: 'public' | 'ops-session';
     /** Roles allowed on this route; others get 403. Omitted: any authenticated role. */
     roles?: readonly ApiKeyRole[];
+    /**
+     * The route refuses NUL and unpaired surrogates in its JSON body itself, in its own order of checks
+     * (the submit: 404 for another's lease, then 409/403, then 422), so the JSON guard checks only depth.
+     */
+    ownTextChecks?: boolean;
   }
 }
