@@ -112,6 +112,11 @@ export const authorizationTable: Record<string, Row> = {
   'GET /v1/invoices/{id}': { client: 'own', ...FINANCE, note: "another client's invoice: services/settlement/test" },
   'GET /v1/reports/fair-pay': { ...FINANCE, ops: 'any', vendor: 'own' },
 
+  'GET /v1/jobs/{id}/qa': { tenant: 'job', client: 'own', ops: 'any', admin: 'any' },
+  'GET /v1/workers/{id}/quality': { tenant: 'worker', vendor: 'own', ops: 'any', admin: 'any' },
+  'GET /v1/me/quality': { worker: 'own' },
+  'POST /v1/qa/aggregate': { client: 'own', vendor: 'own', ...OPS, note: 'AGGREGATE_ROLES; the body alone decides the answer' },
+
   'GET /v1/ops/queues': { ...OPS },
   'GET /v1/ops/queues/{name}/failed': { ...OPS },
   'POST /v1/ops/queues/{name}/failed/{jobId}/retry': { ...OPS },
