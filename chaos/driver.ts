@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createDb, createPool, type Db } from '@fairlabel/db';
 import { checkInvariants, type InvariantResult } from './invariants.js';
 import { PrivatePostgres, PrivateRedis, freePort } from './servers.js';
@@ -127,12 +128,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         // The stack's lines are parsed as JSON (repairs, unhandled errors), whatever a terminal would get.
         LOG_FORMAT: 'json',
         RATE_LIMIT_MAX: '1000000',
+        RATE_LIMIT_IP_MAX: '1000000',
         // A job of a killed consumer is retried within ~10 s instead of ~60 s, so the run can settle.
         QUEUE_STALLED_MS: '5000',
         RECONCILE_INTERVAL_MS: '15000',
         RESTART_BACKOFF_MS: '250',
         // The receiver runs on loopback; deliveries there must be allowed (SSRF protection).
         WEBHOOK_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8',
+        // A key of the run's own, so the stack does not generate one into the repository.
+        SECRETS_ENCRYPTION_KEY: process.env.SECRETS_ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
         METRICS_PORT: '0',
       },
       opts.echo,

@@ -4,10 +4,11 @@
 // RESTART_WINDOW_MS), and stops them all gracefully on SIGINT/SIGTERM. `pnpm start --demo` also runs
 // the demonstration workload once the gateway is ready. In production each of these processes runs as
 // its own deployment instead, restarted by the orchestrator.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@fairlabel/config';
-import { createDb, createPool, ensureDatabase, migrateToLatest } from '@fairlabel/db';
+import { createDb, createPool, ensureDatabase, migrateToLatest, newEncryptionKey } from '@fairlabel/db';
 import { createLogger, installProcessGuards, resolveLogFormat } from '@fairlabel/observability';
 import { bannerLines, checkInfrastructure, Supervisor } from '@fairlabel/runtime';
 
@@ -20,6 +21,18 @@ const processes: { name: string; entry: string }[] = [
   { name: 'qa-sampling', entry: 'services/qa-sampling/src/main.ts' },
   { name: 'settlement', entry: 'services/settlement/src/main.ts' },
 ];
+
+// Webhook secrets are sealed with SECRETS_ENCRYPTION_KEY. A local stack without one gets a key of its
+// own, kept in a git-ignored file so that a restart can still open what it sealed.
+if (!process.env.SECRETS_ENCRYPTION_KEY) {
+  const file = path.join(root, '.fairlabel', 'secrets-encryption-key');
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${newEncryptionKey()}\n`, { mode: 0o600, flag: 'wx' });
+    console.error(`[start] generated SECRETS_ENCRYPTION_KEY into ${path.relative(root, file)} (keep it: webhook secrets are sealed with it)`);
+  }
+  process.env.SECRETS_ENCRYPTION_KEY = readFileSync(file, 'utf8').trim();
+}
 
 const config = loadConfigOrExit();
 installProcessGuards({ logger: createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'start' }) });
@@ -53,6 +66,13 @@ const supervisor = new Supervisor({
   say,
 });
 void supervisor.done.then((code) => process.exit(code));
+
+// The demo's webhook receivers listen on loopback, which outbound webhooks may not reach by default
+// (SSRF); a demo run allows loopback unless the operator set the allow-list.
+if (demo && !process.env.WEBHOOK_ALLOW_PRIVATE_CIDRS) {
+  process.env.WEBHOOK_ALLOW_PRIVATE_CIDRS = '127.0.0.0/8,::1/128';
+  say('demo: webhooks may reach loopback (WEBHOOK_ALLOW_PRIVATE_CIDRS=127.0.0.0/8,::1/128)');
+}
 
 // Processes without an HTTP API serve /metrics on ports of their own when METRICS_PORT is set.
 let metricsPort = config.METRICS_PORT;

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -23,6 +24,17 @@ export const configSchema = z
     /** Requests per key (or per IP when unauthenticated) per RATE_LIMIT_WINDOW_MS. */
     RATE_LIMIT_MAX: z.coerce.number().int().positive().default(1200),
     RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+    /** Requests without a valid API key (missing, wrong or revoked) and requests for unknown routes, per client IP per RATE_LIMIT_WINDOW_MS. */
+    RATE_LIMIT_IP_MAX: z.coerce.number().int().positive().default(300),
+    /**
+     * Whether the client IP (the key of the IP rate limit) is taken from X-Forwarded-For: `false`
+     * (default: the socket's address), `true` (trust every proxy), a number of proxy hops, or
+     * comma-separated proxy addresses/CIDRs. Set it only behind a proxy that overwrites the header.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
     PG_POOL_MAX: z.coerce.number().int().positive().default(20),
     /** Outbox relay polls this often even without a NOTIFY, so a missed notification delays, never loses, an event. */
     OUTBOX_POLL_MS: z.coerce.number().int().positive().default(1000),
@@ -46,6 +58,28 @@ export const configSchema = z
     /** First restart delay after a crash; it doubles with each further crash in the window (at most 30 s). */
     RESTART_BACKOFF_MS: z.coerce.number().int().min(0).default(500),
     /** How long an ops console sign-in lasts (a session in Redis; the browser holds only its random id). */
+    /**
+     * Ranges outbound webhooks may reach although they are not public (comma-separated CIDRs, e.g.
+     * `10.20.0.0/16,fd00::/8`): for self-hosted receivers on a private network. Empty: public addresses only.
+     */
+    WEBHOOK_ALLOW_PRIVATE_CIDRS: z
+      .string()
+      .default('')
+      .refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((c) => ipaddr.isValidCIDR(c)), 'must be comma-separated CIDR ranges, e.g. 10.0.0.0/8,fd00::/8'),
+    /**
+     * The key webhook signing secrets are sealed with (AES-256-GCM): 32 bytes, base64
+     * (`openssl rand -base64 32`). Required by the gateway and task-dispatch; `pnpm start` generates one
+     * into .fairlabel/secrets-encryption-key when unset. No default: a default key is no key.
+     */
+    SECRETS_ENCRYPTION_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v.trim(), 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+      .optional(),
+    /** Earlier keys, comma-separated, still used to open secrets sealed before a rotation (see README "Security"). */
+    SECRETS_ENCRYPTION_OLD_KEYS: z
+      .string()
+      .default('')
+      .refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((k) => Buffer.from(k, 'base64').length === 32), 'must be comma-separated 32-byte base64 keys'),
     OPS_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
   })
   .refine((c) => !c.DATABASE_URL.startsWith('postgres') || /^postgres(ql)?:\/\//.test(c.DATABASE_URL), {

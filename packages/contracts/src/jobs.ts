@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryCodeSchema, currencySchema, minorUnitsSchema, pageOf, pageQuerySchema, timestampSchema } from './common.js';
+import { countryCodeSchema, currencySchema, minorUnitsTotalSchema, pageOf, priceMinorSchema, pageQuerySchema, timestampSchema } from './common.js';
 import { taskTypeSchema } from './label-config-legacy.js';
 import { defaultPayPolicy, payPolicySchema } from './pay-policy.js';
 
@@ -62,8 +62,8 @@ const jobFields = {
   required_skill: requiredSkillSchema.nullable(),
   min_level: z.number().int().min(1).max(5),
   overlap: z.number().int().min(1).max(9).describe('Annotations per item.'),
-  pay_per_annotation: minorUnitsSchema.describe('Paid to the worker per accepted annotation, in minor units of `currency`.'),
-  client_price_per_item: minorUnitsSchema.describe('Charged to the client per decided item, in minor units of `currency`.'),
+  pay_per_annotation: priceMinorSchema.describe('Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10).'),
+  client_price_per_item: priceMinorSchema.describe('Charged to the client per decided item, in minor units of `currency` (at most 10^10).'),
   currency: currencySchema,
   vendor_allowlist: z.array(z.uuid()).max(1000).nullable().describe('null: any vendor may work the job.'),
   vendor_share_caps: z
@@ -154,8 +154,8 @@ export const jobProgressSchema = z
     agreement: z.number().nullable().describe('Mean agreement of the decided items; null before the first decision.'),
     cost: z.object({
       currency: currencySchema,
-      client_charges: z.number().int().describe('Decided items x client price per item, in minor units.'),
-      worker_pay: z.number().int().describe('Accepted annotations x pay per annotation (before level multipliers), in minor units.'),
+      client_charges: minorUnitsTotalSchema.describe('Decided items x client price per item, in minor units, as a decimal string.'),
+      worker_pay: minorUnitsTotalSchema.describe('Accepted annotations x pay per annotation (before level multipliers), in minor units, as a decimal string.'),
     }),
     rate_per_hour: z.number().nullable().describe('Items decided per hour, measured over the last 1,000 decisions (from the oldest of them until now).'),
     eta: timestampSchema.nullable().describe('When the open items will be decided at the recent rate; null without a recent rate or when nothing is open.'),

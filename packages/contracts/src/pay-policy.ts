@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PRICE_MINOR } from './common.js';
 
 /**
  * The largest single amount settlement posts, in minor units: 10^12 (ten billion of a two-decimal
@@ -7,7 +8,8 @@ import { z } from 'zod';
  */
 export const MAX_POSTING_MINOR = 1_000_000_000_000;
 
-const rate = z.number().int().min(0).max(MAX_POSTING_MINOR);
+/** A rate is a price like the job's (at most MAX_PRICE_MINOR), so rate x level multiplier stays within one posting. */
+const rate = z.number().int().min(0).max(MAX_PRICE_MINOR);
 
 /**
  * A job's pay terms beyond `pay_per_annotation` and `client_price_per_item`, in minor units of the

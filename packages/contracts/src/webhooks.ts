@@ -14,11 +14,16 @@ export const vendorWebhookEventTypes = ['assignment.submitted', 'assignment.expi
 export const webhookEventTypeSchema = z.enum([...clientWebhookEventTypes, ...vendorWebhookEventTypes]);
 export type WebhookEventType = z.infer<typeof webhookEventTypeSchema>;
 
+/**
+ * Checked by the webhook service, not here: junk is a 400 `bad_url`, and a host that is or resolves to
+ * a loopback, private, link-local or metadata address is a 422 `url_not_public` (see README "Security").
+ */
 const httpUrl = z
   .string()
   .trim()
+  .min(1)
   .max(2048)
-  .pipe(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }));
+  .describe('An absolute http:// or https:// URL of a public host (no credentials). Private addresses only where the operator allow-lists them (WEBHOOK_ALLOW_PRIVATE_CIDRS).');
 
 export const createWebhookBody = z.strictObject({
   url: httpUrl,

@@ -16,7 +16,10 @@ import type { Metrics } from '@fairlabel/observability';
 import type { Deps } from '@fairlabel/runtime';
 import { installAuth, type RecordKeyUse } from './auth.js';
 import { ApiError } from './errors.js';
+import type { RouteTableEntry } from './types.js';
 import { installErrorHandling } from './error-handler.js';
+import { installJsonGuard } from './json-guard.js';
+import { installIpLimit } from './ip-limit.js';
 
 export type AppInstance = FastifyInstance;
 
@@ -72,6 +75,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // Behind a proxy, request.ip (the rate limits' key for callers without a key) comes from X-Forwarded-For.
+    trustProxy: deps.config.TRUST_PROXY as boolean, // or a hop count or address list (see TRUST_PROXY)
     // A caller's X-Request-Id is kept (so a request can be followed across systems); otherwise one is made.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -84,6 +89,13 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
     logController: new RequestLogsAtDebug(),
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A URL the router cannot decode (%FF, a lone %) or a path parameter over maxParamLength: the one
+    // error shape, not fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body = { error: { code: tooLong ? 'path_parameter_too_long' : 'malformed_url', message: error.message, details: [] } };
+      void (reply as FastifyReply).status(tooLong ? 414 : 400).type('application/json; charset=utf-8').send(body);
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -107,16 +119,18 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
 
   installErrorHandling(app);
   installAuth(app, { recordKeyUse: opts.recordKeyUse });
+  // After auth, so its role check (a preValidation hook too) answers first.
+  installJsonGuard(app);
   // The route table, for the check that the OpenAPI document lists every route.
-  const routeTable: { method: string; url: string }[] = [];
+  const routeTable: RouteTableEntry[] = [];
   app.decorate('routeTable', routeTable);
   // The docs UI and the OpenAPI document are public, so a newcomer can read the API before holding a key.
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       route.config = { ...(route.config ?? {}), auth: 'public' };
       route.schema = { ...(route.schema ?? {}), hide: true };
     }
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, auth: route.config?.auth, roles: route.config?.roles });
   });
 
   // Rate-limit counters get their own connection with auto-pipelining: the counter commands of
@@ -127,6 +141,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<AppInstance> {
   app.addHook('onClose', async () => {
     rateLimitRedis.disconnect();
   });
+  installIpLimit(app, { redis: rateLimitRedis, prefix: deps.prefix, max: deps.config.RATE_LIMIT_IP_MAX, windowMs: deps.config.RATE_LIMIT_WINDOW_MS });
   await app.register(rateLimit, {
     global: true,
     max: deps.config.RATE_LIMIT_MAX,

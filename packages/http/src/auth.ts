@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ApiKeyRole, OrganizationKind } from '@fairlabel/db';
 import { apiKeyMatches, parseApiKey } from './api-keys.js';
-import { forbidden, unauthorized } from './errors.js';
+import { ApiError, forbidden, unauthorized } from './errors.js';
 import type { AuthContext } from './types.js';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -75,7 +75,13 @@ export function installAuth(app: FastifyInstance, opts: { recordKeyUse?: RecordK
   app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config?.auth;
     if (mode === 'public' || mode === 'ops-session' || !request.routeOptions.url) return;
-    request.auth = await authenticate(app, request, cache, opts.recordKeyUse);
+    try {
+      request.auth = await authenticate(app, request, cache, opts.recordKeyUse);
+    } catch (err) {
+      // A missing or wrong key spends the caller's IP budget; past it, a 429 instead of the 401.
+      if (err instanceof ApiError && err.statusCode === 401 && app.hasDecorator('spendIpBudget')) await app.spendIpBudget(request, 'requests without a valid API key');
+      throw err;
+    }
   });
 
   app.addHook('preValidation', async (request) => {

@@ -66,7 +66,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     // Postgres rejected input that slipped past validation (bad enum, overflow, broken FK): a 4xx, not a 500.
     const pgCode = (err as { code?: string }).code;
-    if (pgCode === '22P02' || pgCode === '22003' || pgCode === '23514' || pgCode === '22001') {
+    // 22021/22P05: text Postgres cannot store (a NUL); the JSON guard refuses those first, this is the backstop.
+    if (pgCode === '22P02' || pgCode === '22003' || pgCode === '23514' || pgCode === '22001' || pgCode === '22021' || pgCode === '22P05') {
       request.log.warn({ err }, 'database rejected input');
       return send(reply, 400, 'invalid_value', 'a value is out of range or of the wrong form');
     }
@@ -74,7 +75,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return send(reply, 500, 'internal_error', 'internal error');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, 404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  // Scanning for routes spends the caller's IP budget like a bad key does (fastify/demo's rate-limited 404s).
+  app.setNotFoundHandler(async (request, reply) => {
+    if (app.hasDecorator('spendIpBudget')) await app.spendIpBudget(request, 'requests for unknown routes');
+    return send(reply, 404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
 }

@@ -3,10 +3,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from '@fairlabel/db';
 import { callerOf } from './auth.js';
 import { ApiError, badRequest, conflict, unprocessable } from './errors.js';
+import { badTextReason } from './json-guard.js';
 
 export interface IdempotentResult {
   statusCode: number;
   body: unknown;
+  /**
+   * Top-level fields of `body` that hold a secret shown once (an API key, a webhook secret). They are
+   * never stored: the response is kept without them, and a replay answers 409 `secret_already_issued`
+   * naming what the first request created, instead of handing the secret out a second time.
+   */
+  secretFields?: readonly string[];
 }
 
 /**
@@ -29,7 +36,7 @@ export async function withIdempotency(
     const result = await run();
     return reply.status(result.statusCode).send(result.body);
   }
-  if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 255 || badTextReason(key)) {
     throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 characters', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
   }
   const caller = callerOf(request);
@@ -58,6 +65,14 @@ export async function withIdempotency(
         { path: 'headers.idempotency-key', message: `first used for ${existing.method} ${existing.path}` },
       ]);
     }
+    if (existing.secret_withheld) {
+      const created = (existing.response_body as { id?: unknown } | null)?.id;
+      throw conflict(
+        'secret_already_issued',
+        `the first request with this Idempotency-Key issued a secret${created ? ` (${String(created)})` : ''}, which is shown once and not kept; it cannot be replayed. Use the secret from the first response, or revoke it and issue another`,
+        [{ path: 'headers.idempotency-key', message: 'issued a secret', ...(created ? { id: String(created) } : {}) }],
+      );
+    }
     if (existing.status_code === null) {
       throw new ApiError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is being processed; retry shortly', [], { 'retry-after': '1' });
     }
@@ -78,9 +93,14 @@ export async function withIdempotency(
     await db.deleteFrom('idempotency_keys').where('organization_id', '=', caller.organizationId).where('key', '=', key).execute();
     throw err;
   }
+  const secrets = result.secretFields ?? [];
+  const stored =
+    secrets.length && result.body !== null && typeof result.body === 'object'
+      ? Object.fromEntries(Object.entries(result.body).filter(([k]) => !secrets.includes(k)))
+      : result.body;
   await db
     .updateTable('idempotency_keys')
-    .set({ status_code: result.statusCode, response_body: JSON.stringify(result.body ?? null), completed_at: sql<Date>`now()` })
+    .set({ status_code: result.statusCode, response_body: JSON.stringify(stored ?? null), secret_withheld: secrets.length > 0, completed_at: sql<Date>`now()` })
     .where('organization_id', '=', caller.organizationId)
     .where('key', '=', key)
     .execute();

@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './api-keys.js';
 export * from './auth.js';
 export * from './pagination.js';
+export * from './json-guard.js';
 export * from './audit.js';
 export * from './idempotency.js';
 export * from './app.js';

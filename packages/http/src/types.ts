@@ -13,11 +13,19 @@ export interface AuthContext {
   workerId: string | null;
 }
 
+/** A registered route as the security suites see it: who may call it is part of the route. */
+export interface RouteTableEntry {
+  method: string;
+  url: string;
+  auth?: 'public' | 'ops-session' | undefined;
+  roles?: readonly ApiKeyRole[] | undefined;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     deps: Deps;
     /** Every route registered, as fastify saw it (method, URL with :params). */
-    routeTable: { method: string; url: string }[];
+    routeTable: RouteTableEntry[];
     /** Call after revoking a key: forgets it in this process and tells every other gateway process. */
     apiKeyRevoked(keyPrefix: string): Promise<void>;
   }
@@ -33,5 +41,10 @@ declare module 'fastify' {
     auth?: 'public' | 'ops-session';
     /** Roles allowed on this route; others get 403. Omitted: any authenticated role. */
     roles?: readonly ApiKeyRole[];
+    /**
+     * The route refuses NUL and unpaired surrogates in its JSON body itself, in its own order of checks
+     * (the submit: 404 for another's lease, then 409/403, then 422), so the JSON guard checks only depth.
+     */
+    ownTextChecks?: boolean;
   }
 }

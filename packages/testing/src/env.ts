@@ -5,6 +5,9 @@ import { createLogger } from '@fairlabel/observability';
 import { deleteKeysWithPrefix, newTestPrefix } from '@fairlabel/queues/testing';
 import { createDeps, type Clock, type Deps } from '@fairlabel/runtime';
 
+/** The encryption key of every test stack: not a secret, only for tests. */
+export const TEST_SECRETS_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
 /** A clock tests can move, for lease expiry and the like, instead of sleeping. */
 export class TestClock implements Clock {
   private offsetMs = 0;
@@ -32,6 +35,11 @@ export function stackOn(database: TestDatabase, overrides: Partial<Config> = {})
     DATABASE_URL: database.url,
     REDIS_PREFIX: newTestPrefix(),
     PG_POOL_MAX: 10,
+    // The tests' webhook receivers listen on loopback, which production refuses (SSRF); a test of the
+    // refusal itself passes its own value.
+    WEBHOOK_ALLOW_PRIVATE_CIDRS: '127.0.0.0/8,::1/128',
+    // A fixed key for test stacks, so webhook secrets are sealed in tests as in production.
+    SECRETS_ENCRYPTION_KEY: TEST_SECRETS_ENCRYPTION_KEY,
     ...overrides,
   };
   const clock = new TestClock();

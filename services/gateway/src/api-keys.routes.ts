@@ -29,6 +29,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
       return withIdempotency(request, reply, async () => ({
         statusCode: 201,
         body: await issueKeyAs(db, caller, { organizationId: request.params.id, role, name, workerId: worker_id ?? null }),
+        secretFields: ['key'],
       }));
     },
   );
@@ -79,7 +80,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await issueWorkerKey(db, caller, request.params.id, request.body.name) }));
+      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await issueWorkerKey(db, caller, request.params.id, request.body.name), secretFields: ['key'] }));
     },
   );
 };

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sql, type Db } from '@fairlabel/db';
-import { ApiError, badRequest, conflict, decodeCursor, encodeCursor, notFound, writeAudit, type AuthContext } from '@fairlabel/http';
+import { ApiError, conflict, decodeCursor, encodeCursor, notFound, writeAudit, type AuthContext } from '@fairlabel/http';
 import type { Metrics } from '@fairlabel/observability';
 import {
   createStackQueues,
@@ -86,11 +86,8 @@ export async function listQueues(ops: OpsDeps) {
 
 export async function listFailedJobs(ops: OpsDeps, name: string, limit: number, cursor: string | undefined) {
   const queue = queueOf(ops, name);
-  const after = cursor ? decodeCursor(cursor, 2) : null;
-  if (after && (typeof after[0] !== 'number' || typeof after[1] !== 'string')) {
-    throw badRequest('invalid_cursor', 'the cursor is not one this API returned', [{ path: 'query.cursor', message: 'invalid cursor' }]);
-  }
-  const page = await fromRedis(failedJobsPage(queue, ops.redis, limit, after ? { failedAt: after[0] as number, id: after[1] as string } : null));
+  const after = cursor ? decodeCursor(cursor, ['int', 'key']) : null;
+  const page = await fromRedis(failedJobsPage(queue, ops.redis, limit, after ? { failedAt: after[0], id: after[1] } : null));
   return {
     data: page.jobs.map((j) => ({
       id: j.id,

@@ -22,7 +22,7 @@ export async function listOrganizations(db: Db, query: { cursor?: string | undef
   let q = db.selectFrom('organizations').selectAll().orderBy('created_at').orderBy('id').limit(limit + 1);
   if (kind) q = q.where('kind', '=', kind);
   if (cursor) {
-    const [at, id] = decodeCursor(cursor, 2) as [string, string];
+    const [at, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     q = q.where((eb) => eb.or([eb('created_at', '>', new Date(at)), eb.and([eb('created_at', '=', new Date(at)), eb('id', '>', id)])]));
   }
   return pageResult(await q.execute(), limit, (r) => [r.created_at, r.id]);

@@ -34,7 +34,7 @@ export async function listAccounts(db: Db, q: { cursor?: string | undefined; lim
   if (q.owner_id) query = query.where('owner_id', '=', q.owner_id);
   if (q.purpose) query = query.where('purpose', '=', q.purpose);
   if (q.currency) query = query.where('currency', '=', q.currency);
-  if (q.cursor) query = query.where('id', '>', Number(decodeCursor(q.cursor, 1)[0]));
+  if (q.cursor) query = query.where('id', '>', decodeCursor(q.cursor, ['int'])[0]);
   const page = pageResult(await query.execute(), q.limit, (r) => [r.id]);
   return { data: page.data.map(toAccount), next_cursor: page.next_cursor };
 }
@@ -66,7 +66,7 @@ export async function listTransactions(db: Db, q: { cursor?: string | undefined;
     const accountIdFilter = q.account_id;
     query = query.where('id', 'in', (eb) => eb.selectFrom('ledger_postings').select('transaction_id').where('account_id', '=', accountIdFilter));
   }
-  if (q.cursor) query = query.where('id', '<', Number(decodeCursor(q.cursor, 1)[0]));
+  if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, ['int'])[0]);
   const page = pageResult(await query.execute(), q.limit, (r) => [r.id]);
   return { data: await withPostings(db, page.data), next_cursor: page.next_cursor };
 }

@@ -138,7 +138,7 @@ export async function listInvoices(db: Db, clientId: string | null, q: { cursor?
     .limit(q.limit + 1);
   const scope = clientId ?? q.client_id;
   if (scope) query = query.where('client_id', '=', scope);
-  if (q.cursor) query = query.where('id', '<', Number(decodeCursor(q.cursor, 1)[0]));
+  if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, ['int'])[0]);
   const page = pageResult(await query.execute(), q.limit, (r) => [r.id]);
   return { data: page.data.map((r) => ({ ...r, total: money(r.total) })), next_cursor: page.next_cursor };
 }

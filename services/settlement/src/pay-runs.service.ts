@@ -249,7 +249,7 @@ export async function listPayRuns(db: Db, q: { cursor?: string | undefined; limi
   let query = db.selectFrom('pay_runs').select(runColumns).orderBy('id', 'desc').limit(q.limit + 1);
   if (q.status) query = query.where('status', '=', q.status as RunRow['status']);
   if (q.currency) query = query.where('currency', '=', q.currency);
-  if (q.cursor) query = query.where('id', '<', Number(decodeCursor(q.cursor, 1)[0]));
+  if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, ['int'])[0]);
   const rows = await query.execute();
   const page = pageResult(rows, q.limit, (r) => [r.id]);
   const totals = await runTotals(db, page.data.map((r) => r.id));

@@ -64,7 +64,7 @@ export async function listStatements(db: Db, scope: StatementScope, q: { cursor?
   let query = scoped(statementQuery(db), scope).orderBy('s.id', 'desc').limit(q.limit + 1);
   if (q.worker_id) query = query.where('s.worker_id', '=', q.worker_id);
   if (q.pay_run_id) query = query.where('s.pay_run_id', '=', q.pay_run_id);
-  if (q.cursor) query = query.where('s.id', '<', Number(decodeCursor(q.cursor, 1)[0]));
+  if (q.cursor) query = query.where('s.id', '<', decodeCursor(q.cursor, ['int'])[0]);
   const page = pageResult(await query.execute(), q.limit, (r) => [r.id]);
   return { data: page.data.map(toStatement), next_cursor: page.next_cursor };
 }

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { parseLabelConfig, type ImportResult } from '@fairlabel/contracts';
 import type { Database, JobStatus } from '@fairlabel/db';
-import { badRequest, conflict, notFound, unprocessable } from '@fairlabel/http';
+import { badRequest, conflict, findUnsafeJson, notFound, unprocessable } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
 import { BatchWriter } from './import/copy-writer.js';
 import { labelStudioToItem, looksLikeFlatTask, looksLikeLabelStudioTask, type PartCounts } from './import/label-studio-tasks.js';
@@ -145,7 +145,10 @@ async function stageItems(req: ImportRequest, validator: ItemValidator, writer: 
     received++;
     if (received === 1 && !explicit && reader !== 'csv' && (looksLikeLabelStudioTask(raw.value) || looksLikeFlatTask(raw.value))) format = 'labelstudio';
     let outcome: StagedRow | { error: string; externalId?: string };
+    // Before anything recursive (validation, conversion, JSON.stringify) sees the item.
+    const unsafe = raw.error === undefined ? findUnsafeJson(raw.value, 'item') : null;
     if (raw.error !== undefined) outcome = { error: raw.error };
+    else if (unsafe) outcome = { error: `${unsafe.message} (${unsafe.code})` };
     else if (isObject(raw.value) && typeof raw.value.csvError === 'string') outcome = { error: raw.value.csvError };
     else if (format === 'labelstudio') {
       const converted = labelStudioToItem(raw.value, validator);

@@ -137,7 +137,7 @@ export async function listJobs(db: Db, clientId: string, q: { cursor?: string | 
   let query = db.selectFrom('jobs').selectAll().where('client_id', '=', clientId).orderBy('created_at').orderBy('id').limit(q.limit + 1);
   if (q.status) query = query.where('status', '=', q.status);
   if (q.cursor) {
-    const [at, id] = decodeCursor(q.cursor, 2) as [string, string];
+    const [at, id] = decodeCursor(q.cursor, ['timestamp', 'uuid']);
     query = query.where((eb) => eb.or([eb('created_at', '>', new Date(at)), eb.and([eb('created_at', '=', new Date(at)), eb('id', '>', id)])]));
   }
   return pageResult(await query.execute(), q.limit, (r) => [r.created_at, r.id]);

@@ -57,8 +57,9 @@ export async function jobProgress(db: Db, clientId: string, jobId: string, now: 
     agreement: agreement.mean === null ? null : Number(agreement.mean),
     cost: {
       currency: job.currency,
-      client_charges: tasks.decided * job.client_price_per_item,
-      worker_pay: assignments.accepted * job.pay_per_annotation,
+      // bigint: a count times a price may pass 2^53.
+      client_charges: (BigInt(tasks.decided) * BigInt(job.client_price_per_item)).toString(),
+      worker_pay: (BigInt(assignments.accepted) * BigInt(job.pay_per_annotation)).toString(),
     },
     rate_per_hour: ratePerHour,
     eta,

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { createWebhookBody, webhookDeliveriesQuery } from '@fairlabel/contracts';
-import { sql, type Db } from '@fairlabel/db';
+import { sealSecret, sql, type Db, type Keyring } from '@fairlabel/db';
 import { decodeCursor, notFound, pageResult, unprocessable, type AuthContext } from '@fairlabel/http';
 import type { Clock } from '@fairlabel/runtime';
+import { checkWebhookUrl, type WebhookAddressPolicy } from './webhook-address.js';
 import { generateWebhookSecret } from './webhook-signing.js';
 import { allowedEventTypes, deliveryColumns, endpointColumns, findEndpoint, manualJobId, withAttempts } from './webhooks.service.js';
 
@@ -11,7 +13,7 @@ import { allowedEventTypes, deliveryColumns, endpointColumns, findEndpoint, manu
 // caller's organization and scopes its SQL to it: another organization's endpoint is not found.
 
 /** Registers an endpoint for event types the caller's kind of organization may receive; its secret is returned once. */
-export async function createEndpoint(db: Db, caller: AuthContext, body: z.output<typeof createWebhookBody>) {
+export async function createEndpoint(db: Db, caller: AuthContext, body: z.output<typeof createWebhookBody>, policy: WebhookAddressPolicy, keyring: Keyring) {
   const allowed = allowedEventTypes(caller.organizationKind);
   const refused = body.event_types.filter((t) => !allowed.includes(t));
   if (refused.length) {
@@ -21,23 +23,29 @@ export async function createEndpoint(db: Db, caller: AuthContext, body: z.output
       refused.map((t) => ({ path: `body.event_types`, message: `${t} is not available to ${caller.organizationKind} organizations` })),
     );
   }
-  return db
+  const url = await checkWebhookUrl(policy, body.url);
+  // The id is made here so the secret can be sealed to its row before the row exists.
+  const id = randomUUID();
+  const secret = generateWebhookSecret();
+  const row = await db
     .insertInto('webhook_endpoints')
     .values({
+      id,
       organization_id: caller.organizationId,
-      url: body.url,
+      url,
       description: body.description,
       event_types: [...new Set(body.event_types)],
-      secret: generateWebhookSecret(),
+      secret: sealSecret(keyring, secret, id),
     })
-    .returning([...endpointColumns, 'secret'])
+    .returning([...endpointColumns])
     .executeTakeFirstOrThrow();
+  return { ...row, secret };
 }
 
 export async function listEndpoints(db: Db, organizationId: string, page: { cursor?: string | undefined; limit: number }) {
   let q = db.selectFrom('webhook_endpoints').select(endpointColumns).where('organization_id', '=', organizationId).where('deleted_at', 'is', null);
   if (page.cursor) {
-    const [createdAt, id] = decodeCursor(page.cursor, 2);
+    const [createdAt, id] = decodeCursor(page.cursor, ['timestamp', 'uuid']);
     q = q.where(sql<boolean>`(created_at, id) > (${String(createdAt)}::timestamptz, ${String(id)}::uuid)`);
   }
   const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
@@ -71,12 +79,14 @@ export async function deleteEndpoint(db: Db, clock: Clock, organizationId: strin
 }
 
 /** A new signing secret; for `graceSeconds` deliveries are signed with the old one as well. */
-export async function rotateSecret(db: Db, clock: Clock, organizationId: string, endpointId: string, graceSeconds: number) {
+export async function rotateSecret(db: Db, clock: Clock, keyring: Keyring, organizationId: string, endpointId: string, graceSeconds: number) {
   const now = clock.now();
+  const secret = generateWebhookSecret();
   const row = await db
     .updateTable('webhook_endpoints')
     .set({
-      secret: generateWebhookSecret(),
+      secret: sealSecret(keyring, secret, endpointId),
+      // Already sealed to this row: moved as it is.
       previous_secret: graceSeconds > 0 ? sql<string>`secret` : null,
       previous_secret_expires_at: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null,
       updated_at: now,
@@ -84,10 +94,10 @@ export async function rotateSecret(db: Db, clock: Clock, organizationId: string,
     .where('id', '=', endpointId)
     .where('organization_id', '=', organizationId)
     .where('deleted_at', 'is', null)
-    .returning(['id', 'secret', 'previous_secret_expires_at'])
+    .returning(['id', 'previous_secret_expires_at'])
     .executeTakeFirst();
   if (!row) throw notFound('webhook endpoint');
-  return row;
+  return { id: row.id, secret, previous_secret_expires_at: row.previous_secret_expires_at };
 }
 
 /** An endpoint's deliveries, newest first, each with all of its attempts. */
@@ -97,7 +107,7 @@ export async function listDeliveries(db: Db, organizationId: string, endpointId:
   let q = db.selectFrom('webhook_deliveries').select(deliveryColumns).where('endpoint_id', '=', endpoint.id).where('organization_id', '=', organizationId);
   if (status) q = q.where('status', '=', status);
   if (cursor) {
-    const [createdAt, id] = decodeCursor(cursor, 2);
+    const [createdAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     q = q.where(sql<boolean>`(created_at, id) < (${String(createdAt)}::timestamptz, ${String(id)}::uuid)`);
   }
   const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();

@@ -1,6 +1,7 @@
+import { webhookAddressPolicy, webhookAgent } from './webhook-address.js';
 import { Worker } from 'bullmq';
 import type { WebhookEventType } from '@fairlabel/contracts';
-import { sql } from '@fairlabel/db';
+import { keyringFrom, sql } from '@fairlabel/db';
 import { createConsumer, retryOnDatabaseOutage, workerTimings, type HandlerContext } from '@fairlabel/queues';
 import type { Deps, ServiceProcess } from '@fairlabel/runtime';
 import {
@@ -48,6 +49,9 @@ export async function startWebhookWorkers(
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const progressIntervalMs = opts.progressIntervalMs ?? 5_000;
   const deliveryQueue = createDeliveryQueue(redis, prefix);
+  const policy = webhookAddressPolicy(deps.config.WEBHOOK_ALLOW_PRIVATE_CIDRS);
+  const outbound = { policy, agent: webhookAgent(policy) };
+  const keyring = keyringFrom(deps.config.SECRETS_ENCRYPTION_KEY, deps.config.SECRETS_ENCRYPTION_OLD_KEYS);
 
   const deliver = async (event: FanOutEvent) => {
     const ids = await fanOut(db, event);
@@ -176,6 +180,8 @@ export async function startWebhookWorkers(
           isLastAttempt,
           nextRetryDelayMs: isLastAttempt ? null : maxRetryDelayMs(schedule, attempt),
           timeoutMs,
+          outbound,
+          keyring,
         }),
       );
       // Throwing hands the job back to BullMQ's backoff; the attempt is already recorded in Postgres.
@@ -189,6 +195,7 @@ export async function startWebhookWorkers(
     workers: [events, deliveries],
     stop: async () => {
       await deliveryQueue.close();
+      await outbound.agent.close();
     },
   };
 }

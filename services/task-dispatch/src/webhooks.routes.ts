@@ -14,6 +14,8 @@ import {
   webhookEndpointSchema,
 } from '@fairlabel/contracts';
 import { callerOf, withIdempotency, type FastifyPluginAsyncZod } from '@fairlabel/http';
+import { keyringFrom } from '@fairlabel/db';
+import { webhookAddressPolicy } from './webhook-address.js';
 import { createEndpoint, deleteEndpoint, getEndpoint, listDeliveries, listEndpoints, redeliver, rotateSecret } from './webhook-endpoints.service.js';
 import { createDeliveryQueue } from './webhooks.service.js';
 
@@ -23,6 +25,9 @@ const errors = errorResponses(409, 422);
 
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, clock } = app.deps;
+  const addressPolicy = webhookAddressPolicy(app.deps.config.WEBHOOK_ALLOW_PRIVATE_CIDRS);
+  // Built at start, so an API without SECRETS_ENCRYPTION_KEY fails to start instead of failing its first registration.
+  const keyring = keyringFrom(app.deps.config.SECRETS_ENCRYPTION_KEY, app.deps.config.SECRETS_ENCRYPTION_OLD_KEYS);
   const deliveryQueue = createDeliveryQueue(app.deps.redis, app.deps.prefix);
   app.addHook('onClose', async () => {
     await deliveryQueue.close();
@@ -45,7 +50,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createEndpoint(db, caller, request.body) }));
+      return withIdempotency(request, reply, async () => ({ statusCode: 201, body: await createEndpoint(db, caller, request.body, addressPolicy, keyring), secretFields: ['secret'] }));
     },
   );
 
@@ -105,7 +110,8 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       const caller = callerOf(request);
       return withIdempotency(request, reply, async () => ({
         statusCode: 200,
-        body: await rotateSecret(db, clock, caller.organizationId, request.params.id, request.body.grace_period_seconds),
+        body: await rotateSecret(db, clock, keyring, caller.organizationId, request.params.id, request.body.grace_period_seconds),
+        secretFields: ['secret'],
       }));
     },
   );

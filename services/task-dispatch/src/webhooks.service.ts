@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { clientWebhookEventTypes, vendorWebhookEventTypes, type WebhookEventType } from '@fairlabel/contracts';
-import { sql, type Db, type OrganizationKind } from '@fairlabel/db';
+import { openSecret, sql, type Db, type Keyring, type OrganizationKind } from '@fairlabel/db';
 import { WEBHOOK_DELIVERY_QUEUE, automaticJobId, defaultDeliverySchedule, deliveryJobOptions, type DeliverySchedule } from '@fairlabel/queues';
 import type { Clock } from '@fairlabel/runtime';
+import { fetch, type Dispatcher } from 'undici';
+import { AddressNotAllowed, assertDeliverable, type WebhookAddressPolicy } from './webhook-address.js';
 import { messageIdFor, signedHeaders } from './webhook-signing.js';
 
 export { WEBHOOK_DELIVERY_QUEUE, defaultDeliverySchedule, deliveryJobOptions, automaticJobId, type DeliverySchedule };
@@ -105,6 +107,10 @@ export interface AttemptOptions {
   /** For automatic attempts that may fail: the longest wait before the next one. */
   nextRetryDelayMs: number | null;
   timeoutMs: number;
+  /** Where deliveries may go (SSRF) and the agent whose connections are checked by it. */
+  outbound: { policy: WebhookAddressPolicy; agent: Dispatcher };
+  /** Opens the endpoint's sealed signing secrets. */
+  keyring: Keyring;
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'skipped';
@@ -138,7 +144,7 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
   const row = await db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-    .select(['d.id', 'd.status', 'd.message_id', 'd.body', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_expires_at', 'e.deleted_at'])
+    .select(['d.id', 'd.endpoint_id', 'd.status', 'd.message_id', 'd.body', 'e.url', 'e.secret', 'e.previous_secret', 'e.previous_secret_expires_at', 'e.deleted_at'])
     .where('d.id', '=', deliveryId)
     .executeTakeFirst();
   if (!row) return 'skipped';
@@ -150,8 +156,8 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
   if (opts.trigger === 'automatic' && row.status !== 'pending') return 'skipped';
 
   const now = clock.now();
-  const secrets = [row.secret];
-  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now) secrets.push(row.previous_secret);
+  const secrets = [openSecret(opts.keyring, row.secret, row.endpoint_id)];
+  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now) secrets.push(openSecret(opts.keyring, row.previous_secret, row.endpoint_id));
   const headers = signedHeaders(secrets, row.message_id, now, row.body);
 
   const started = performance.now();
@@ -159,7 +165,10 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
   let error: string | null = null;
   let responseBody: string | null = null;
   try {
+    // An IP literal is checked here; a name, by the agent's lookup on the address it connects to.
+    assertDeliverable(opts.outbound.policy, row.url);
     const res = await fetch(row.url, {
+      dispatcher: opts.outbound.agent,
       method: 'POST',
       body: row.body,
       headers: { 'content-type': 'application/json', 'user-agent': 'fairlabel-webhooks/1.0', ...headers },
@@ -171,7 +180,9 @@ export async function attemptDelivery(db: Db, clock: Clock, deliveryId: string, 
     if (res.status < 200 || res.status >= 300) error = `receiver answered HTTP ${res.status}`;
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    error = e.name === 'TimeoutError' ? `no response within ${opts.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    if (err instanceof AddressNotAllowed) error = err.message;
+    else if (e.cause instanceof AddressNotAllowed) error = e.cause.message;
+    else error = e.name === 'TimeoutError' ? `no response within ${opts.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
   }
   const durationMs = Math.max(0, Math.round(performance.now() - started));
   const succeeded = error === null;

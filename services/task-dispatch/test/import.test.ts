@@ -295,7 +295,7 @@ describe('bad items', () => {
       ['{"data": {}, "annotations": [null, 1, {"result": null}, {"result": [null]}, {"result": [{"from_name": "label", "type": "choices", "value": null}]}]}', 'application/json', '?on_error=skip', { created: 1 }],
       ['{"data": {}, "predictions": [{"result": [{"from_name": "label", "type": "choices", "value": {"choices": "cat"}}]}]}', 'application/json', '', { status: 422, code: 'import_rejected' }],
       ['{"data": {}, "predictions": [{"result": [{"from_name": "label", "type": "rectanglelabels", "value": {"x": 1e400}}]}]}', 'application/json', '', { status: 422, code: 'import_rejected' }],
-      ['{"data": {"t": "\\ud800"}}', 'application/json', '', { status: 400, code: 'invalid_item' }],
+      ['{"data": {"t": "\\ud800"}}', 'application/json', '', { status: 422, code: 'import_rejected' }],
       ['{"data": {"t": "\\u0000"}}', 'application/json', '?format=labelstudio', { status: 422, code: 'import_rejected' }],
       [deep, 'application/json', '', { status: 422, code: 'import_rejected' }],
       ['{"data": {}}\n[1]\n"x"\n', 'application/x-ndjson', '?format=labelstudio', { status: 422, code: 'import_rejected' }],

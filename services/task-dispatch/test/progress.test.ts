@@ -17,7 +17,7 @@ describe('GET /v1/jobs/:id/progress', () => {
       tasks: { total: 0, open: 0, decided: 0, cancelled: 0 },
       assignments: { leased: 0, submitted: 0, accepted: 0, rejected: 0 },
       agreement: null,
-      cost: { currency: 'USD', client_charges: 0, worker_pay: 0 },
+      cost: { currency: 'USD', client_charges: '0', worker_pay: '0' },
       rate_per_hour: null,
       eta: null,
     });
@@ -53,7 +53,7 @@ describe('GET /v1/jobs/:id/progress', () => {
       tasks: { total: 10, open: 5, decided: 4, cancelled: 1 },
       assignments: { leased: 1, submitted: 1, accepted: 3, rejected: 1 },
       agreement: 0.75,
-      cost: { currency: 'USD', client_charges: 4 * 30, worker_pay: 3 * 7 },
+      cost: { currency: 'USD', client_charges: String(4 * 30), worker_pay: String(3 * 7) },
     });
     expect(body.rate_per_hour).toBeCloseTo(2, 1);
     // Five open items at two an hour: two and a half hours from now.

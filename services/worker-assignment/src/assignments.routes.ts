@@ -118,7 +118,9 @@ export const assignmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/assignments/:id/submit',
     {
-      config: { roles: ['worker'] },
+      // The answer's text is checked by the submit itself, after whose lease it is (404) and whether the
+      // lease still takes an answer (403/409), then 422: the JSON guard's 400 invalid_text would come first.
+      config: { roles: ['worker'], ownTextChecks: true },
       schema: {
         operationId: 'submitAssignment',
         tags,

@@ -75,7 +75,7 @@ export async function listWorkers(db: Db, caller: AuthContext, q: { cursor?: str
   if (vendorId) query = query.where('vendor_id', '=', vendorId);
   if (q.status) query = query.where('status', '=', q.status);
   if (q.cursor) {
-    const [at, id] = decodeCursor(q.cursor, 2) as [string, string];
+    const [at, id] = decodeCursor(q.cursor, ['timestamp', 'uuid']);
     query = query.where((eb) => eb.or([eb('created_at', '>', new Date(at)), eb.and([eb('created_at', '=', new Date(at)), eb('id', '>', id)])]));
   }
   const page = pageResult(await query.execute(), q.limit, (r) => [r.created_at, r.id]);

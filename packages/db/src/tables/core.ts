@@ -58,6 +58,8 @@ export interface IdempotencyKeysTable {
   request_hash: string;
   status_code: number | null;
   response_body: Json<unknown> | null;
+  /** The response carried a secret, stored without it; a replay is a 409 secret_already_issued. */
+  secret_withheld: Generated<boolean>;
   created_at: Generated<Date>;
   completed_at: Timestamp | null;
 }
