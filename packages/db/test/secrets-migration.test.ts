@@ -6,7 +6,7 @@ import { createMigrator, isSealed, keyringFrom, migrateToLatest, openSecret, typ
 // The secrets-at-rest migration on rows written before it: webhook secrets in clear get sealed (and
 // `down` opens them again), secrets kept in idempotency replays are erased (and stay erased).
 
-const MIGRATION = '20261129T1700_secrets_at_rest';
+const MIGRATION = '20261129T1730_secrets_at_rest';
 
 async function one<T>(db: Db, query: ReturnType<typeof sql<T>>): Promise<T> {
   return (await query.execute(db)).rows[0]!;

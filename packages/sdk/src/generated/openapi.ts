@@ -1811,9 +1811,9 @@ export interface components {
              * @default 1
              */
             overlap?: number;
-            /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
+            /** @description Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10). */
             pay_per_annotation: number;
-            /** @description Charged to the client per decided item, in minor units of `currency`. */
+            /** @description Charged to the client per decided item, in minor units of `currency` (at most 10^10). */
             client_price_per_item: number;
             currency: string;
             /**
@@ -1881,9 +1881,9 @@ export interface components {
             min_level?: number;
             /** @description Annotations per item. */
             overlap?: number;
-            /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
+            /** @description Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10). */
             pay_per_annotation?: number;
-            /** @description Charged to the client per decided item, in minor units of `currency`. */
+            /** @description Charged to the client per decided item, in minor units of `currency` (at most 10^10). */
             client_price_per_item?: number;
             currency?: string;
             /** @description null: any vendor may work the job. */
@@ -1918,9 +1918,9 @@ export interface components {
             min_level: number;
             /** @description Annotations per item. */
             overlap: number;
-            /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
+            /** @description Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10). */
             pay_per_annotation: number;
-            /** @description Charged to the client per decided item, in minor units of `currency`. */
+            /** @description Charged to the client per decided item, in minor units of `currency` (at most 10^10). */
             client_price_per_item: number;
             currency: string;
             /** @description null: any vendor may work the job. */
@@ -1977,10 +1977,10 @@ export interface components {
             agreement: number | null;
             cost: {
                 currency: string;
-                /** @description Decided items x client price per item, in minor units. */
-                client_charges: number;
-                /** @description Accepted annotations x pay per annotation (before level multipliers), in minor units. */
-                worker_pay: number;
+                /** @description Decided items x client price per item, in minor units, as a decimal string. */
+                client_charges: string;
+                /** @description Accepted annotations x pay per annotation (before level multipliers), in minor units, as a decimal string. */
+                worker_pay: string;
             };
             /** @description Items decided per hour, measured over the last 1,000 decisions (from the oldest of them until now). */
             rate_per_hour: number | null;
@@ -3450,9 +3450,9 @@ export interface components {
              * @default 1
              */
             overlap: number;
-            /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
+            /** @description Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10). */
             pay_per_annotation: number;
-            /** @description Charged to the client per decided item, in minor units of `currency`. */
+            /** @description Charged to the client per decided item, in minor units of `currency` (at most 10^10). */
             client_price_per_item: number;
             currency: string;
             /**
@@ -3520,9 +3520,9 @@ export interface components {
             min_level?: number;
             /** @description Annotations per item. */
             overlap?: number;
-            /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
+            /** @description Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10). */
             pay_per_annotation?: number;
-            /** @description Charged to the client per decided item, in minor units of `currency`. */
+            /** @description Charged to the client per decided item, in minor units of `currency` (at most 10^10). */
             client_price_per_item?: number;
             currency?: string;
             /** @description null: any vendor may work the job. */
@@ -3557,9 +3557,9 @@ export interface components {
             min_level: number;
             /** @description Annotations per item. */
             overlap: number;
-            /** @description Paid to the worker per accepted annotation, in minor units of `currency`. */
+            /** @description Paid to the worker per accepted annotation, in minor units of `currency` (at most 10^10). */
             pay_per_annotation: number;
-            /** @description Charged to the client per decided item, in minor units of `currency`. */
+            /** @description Charged to the client per decided item, in minor units of `currency` (at most 10^10). */
             client_price_per_item: number;
             currency: string;
             /** @description null: any vendor may work the job. */
@@ -3618,10 +3618,10 @@ export interface components {
             agreement: number | null;
             cost: {
                 currency: string;
-                /** @description Decided items x client price per item, in minor units. */
-                client_charges: number;
-                /** @description Accepted annotations x pay per annotation (before level multipliers), in minor units. */
-                worker_pay: number;
+                /** @description Decided items x client price per item, in minor units, as a decimal string. */
+                client_charges: string;
+                /** @description Accepted annotations x pay per annotation (before level multipliers), in minor units, as a decimal string. */
+                worker_pay: string;
             };
             /** @description Items decided per hour, measured over the last 1,000 decisions (from the oldest of them until now). */
             rate_per_hour: number | null;
@@ -6912,6 +6912,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description An absolute http:// or https:// URL of a public host (no credentials). Private addresses only where the operator allow-lists them (WEBHOOK_ALLOW_PRIVATE_CIDRS). */
                     url: string;
                     /** @description Clients: job.completed, job.progress, task.decided, job.activated, job.cancelled, tasks.imported. Vendors: assignment.submitted, assignment.expired, assignment.released (of their own workers). */
                     event_types: ("job.completed" | "job.progress" | "task.decided" | "job.activated" | "job.cancelled" | "tasks.imported" | "assignment.submitted" | "assignment.expired" | "assignment.released")[];
