@@ -77,6 +77,12 @@ export const authorizationTable: Record<string, Row> = {
   'POST /v1/assignments/{id}/heartbeat': { tenant: 'assignment', worker: 'own' },
   'POST /v1/assignments/{id}/release': { tenant: 'assignment', worker: 'own', body: { reason: 'skip' } },
   'POST /v1/assignments/{id}/submit': { tenant: 'assignment', worker: 'own', body: { answer: { label }, time_spent_ms: 1000 } },
+  'POST /v1/assignments/{id}/appeal': { tenant: 'assignment', worker: 'own', body: { reason: 'my answer was right' }, note: 'own and not rejected: 409; another worker\'s: 404' },
+  'POST /v1/reviews/next': { worker: 'own', note: 'a worker under the reviewer level gets 204, not 403' },
+  'POST /v1/reviews/{id}/heartbeat': { worker: 'own', note: 'reviews are leased to one worker; another worker\'s lease is 404' },
+  'POST /v1/reviews/{id}/complete': { worker: 'own', body: { outcome: 'accept' } },
+  'GET /v1/appeals': { worker: 'own', note: 'the appeals this worker may decide' },
+  'POST /v1/appeals/{id}/decide': { worker: 'own', body: { outcome: 'upheld', comment: 'the answer was right' } },
   'GET /v1/me': { worker: 'own' },
 
   'GET /v1/finance/accounts': { ...FINANCE },
