@@ -23,12 +23,17 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return { n, redis.call('PTTL', KEYS[1]) }`;
 
+/** The Redis key of an address's budget of failed requests. */
+export const ipBudgetKey = (prefix: string, ip: string) => `${prefix}:ipbudget:${ip}`;
+
 export function installIpLimit(app: FastifyInstance, opts: IpLimitOptions): void {
   app.decorate('spendIpBudget', async (request: FastifyRequest, what: string): Promise<void> => {
     let count: number;
     let ttl: number;
     try {
-      [count, ttl] = (await opts.redis.eval(SPEND, 1, `${opts.prefix}:ratelimit:ip:${request.ip}`, String(opts.windowMs))) as [number, number];
+      // Not under `ratelimit:ip:`: that is @fastify/rate-limit's own per-IP key for requests without a key
+      // (public routes), and sharing it counted a failed sign-in twice.
+      [count, ttl] = (await opts.redis.eval(SPEND, 1, ipBudgetKey(opts.prefix, request.ip), String(opts.windowMs))) as [number, number];
     } catch (err) {
       request.log.warn({ err }, 'IP rate limit unavailable; not applied');
       return;

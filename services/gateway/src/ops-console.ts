@@ -184,7 +184,12 @@ export const opsConsole: FastifyPluginAsync = async (app: FastifyInstance) => {
     const html = (status: number, message: string) => reply.status(status).type('text/html; charset=utf-8').send(loginPage(next, message));
     const key = typeof body.key === 'string' ? body.key : '';
     const caller = key ? await verifyApiKey(app, key) : null;
-    if (!caller) return html(401, 'That API key is not valid (unknown, mistyped or revoked).');
+    if (!caller) {
+      // A failed sign-in is a failed authentication like a bad Bearer key: it spends the address's budget
+      // (429 past it), so the form cannot be used to guess keys faster than the API can.
+      if (app.hasDecorator('spendIpBudget')) await app.spendIpBudget(request, 'failed ops console sign-ins');
+      return html(401, 'That API key is not valid (unknown, mistyped or revoked).');
+    }
     if (caller.role !== 'ops' && caller.role !== 'admin') return html(403, `That is a ${caller.role} key; the console is for ops and admin keys.`);
     const id = await createOpsSession(deps.redis, deps.prefix, caller, ttl);
     request.log.info({ keyPrefix: caller.keyPrefix, role: caller.role }, 'ops console sign-in');

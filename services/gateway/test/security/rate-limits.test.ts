@@ -27,7 +27,25 @@ describe('rate limits by IP for requests no key answers for', () => {
     expect(scans).toEqual([404, 404, 404, 429]);
     // One budget for both kinds of failure.
     expect((await from('198.51.100.3')).statusCode).toBe(429);
-    expect(await env.redis.exists(`${env.prefix}:ratelimit:ip:198.51.100.3`)).toBe(1);
+    expect(await env.redis.get(`${env.prefix}:ipbudget:198.51.100.3`)).toBe('5');
+  });
+
+  test('failed ops console sign-ins spend the same budget, then 429; a wrong key never gets a session', async ({ app }) => {
+    const signIn = (key: string, remoteAddress: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/ops/login',
+        remoteAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+        payload: new URLSearchParams({ key }).toString(),
+      });
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push(await signIn(`fl_abcdefgh_${String(i).repeat(32)}`, '198.51.100.30'));
+    expect(guesses.map((r) => r.statusCode)).toEqual([401, 401, 401, 429]);
+    expect(guesses.every((r) => r.headers['set-cookie'] === undefined)).toBe(true);
+    expect(guesses[3]!.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    // The same address's API requests without a key are over the budget too: one budget per address.
+    expect((await app.inject({ method: 'GET', url: '/v1/auth/whoami', remoteAddress: '198.51.100.30' })).statusCode).toBe(429);
   });
 
   test('a valid key keeps working from an address whose budget failed requests spent', async ({ app, client }) => {
