@@ -1,28 +1,33 @@
-// The demonstration workload run by `pnpm start --demo` (or `pnpm demo [base url]` against a running
-// stack): a client company submits an image-classification job, two vendors' workers in cities and
-// villages claim and annotate every item, and the client watches progress. It uses only the public
-// API, except for the first admin key, which it issues the way `pnpm fairlabel bootstrap` does.
+// The demonstration run by `pnpm start --demo` (or `pnpm demo [base url]` against a running stack):
+// a client company's three jobs, two vendors' simulated workers, QA's decisions and an appeal, the
+// webhooks, and finance's pay run with floor top-ups, all over the public API (scripts/demo/). It
+// prints a summary, writes demo-report.html, and exits 1 when an invariant or a step fails, naming it.
+//
+//   pnpm demo [base] [--small] [--seed N] [--report path] [--json path]
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@fairlabel/config';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@fairlabel/db';
 import { issueApiKey } from '../services/gateway/src/api-keys.service.js';
 import { createOrganization } from '../services/gateway/src/organizations.service.js';
+import { renderReport } from './demo/report.js';
+import { cents, FULL, runDemo, SMALL, type DemoResult } from './demo/run.js';
 
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    small: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '20261129' },
+    report: { type: 'string', default: 'demo-report.html' },
+    json: { type: 'string' },
+  },
+});
 const config = loadConfigOrExit();
-const base = process.argv[2] ?? `http://127.0.0.1:${config.PORT}`;
+const base = positionals[0] ?? `http://127.0.0.1:${config.PORT}`;
 const log = (msg: string) => console.log(`[demo] ${msg}`);
 
-async function api<T = Record<string, unknown>>(key: string, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as T) : ({} as T);
-  if (res.status >= 400) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
-  return { status: res.status, body: parsed };
-}
-
+/** The first admin key, issued the way `pnpm fairlabel bootstrap` does: the one thing not done over HTTP. */
 async function adminKey(): Promise<string> {
   await ensureDatabase(config.DATABASE_URL);
   const db = createDb(createPool(config.DATABASE_URL, 2));
@@ -36,89 +41,39 @@ async function adminKey(): Promise<string> {
   }
 }
 
-const admin = await adminKey();
-const suffix = new Date().toISOString().slice(11, 19);
-
-// Organizations and their keys.
-const client = (await api<{ id: string }>(admin, 'POST', '/v1/organizations', { name: `Acme Vision ${suffix}`, kind: 'client' })).body;
-const clientKey = (await api<{ key: string }>(admin, 'POST', `/v1/organizations/${client.id}/api-keys`, { role: 'client', name: 'demo' })).body.key;
-log(`client organization ${client.id}`);
-
-const vendors = [
-  { name: `Village Labels ${suffix}`, workers: [
-    { display_name: 'Asha', region: { country: 'IN', province: 'KA', city_tier: 5, area: 'rural' }, timezone: 'Asia/Kolkata', accommodations: { lease_factor: 1.5 } },
-    { display_name: 'Ravi', region: { country: 'IN', province: 'KA', city_tier: 4, area: 'rural' }, timezone: 'Asia/Kolkata' },
-    { display_name: 'Meena', region: { country: 'IN', province: 'TN', city_tier: 3, area: 'urban' }, timezone: 'Asia/Kolkata' },
-  ] },
-  { name: `Tier3 Annotate ${suffix}`, workers: [
-    { display_name: 'Joseph', region: { country: 'KE', province: 'NKU', city_tier: 3, area: 'urban' }, timezone: 'Africa/Nairobi' },
-    { display_name: 'Amina', region: { country: 'KE', province: 'KSM', city_tier: 4, area: 'rural' }, timezone: 'Africa/Nairobi' },
-    { display_name: 'Grace', region: { country: 'KE', province: 'NBO', city_tier: 1, area: 'urban' }, timezone: 'Africa/Nairobi' },
-  ] },
-];
-const workerKeys: { name: string; key: string }[] = [];
-for (const v of vendors) {
-  const org = (await api<{ id: string }>(admin, 'POST', '/v1/organizations', { name: v.name, kind: 'vendor' })).body;
-  const vendorKey = (await api<{ key: string }>(admin, 'POST', `/v1/organizations/${org.id}/api-keys`, { role: 'vendor', name: 'demo' })).body.key;
-  for (const w of v.workers) {
-    const worker = (await api<{ id: string }>(vendorKey, 'POST', '/v1/workers', w)).body;
-    await api(vendorKey, 'PUT', `/v1/workers/${worker.id}/skills/image_classification`, { level: 2 });
-    const key = (await api<{ key: string }>(vendorKey, 'POST', `/v1/workers/${worker.id}/api-keys`, { name: 'demo' })).body.key;
-    workerKeys.push({ name: `${w.display_name} (${w.region.country}, tier ${w.region.city_tier} ${w.region.area})`, key });
-  }
-  log(`vendor ${v.name}: ${v.workers.length} workers with the image_classification skill at level 2`);
+function summary(r: DemoResult, reportPath: string): string[] {
+  const fp = r.fairPay;
+  const pr = r.payRun;
+  const decided = r.jobs.reduce((n, j) => n + j.decided, 0);
+  const items = r.jobs.reduce((n, j) => n + j.items, 0);
+  const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+  const promoted = r.workers.filter((w) => w.promoted).length;
+  const suspended = r.workers.filter((w) => w.suspended.length).length;
+  return [
+    '',
+    `fairlabel demonstration — ${r.workers.length} workers, seed ${r.seed}, ${r.seconds.toFixed(1)} s`,
+    `  tasks decided        ${decided} of ${items}`,
+    ...r.jobs.map((j) => `    ${j.name.padEnd(18)} ${String(j.decided).padStart(4)}/${j.items}  agreement ${pct(j.agreement).padStart(6)}  accuracy against the truth ${pct(j.accuracy).padStart(6)}  (${j.status})`),
+    `  work                 ${r.work.claims} claims, ${r.work.submits} submissions, ${r.work.releases} released; ${r.work.claimsPerSecond.toFixed(1)} claims/s over ${r.work.seconds.toFixed(1)} s`,
+    `  QA                   ${promoted} workers promoted, ${suspended} suspended from a skill; appeal: ${r.appeal.detail}`,
+    `  webhooks             ${r.webhooks.received} received (${r.webhooks.verified} signature-verified), job.completed for ${r.webhooks.completed.length} of ${r.jobs.length} jobs`,
+    `  pay run              ${pr ? `#${pr.id} ${pr.status}: workers ${cents(pr.worker_total)}, vendors ${cents(pr.vendor_total)}, total ${cents(pr.total)}; ${r.statements.workers} worker statements, floor top-ups ${cents(r.statements.topups)}` : 'none'}`,
+    `  fair pay             ${fp ? `${fp.summary.workers_under_floor} of ${fp.summary.workers} workers under their floor before top-ups; median ${fp.summary.median_effective_hourly ? cents(fp.summary.median_effective_hourly) : '–'}/h; Gini ${fp.summary.gini?.toFixed(3) ?? '–'}` : '–'}`,
+    `  checks`,
+    ...r.checks.map((c) => `    ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok ? '' : ` — ${c.detail}`}`),
+    `  report               ${reportPath}`,
+    r.ok ? 'Every check passed.' : `FAILED: ${r.checks.filter((c) => !c.ok).length} check(s): ${r.checks.filter((c) => !c.ok).map((c) => c.name).join('; ')}`,
+  ];
 }
 
-// The job: 60 images, three annotations each. Its label config is Label Studio XML, as a team coming
-// from Label Studio has it: one Choices control named `animal` on the image.
-const labels = ['cat', 'dog', 'bird', 'other'];
-const labelConfigXml = `<View>
-  <Image name="photo" value="$image"/>
-  <Choices name="animal" toName="photo" required="true">
-${labels.map((l) => `    <Choice value="${l}"/>`).join('\n')}
-  </Choices>
-</View>`;
-const job = (
-  await api<{ id: string }>(clientKey, 'POST', '/v1/jobs', {
-    name: 'Pet photos',
-    label_config: labelConfigXml,
-    label_config_format: 'labelstudio',
-    instructions: 'Which animal is in the photo?',
-    required_skill: 'image_classification',
-    min_level: 1,
-    overlap: 3,
-    pay_per_annotation: 4,
-    client_price_per_item: 25,
-    currency: 'USD',
-    lease_seconds: 300,
-  })
-).body;
-const items = Array.from({ length: 60 }, (_, i) => JSON.stringify({ external_id: `photo-${i}`, data: { image: `https://example.org/pets/${i}.jpg` } })).join('\n');
-const imported = (await api<{ created: number; duplicates: number }>(clientKey, 'POST', `/v1/jobs/${job.id}/tasks`, items, 'application/x-ndjson')).body;
-await api(clientKey, 'POST', `/v1/jobs/${job.id}/activate`, {});
-log(`job ${job.id}: imported ${imported.created} items (overlap 3) and activated`);
-
-// Every worker claims and annotates until nothing is left for them.
-let annotations = 0;
-await Promise.all(
-  workerKeys.map(async (w) => {
-    for (;;) {
-      const res = await fetch(`${base}/v1/assignments/next`, { method: 'POST', headers: { authorization: `Bearer ${w.key}` } });
-      if (res.status === 204) return;
-      if (res.status !== 200 && res.status !== 201) throw new Error(`claim for ${w.name}: ${res.status} ${await res.text()}`);
-      const a = (await res.json()) as { id: number; pay: { amount: number; hourly_rate: number | null } };
-      // An answer is keyed by control name; a choices control answers `{choices: [...]}`.
-      const answer = { animal: { choices: [labels[Math.floor(Math.random() * labels.length)]] } };
-      await api(w.key, 'POST', `/v1/assignments/${a.id}/submit`, { answer, time_spent_ms: 4000 + Math.floor(Math.random() * 8000) });
-      annotations++;
-    }
-  }),
-);
-log(`${workerKeys.length} workers submitted ${annotations} annotations`);
-
-const progress = (await api<Record<string, unknown>>(clientKey, 'GET', `/v1/jobs/${job.id}/progress`)).body;
-log(`progress: ${JSON.stringify(progress)}`);
-const me = (await api<Record<string, unknown>>(workerKeys[0]!.key, 'GET', '/v1/me')).body;
-log(`${workerKeys[0]!.name} sees: ${JSON.stringify(me)}`);
-log(`every submission is now an assignment.submitted event waiting for QA on the qa-sampling queue`);
-log(`explore the API at ${base}/docs (admin key: ${admin})`);
+const reportPath = path.resolve(values.report);
+try {
+  const result = await runDemo({ base, adminKey: await adminKey(), seed: Number(values.seed), size: values.small ? SMALL : FULL, log });
+  writeFileSync(reportPath, renderReport(result));
+  if (values.json) writeFileSync(values.json, JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  console.log(summary(result, reportPath).join('\n'));
+  process.exitCode = result.ok ? 0 : 1;
+} catch (err) {
+  log(`the demonstration stopped: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+}

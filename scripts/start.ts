@@ -2,8 +2,9 @@
 // outbox relay, each service) as children under this supervisor, which restarts one that dies (with
 // backoff; the others keep running), gives up only when one keeps crashing (RESTART_MAX_CRASHES within
 // RESTART_WINDOW_MS), and stops them all gracefully on SIGINT/SIGTERM. `pnpm start --demo` also runs
-// the demonstration workload once the gateway is ready. In production each of these processes runs as
-// its own deployment instead, restarted by the orchestrator.
+// the demonstration (scripts/demo.ts) once the gateway is ready, then stops the stack and exits with the
+// demo's outcome (`--stay` keeps the stack running after it; other flags, e.g. `--small`, go to the demo).
+// In production each of these processes runs as its own deployment instead, restarted by the orchestrator.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,9 +35,15 @@ if (!process.env.SECRETS_ENCRYPTION_KEY) {
   process.env.SECRETS_ENCRYPTION_KEY = readFileSync(file, 'utf8').trim();
 }
 
+const demo = process.argv.includes('--demo');
+const stay = process.argv.includes('--stay');
+const demoArgs = process.argv.slice(2).filter((a) => a !== '--demo' && a !== '--stay');
+if (demo) {
+  // The processes' per-event logs would bury the demo's lines (loopback webhooks: see below).
+  process.env.LOG_LEVEL ??= 'warn';
+}
 const config = loadConfigOrExit();
 installProcessGuards({ logger: createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'start' }) });
-const demo = process.argv.includes('--demo');
 const say = (msg: string) => console.error(`[start] ${msg}`);
 
 const problems = await checkInfrastructure(config);
@@ -116,7 +123,7 @@ if (!supervisor.isStopping) {
   });
   say(first!);
   console.error(rest.join('\n'));
-  if (demo) supervisor.start(spec('demo', 'scripts/demo.ts', [base], true));
+  if (demo) supervisor.start({ ...spec('demo', 'scripts/demo.ts', [base, ...demoArgs], true), stopsStack: !stay });
 }
 
 /** Unrevoked admin keys: whether the banner tells how to get the first one or another one. */

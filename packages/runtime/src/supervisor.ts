@@ -16,6 +16,8 @@ export interface ChildSpec {
   cwd?: string;
   /** A one-off (the demo workload): its exit is reported, never restarted, and does not stop the stack. */
   once?: boolean;
+  /** With `once`: its exit stops the whole stack, which then exits with 0 only if it exited with 0 (`pnpm start --demo`). */
+  stopsStack?: boolean;
 }
 
 export interface RestartPolicy {
@@ -137,6 +139,7 @@ export class Supervisor {
       this.procs.delete(p.spec.name);
       this.opts.say(code === 0 ? `${p.spec.name} finished` : `${p.spec.name} failed (${how})`);
       if (code !== 0) this.exitCode = 1;
+      if (p.spec.stopsStack) void this.stop('SIGTERM', { failed: code !== 0 });
       return;
     }
     const now = this.now();

@@ -109,4 +109,18 @@ describe('the supervisor', () => {
     expect(Object.keys(supervisor.pids())).toEqual(['stack']);
     expect(await supervisor.stop()).toBe(0);
   });
+
+  it('stops the stack when a one-off that stops it finishes, with its outcome as the exit code', async () => {
+    for (const [code, exit] of [
+      [0, 0],
+      [3, 1],
+    ] as const) {
+      const { supervisor, saw } = harness();
+      supervisor.start(node('stack', longRunning));
+      await saw(/^stack is running/);
+      supervisor.start(node('demo', `process.exit(${code})`, { once: true, stopsStack: true }));
+      expect(await supervisor.done).toBe(exit);
+      expect(supervisor.pids()).toEqual({ stack: undefined });
+    }
+  });
 });

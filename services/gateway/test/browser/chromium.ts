@@ -38,10 +38,10 @@ export async function launchChromium(): Promise<Browser> {
     rmSync(profile, { recursive: true, force: true });
     throw new Error(`chromium at ${CHROMIUM_PATH} could not be started: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
-  // The pages under test come from this machine; nothing else is fetched.
+  // The pages under test come from this machine (a local server, or a file such as the demo report); nothing else is fetched.
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    return url.protocol === 'data:' || url.hostname === '127.0.0.1' || url.hostname === 'localhost' ? route.continue() : route.abort('blockedbyclient');
+    return url.protocol === 'data:' || url.protocol === 'file:' || url.hostname === '127.0.0.1' || url.hostname === 'localhost' ? route.continue() : route.abort('blockedbyclient');
   });
   const page = context.pages()[0] ?? (await context.newPage());
   mkdirSync(SCREENSHOTS, { recursive: true });
