@@ -52,9 +52,9 @@ function summary(r: DemoResult, reportPath: string): string[] {
   return [
     '',
     `fairlabel demonstration — ${r.workers.length} workers, seed ${r.seed}, ${r.seconds.toFixed(1)} s`,
-    `  tasks decided        ${decided} of ${items}`,
+    `  tasks decided        ${decided} of ${items} (and ${r.jobs.reduce((n, j) => n + j.gold, 0)} gold items, never decided: QA scores each answer to them against the gold answer)`,
     ...r.jobs.map((j) => `    ${j.name.padEnd(18)} ${String(j.decided).padStart(4)}/${j.items}  agreement ${pct(j.agreement).padStart(6)}  accuracy against the truth ${pct(j.accuracy).padStart(6)}  (${j.status})`),
-    `  work                 ${r.work.claims} claims, ${r.work.submits} submissions, ${r.work.releases} released; ${r.work.claimsPerSecond.toFixed(1)} claims/s over ${r.work.seconds.toFixed(1)} s`,
+    `  work                 ${r.work.claims} claims, ${r.work.submits} submissions, ${r.work.releases} released, ${r.work.leasesLost} leases lost; ${r.work.claimsPerSecond.toFixed(1)} claims/s over ${r.work.seconds.toFixed(1)} s (${r.requests} requests, ${r.retries} retried after a 503/429)`,
     `  QA                   ${promoted} workers promoted, ${suspended} suspended from a skill; appeal: ${r.appeal.detail}`,
     `  webhooks             ${r.webhooks.received} received (${r.webhooks.verified} signature-verified), job.completed for ${r.webhooks.completed.length} of ${r.jobs.length} jobs`,
     `  pay run              ${pr ? `#${pr.id} ${pr.status}: workers ${cents(pr.worker_total)}, vendors ${cents(pr.vendor_total)}, total ${cents(pr.total)}; ${r.statements.workers} worker statements, floor top-ups ${cents(r.statements.topups)}` : 'none'}`,
@@ -77,3 +77,5 @@ try {
   log(`the demonstration stopped: ${(err as Error).stack ?? String(err)}`);
   process.exitCode = 1;
 }
+// Keep-alive sockets and timers of the HTTP client must not keep the stack running after the demo.
+process.exit();

@@ -1,4 +1,4 @@
-import { Api, ApiError, ops, type Assignment, type ExportedTask, type FairPay, type PayRun, type Progress, type Reconciliation, type Statement } from './api.js';
+import { Api, ApiError, ops, type Assignment, type CreateJob, type ExportedTask, type FairPay, type PayRun, type Progress, type Reconciliation, type Statement } from './api.js';
 import { WebhookReceiver } from './receiver.js';
 import { answerFor, CLASSES, drawItems, drawWorkers, ENTITY_LABELS, BOX_LABELS, isRight, JOB_KINDS, seededRng, SKILLS, thinkMs, type ItemCounts, type JobKind, type Rng, type SimItem, type SimWorker } from './world.js';
 
@@ -14,8 +14,8 @@ export interface DemoSize {
   stallMs: number;
 }
 
-export const FULL: DemoSize = { workers: 300, items: { classification: 450, ner: 150, boxes: 120, gold: 45 }, stallMs: 30_000 };
-export const SMALL: DemoSize = { workers: 20, items: { classification: 24, ner: 8, boxes: 6, gold: 6 }, stallMs: 15_000 };
+export const FULL: DemoSize = { workers: 300, items: { classification: 240, ner: 60, boxes: 45, gold: 60 }, stallMs: 30_000 };
+export const SMALL: DemoSize = { workers: 20, items: { classification: 30, ner: 8, boxes: 6, gold: 10 }, stallMs: 15_000 };
 
 export interface DemoOptions {
   base: string;
@@ -56,8 +56,8 @@ export interface DemoResult {
   finishedAt: string;
   seconds: number;
   workers: WorkerOutcome[];
-  jobs: { kind: JobKind; id: string; name: string; items: number; decided: number; agreement: number | null; accuracy: number | null; status: string; overlap: number }[];
-  work: { claims: number; submits: number; releases: number; seconds: number; claimsPerSecond: number };
+  jobs: { kind: JobKind; id: string; name: string; items: number; gold: number; decided: number; agreement: number | null; accuracy: number | null; status: string; overlap: number }[];
+  work: { claims: number; submits: number; releases: number; leasesLost: number; seconds: number; claimsPerSecond: number };
   /** Submissions and decisions per `bucketSeconds` from the start of the work. */
   throughput: { t: number; submitted: number; decided: number }[];
   bucketSeconds: number;
@@ -68,6 +68,8 @@ export interface DemoResult {
   reconciliation: Reconciliation | null;
   fairPay: FairPay | null;
   requests: number;
+  /** Requests answered 503 or 429 and retried after their Retry-After. */
+  retries: number;
   checks: Check[];
   ok: boolean;
 }
@@ -101,7 +103,24 @@ ${CLASSES.map((c) => `    <Choice value="${c}"/>`).join('\n')}
   </Choices>
 </View>`;
 
-const JOB_SPECS: Record<JobKind, { name: string; body: Record<string, unknown> }> = {
+/** What every job of the demo has in common; each spec below overrides its part. */
+const JOB_DEFAULTS: Omit<CreateJob, 'name' | 'label_config' | 'required_skill' | 'pay_per_annotation' | 'client_price_per_item'> = {
+  instructions: '',
+  min_level: 1,
+  overlap: 3,
+  currency: 'USD',
+  vendor_allowlist: null,
+  vendor_share_caps: {},
+  priority: 0,
+  deadline: null,
+  lease_seconds: 120,
+  qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0 },
+  pay_policy: { review_rate: null, verify_rate: null, automation_price: null, rejected_pay_bp: 0 },
+  contains_pii: false,
+  allowed_regions: null,
+};
+
+const JOB_SPECS: Record<JobKind, { name: string; body: Partial<CreateJob> & Pick<CreateJob, 'label_config' | 'required_skill' | 'pay_per_annotation' | 'client_price_per_item'> }> = {
   classification: {
     name: 'Street scenes',
     body: {
@@ -112,7 +131,18 @@ const JOB_SPECS: Record<JobKind, { name: string; body: Record<string, unknown> }
       overlap: 3,
       pay_per_annotation: 2,
       client_price_per_item: 12,
-      qa_policy: { gold_ratio: 0.15, review_sample_rate: 0, consensus_method: 'dawid_skene', accuracy_floor: 0.6 },
+      // Gold scores workers at once: a few careless or too-fast answers on gold suspend them from the
+      // skill, sustained accuracy promotes them (thresholds low enough to act within one short run).
+      qa_policy: {
+        gold_ratio: 0.25,
+        review_sample_rate: 0,
+        consensus_method: 'dawid_skene',
+        accuracy_floor: 0.6,
+        min_plausible_ms: 120,
+        min_gold_for_suspension: 3,
+        promotion_bar: 0.8,
+        min_gold_for_promotion: 3,
+      },
     },
   },
   ner: {
@@ -125,7 +155,6 @@ const JOB_SPECS: Record<JobKind, { name: string; body: Record<string, unknown> }
       priority: 10,
       pay_per_annotation: 6,
       client_price_per_item: 30,
-      qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0 },
     },
   },
   boxes: {
@@ -142,7 +171,6 @@ const JOB_SPECS: Record<JobKind, { name: string; body: Record<string, unknown> }
       priority: 10,
       pay_per_annotation: 8,
       client_price_per_item: 40,
-      qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0 },
     },
   },
 };
@@ -172,7 +200,7 @@ interface Submitted {
 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
-  const { size, log } = opts;
+  const { size } = opts;
   const started = Date.now();
   const api = new Api(opts.base);
   const rng = seededRng(opts.seed);
@@ -180,9 +208,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const items = drawItems(rng, size.items);
   const byRef = new Map<string, SimItem>(JOB_KINDS.flatMap((k) => items[k].map((i) => [i.externalId, i] as const)));
   const checks: Check[] = [];
+  const say = (line: string) => opts.log(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${line}`);
   const check = (name: string, ok: boolean, detail: string, invariant = false) => {
     checks.push({ name, ok, detail, invariant });
-    if (!ok) log(`FAILED ${name}: ${detail}`);
+    if (!ok) say(`FAILED ${name}: ${detail}`);
   };
   const receiver = new WebhookReceiver();
   await receiver.start();
@@ -202,10 +231,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         return { org, key: await ops.createApiKey(api, admin, org.id, { role: 'vendor', name: 'demo' }) };
       }),
     );
-    log(`client ${client.name} and vendors ${vendors.map((v) => v.org.name).join(', ')}`);
+    say(`client ${client.name} and vendors ${vendors.map((v) => v.org.name).join(', ')}`);
 
     // ---- the vendors' workers: regions, skills and levels, keys ----
-    const live: Live[] = await pool(sims, 12, async (w) => {
+    const live: Live[] = await pool(sims, 24, async (w) => {
       const vendor = vendors[w.vendor]!;
       const created = await ops.createWorker(api, vendor.key, {
         display_name: w.name,
@@ -241,7 +270,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       return { worker: w, id: created.id, key, vendorKey: vendor.key, outcome, rng: seededRng(opts.seed * 7919 + w.index) };
     });
     const habits = (h: SimWorker['habit']) => sims.filter((w) => w.habit === h).length;
-    log(`${live.length} workers (${habits('careless')} careless, ${habits('too_fast')} too fast, ${habits('slow')} slow), skills and levels drawn with seed ${opts.seed}`);
+    say(`${live.length} workers (${habits('careless')} careless, ${habits('too_fast')} too fast, ${habits('slow')} slow), skills and levels drawn with seed ${opts.seed}`);
 
     // ---- finance: exchange rates for the floors, and floor top-ups for this client ----
     const ratesFrom = new Date(started - 60_000).toISOString();
@@ -249,6 +278,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       await ops.createFxRate(api, financeKey, { base, quote: CURRENCY, effective_from: ratesFrom, rate, source: 'fairlabel demo: an approximate market rate' });
     }
     await ops.setFloorPolicy(api, financeKey, { client_id: client.id, mode: 'top_up', funded_by: 'client' });
+    // The vendors' commissions (their share of their workers' gross pay), from now on.
+    const contractsFrom = new Date(Date.now() + 1000).toISOString();
+    await Promise.all(vendors.map((v, i) => ops.setVendorContract(api, financeKey, v.org.id, { effective_from: contractsFrom, commission_bp: [1200, 800][i]! })));
 
     // ---- the client: a webhook receiver, three jobs, their items ----
     const hook = await ops.createWebhookEndpoint(api, clientKey, { url: receiver.url, event_types: ['job.activated', 'task.decided', 'job.progress', 'job.completed'], description: 'demo receiver' });
@@ -256,12 +288,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const jobs = {} as Record<JobKind, { id: string; overlap: number }>;
     for (const kind of JOB_KINDS) {
       const spec = JOB_SPECS[kind];
-      const job = await ops.createJob(api, clientKey, { name: `${spec.name} ${suffix}`, currency: CURRENCY, lease_seconds: 120, ...spec.body });
+      const job = await ops.createJob(api, clientKey, { ...JOB_DEFAULTS, ...spec.body, name: `${spec.name} ${suffix}`, currency: CURRENCY });
       const imported = await ops.importTasks(api, clientKey, job.id, items[kind].map(importLine).join('\n'));
       if (imported.created !== items[kind].length) throw new Error(`import of ${kind}: ${JSON.stringify(imported)}`);
       await ops.activateJob(api, clientKey, job.id);
       jobs[kind] = { id: job.id, overlap: job.overlap };
-      log(`job "${spec.name}" (${kind}): ${imported.created} items${kind === 'classification' ? `, ${size.items.gold} of them gold, each with a model prediction` : ''}, overlap ${job.overlap}`);
+      say(`job "${spec.name}" (${kind}): ${imported.created} items${kind === 'classification' ? `, ${size.items.gold} of them gold, each with a model prediction` : ''}, overlap ${job.overlap}`);
     }
     const jobKindOf = new Map(JOB_KINDS.map((k) => [jobs[k].id, k]));
 
@@ -270,12 +302,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const submitTimes: number[] = [];
     let claims = 0;
     let releases = 0;
+    let leasesLost = 0;
     let stop = false;
     let lastMove = Date.now();
     const workStart = Date.now();
     let lastSubmit = workStart;
     const errors: string[] = [];
 
+    /** A lease that ended under the worker (expired under load, or work taken back from a suspended worker): the worker moves on. */
+    const leaseGone = (err: unknown) => err instanceof ApiError && err.status === 409;
     const workerLoop = async (w: Live) => {
       const sim = w.worker;
       while (!stop) {
@@ -284,57 +319,54 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
           a = await ops.claimNextAssignment(api, w.key, 3);
         } catch (err) {
           if (err instanceof ApiError && err.status === 403) return; // suspended by the vendor
-          if (err instanceof ApiError && err.status === 429) {
-            await sleep(1000);
-            continue;
-          }
           throw err;
         }
         if (!a) {
-          await sleep(500 + w.rng() * 1500);
+          // Nothing eligible now (their jobs are done, or every open slot is taken): look again later.
+          await sleep(1500 + w.rng() * 2000);
           continue;
         }
         claims++;
         lastMove = Date.now();
-        const item = byRef.get(String(a.payload.ref));
+        const item = byRef.get(String((a.payload as { ref?: unknown } | null)?.ref));
         if (!item) throw new Error(`assignment ${a.id}: an item the demo did not import (${JSON.stringify(a.payload)})`);
         const kind = jobKindOf.get(a.job_id) ?? item.kind;
         const begun = Date.now();
-        // Slow workers sometimes work on an item for a while and then give it back.
-        if (sim.habit === 'slow' && w.rng() < 0.4) {
-          for (let i = 0; i < 3; i++) {
-            await sleep(900 + w.rng() * 600);
+        try {
+          // Slow workers often struggle with an item for a long while (heartbeating) and then give it
+          // back: working time with no pay, which the pay floor counts.
+          if (sim.habit === 'slow' && w.rng() < 0.6) {
+            const beats = 3 + Math.floor(w.rng() * 3);
+            for (let i = 0; i < beats && !stop; i++) {
+              await sleep(1500 + w.rng() * 1000);
+              await ops.heartbeatAssignment(api, w.key, a.id);
+            }
+            await ops.releaseAssignment(api, w.key, a.id, 'unclear_instructions');
+            releases++;
+            w.outcome.released++;
+            continue;
+          }
+          let think = thinkMs(w.rng, kind, sim);
+          // Longer work keeps its lease alive with heartbeats, as a real client does.
+          while (think > 1200) {
+            await sleep(1000);
+            think -= 1000;
             await ops.heartbeatAssignment(api, w.key, a.id);
           }
-          await ops.releaseAssignment(api, w.key, a.id, 'unclear_instructions');
-          releases++;
-          w.outcome.released++;
-          continue;
-        }
-        let think = thinkMs(w.rng, kind, sim);
-        // Longer work keeps its lease alive with heartbeats, as a real client does.
-        while (think > 700) {
-          await sleep(600);
-          think -= 600;
-          await ops.heartbeatAssignment(api, w.key, a.id);
-        }
-        await sleep(think);
-        const answer = answerFor(w.rng, item.truth, sim.accuracy);
-        const spent = Date.now() - begun;
-        try {
-          await ops.submitAssignment(api, w.key, a.id, { answer, time_spent_ms: spent });
+          await sleep(think);
+          const answer = answerFor(w.rng, item.truth, sim.accuracy);
+          await ops.submitAssignment(api, w.key, a.id, { answer, time_spent_ms: Date.now() - begun });
+          const right = isRight(item.truth, answer);
+          submitted.push({ assignmentId: a.id, worker: w, item, right, answer });
+          submitTimes.push(Date.now() - workStart);
+          w.outcome.submitted++;
+          if (right) w.outcome.right++;
+          lastSubmit = Date.now();
+          lastMove = lastSubmit;
         } catch (err) {
-          // A lease that expired under load, or work taken back from a worker QA suspended: not a failure of the run.
-          if (err instanceof ApiError && err.status === 409) continue;
-          throw err;
+          if (!leaseGone(err)) throw err;
+          leasesLost++;
         }
-        const right = isRight(item.truth, answer);
-        submitted.push({ assignmentId: a.id, worker: w, item, right, answer });
-        submitTimes.push(Date.now() - workStart);
-        w.outcome.submitted++;
-        if (right) w.outcome.right++;
-        lastSubmit = Date.now();
-        lastMove = lastSubmit;
       }
     };
 
@@ -342,6 +374,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const decidedTimes: number[] = [];
     let decidedSeen = 0;
     const totalItems = JOB_KINDS.reduce((n, k) => n + items[k].length, 0);
+    const toDecide = JOB_KINDS.reduce((n, k) => n + items[k].filter((i) => !i.gold).length, 0);
     const loops = live.map((w) =>
       workerLoop(w).catch((err: unknown) => {
         errors.push(`worker ${w.worker.index}: ${(err as Error).message}`);
@@ -349,29 +382,40 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
     let progress = await progressOf();
     let lastReport = Date.now();
-    for (;;) {
-      await sleep(1000);
-      progress = await progressOf();
-      const decided = JOB_KINDS.reduce((n, k) => n + progress[k].tasks.decided, 0);
-      for (let i = decidedSeen; i < decided; i++) decidedTimes.push(Date.now() - workStart);
-      if (decided > decidedSeen) lastMove = Date.now();
-      decidedSeen = Math.max(decidedSeen, decided);
-      if (Date.now() - lastReport >= 10_000) {
-        lastReport = Date.now();
-        log(`  ${((Date.now() - workStart) / 1000).toFixed(0)} s: ${claims} claims, ${submitted.length} submissions, ${decided}/${totalItems} items decided`);
+    try {
+      for (;;) {
+        await sleep(1500);
+        progress = await progressOf();
+        const decided = JOB_KINDS.reduce((n, k) => n + progress[k].tasks.decided, 0);
+        for (let i = decidedSeen; i < decided; i++) decidedTimes.push(Date.now() - workStart);
+        if (decided > decidedSeen) lastMove = Date.now();
+        decidedSeen = Math.max(decidedSeen, decided);
+        if (Date.now() - lastReport >= 10_000) {
+          lastReport = Date.now();
+          say(`  ${((Date.now() - workStart) / 1000).toFixed(0)} s: ${claims} claims, ${submitted.length} submissions, ${decided}/${toDecide} items decided`);
+        }
+        if (decided >= toDecide) break;
+        if (errors.length) break;
+        if (Date.now() - lastMove > size.stallMs) {
+          say(`nothing moved for ${size.stallMs / 1000} s: ${decided}/${toDecide} items decided, ${JOB_KINDS.map((k) => `${k}: ${progress[k].assignments.submitted} awaiting QA`).join(', ')}`);
+          break;
+        }
       }
-      if (decided >= totalItems) break;
-      if (errors.length) break;
-      if (Date.now() - lastMove > size.stallMs) {
-        log(`nothing moved for ${size.stallMs / 1000} s: ${decided}/${totalItems} items decided, ${JOB_KINDS.map((k) => `${k}: ${progress[k].assignments.submitted} awaiting QA`).join(', ')}`);
-        break;
-      }
+    } finally {
+      // Whatever happened above, the workers stop and are waited for, so the process can end.
+      stop = true;
+      await Promise.all(loops);
     }
-    stop = true;
-    await Promise.all(loops);
     const workSeconds = Math.max(0.001, (lastSubmit - workStart) / 1000);
     check('workers ran without errors', errors.length === 0, errors.slice(0, 5).join('; ') || 'none');
-    log(`work: ${claims} claims, ${submitted.length} submissions, ${releases} released in ${workSeconds.toFixed(1)} s (${(claims / workSeconds).toFixed(1)} claims/s)`);
+    say(`work: ${claims} claims, ${submitted.length} submissions, ${releases} released in ${workSeconds.toFixed(1)} s (${(claims / workSeconds).toFixed(1)} claims/s)`);
+
+    // Answers submitted last (gold among them) are decided within moments: wait for QA to catch up.
+    const caughtUp = Date.now() + 15_000;
+    while (Date.now() < caughtUp && JOB_KINDS.some((k) => progress[k].assignments.submitted > 0)) {
+      await sleep(500);
+      progress = await progressOf();
+    }
 
     // ---- QA's decisions as the client sees them: results against the generated truth ----
     const exported = Object.fromEntries(await Promise.all(JOB_KINDS.map(async (k) => [k, await ops.exportJobResults(api, clientKey, jobs[k].id)] as const))) as Record<JobKind, ExportedTask[]>;
@@ -401,16 +445,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }
     }
     check('one appeal is upheld', appeal.upheld, appeal.detail);
+    if (appeal.upheld) say(`appeal: ${appeal.detail}`);
 
     // ---- webhooks: every job completed, and the receiver saw it (signed) ----
     const completedDeadline = Date.now() + 15_000;
     while (Date.now() < completedDeadline && JOB_KINDS.some((k) => !receiver.of('job.completed').some((d) => d.data.job_id === jobs[k].id))) await sleep(500);
     const completed = receiver.of('job.completed').map((d) => String(d.data.job_id));
+    const statuses = {} as Record<JobKind, string>;
     for (const k of JOB_KINDS) {
       const job = await ops.getJob(api, clientKey, jobs[k].id);
+      statuses[k] = job.status;
       check(`job "${JOB_SPECS[k].name}" completed and its webhook arrived`, job.status === 'completed' && completed.includes(jobs[k].id), `status ${job.status}; job.completed webhook ${completed.includes(jobs[k].id) ? 'received' : 'not received'}`);
     }
     const unverified = receiver.deliveries.filter((d) => !d.verified).length;
+    say(`webhooks: ${receiver.deliveries.length} received, job.completed for ${completed.length} jobs`);
     check('every webhook is signed with the endpoint secret', unverified === 0, `${unverified} of ${receiver.deliveries.length} deliveries failed verification`);
 
     // ---- worker quality: promotions and suspensions QA made ----
@@ -424,6 +472,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     });
     const promoted = live.filter((w) => w.outcome.promoted).length;
     const suspended = live.filter((w) => w.outcome.suspended.length > 0).length;
+    say(`QA: ${promoted} workers promoted, ${suspended} suspended from a skill`);
     check('QA promoted or suspended workers on their gold accuracy', promoted + suspended > 0, `${promoted} promoted, ${suspended} suspended from a skill`);
     for (const s of submitted) {
       const st = statusOf.get(s.assignmentId);
@@ -440,6 +489,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       await sleep(1000);
       recon = await ops.reconcile(api, financeKey, { currency: CURRENCY, from: reconFrom });
     }
+    say(`settlement: ${ourJobs(recon, jobs).accepted} accepted assignments posted, reconciliation ${recon.ok ? 'clean' : `finds ${recon.discrepancy_count} discrepancies`}`);
     const last = (await ops.listPayRuns(api, financeKey, CURRENCY))[0];
     const periodStart = new Date(Math.max(started - 60_000, last ? Date.parse(last.period_end) : 0));
     await sleep(1100);
@@ -454,6 +504,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         await ops.recordPayouts(api, financeKey, payRun.id, statements.map((s) => ({ statement_id: s.id, reference: `demo-payout-${payRun!.id}-${s.id}` })), `demo-payouts-${payRun.id}`);
       }
       payRun = await ops.getPayRun(api, financeKey, payRun.id);
+      say(`pay run ${payRun.id}: ${payRun.status}, ${statements.length} statements, ${cents(payRun.total)}`);
       check('finance closes the pay run: approved and paid', payRun.status === 'paid' && statements.length > 0, `pay run ${payRun.id}: ${payRun.status}, ${statements.length} statements`);
     } catch (err) {
       check('finance closes the pay run: approved and paid', false, (err as Error).message);
@@ -466,8 +517,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // ---- invariants ----
     const imported = totalItems;
     const tasksSeen = JOB_KINDS.reduce((n, k) => n + exported[k].length, 0);
-    const undecided = JOB_KINDS.flatMap((k) => exported[k].filter((t) => t.status !== 'decided').map((t) => `${k}:${t.external_id}(${t.status})`));
-    check('no task is lost: every imported item is there and decided', tasksSeen === imported && undecided.length === 0, `${tasksSeen}/${imported} items exported, ${undecided.length} not decided${undecided.length ? `: ${undecided.slice(0, 5).join(', ')}…` : ''}`, true);
+    // Gold items are never decided (answers to them are scored against the gold answer at once), so every other item must be.
+    const undecided = JOB_KINDS.flatMap((k) => exported[k].filter((t) => t.gold === null && t.status !== 'decided').map((t) => `${k}:${t.external_id}(${t.status})`));
+    check('no task is lost: every imported item is there and decided', tasksSeen === imported && undecided.length === 0, `${tasksSeen}/${imported} items exported, ${undecided.length} (not gold) not decided${undecided.length ? `: ${undecided.slice(0, 5).join(', ')}…` : ''}`, true);
     const answeredIds = new Set(statusOf.keys());
     const missing = submitted.filter((s) => !answeredIds.has(s.assignmentId));
     const notDecided = submitted.filter((s) => !['accepted', 'rejected'].includes(statusOf.get(s.assignmentId) ?? ''));
@@ -495,17 +547,18 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     // ---- what the client got ----
     const jobRows = JOB_KINDS.map((k) => {
-      const decided = exported[k].filter((t) => t.status === 'decided');
+      const decided = exported[k].filter((t) => t.status === 'decided' && t.gold === null);
       const right = decided.filter((t) => isRight(byRef.get(t.external_id)!.truth, t.result)).length;
       return {
         kind: k,
         id: jobs[k].id,
         name: JOB_SPECS[k].name,
-        items: items[k].length,
+        items: items[k].filter((i) => !i.gold).length,
+        gold: items[k].filter((i) => i.gold).length,
         decided: decided.length,
         agreement: progress[k].agreement,
         accuracy: decided.length ? right / decided.length : null,
-        status: progress[k].status,
+        status: statuses[k],
         overlap: jobs[k].overlap,
       };
     });
@@ -528,7 +581,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       seconds: (finished - started) / 1000,
       workers: live.map((w) => w.outcome),
       jobs: jobRows,
-      work: { claims, submits: submitted.length, releases, seconds: workSeconds, claimsPerSecond: claims / workSeconds },
+      work: { claims, submits: submitted.length, releases, leasesLost, seconds: workSeconds, claimsPerSecond: claims / workSeconds },
       throughput,
       bucketSeconds: bucket,
       webhooks: { received: receiver.deliveries.length, verified: receiver.deliveries.length - unverified, completed, byType },
@@ -537,7 +590,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       statements: { workers: statements.filter((s) => s.payee_type === 'worker').length, vendors: statements.filter((s) => s.payee_type === 'vendor').length, topups: topups.toString() },
       reconciliation: recon,
       fairPay,
-      requests: api.stats.requests,
+      requests: api.requests,
+      retries: api.retries,
       checks,
       ok: checks.every((c) => c.ok),
     };

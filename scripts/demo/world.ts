@@ -113,7 +113,7 @@ export function drawWorkers(rng: Rng, count: number): SimWorker[] {
       place,
       skills,
       accuracy,
-      speed: habit === 'too_fast' ? 0.15 : habit === 'slow' ? between(rng, 2.5, 3.5) : Math.exp(0.35 * normal(rng)),
+      speed: habit === 'too_fast' ? 0.15 : habit === 'slow' ? between(rng, 4, 6) : Math.exp(0.35 * normal(rng)),
       habit,
       leaseFactor: habit === 'slow' || (place.area === 'rural' && rng() < 0.15) ? 1.5 : null,
     });
@@ -196,7 +196,7 @@ export interface ItemCounts {
   classification: number;
   ner: number;
   boxes: number;
-  /** Gold items among the classification items. */
+  /** Gold items among the classification items (spread evenly through them). */
   gold: number;
 }
 
@@ -211,7 +211,8 @@ export function drawItems(rng: Rng, counts: ItemCounts): Record<JobKind, SimItem
       kind: 'classification',
       data: { image: `https://images.example.org/streets/${i}.jpg` },
       truth: { kind: 'classification', label },
-      gold: i < counts.gold,
+      // Spread through the job (claims take the oldest items first), so gold comes up all along the run.
+      gold: Math.floor(((i + 1) * counts.gold) / counts.classification) > Math.floor((i * counts.gold) / counts.classification),
       prediction: { label: predicted, confidence },
     });
   }
