@@ -333,11 +333,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         const kind = jobKindOf.get(a.job_id) ?? item.kind;
         const begun = Date.now();
         try {
-          // Slow workers often struggle with an item for a long while (heartbeating) and then give it
-          // back: working time with no pay, which the pay floor counts.
-          if (sim.habit === 'slow' && w.rng() < 0.6) {
+          // Slow workers struggle with each item for a while (heartbeating) and then give it back:
+          // working time with no pay, which the pay floor counts and the pay run tops up.
+          if (sim.habit === 'slow') {
             const beats = 3 + Math.floor(w.rng() * 3);
-            for (let i = 0; i < beats && !stop; i++) {
+            for (let i = 0; i < beats && (i === 0 || !stop); i++) {
               await sleep(1500 + w.rng() * 1000);
               await ops.heartbeatAssignment(api, w.key, a.id);
             }
