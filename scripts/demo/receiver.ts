@@ -1,10 +1,10 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { verifyWebhook } from '@fairlabel/sdk';
 
 // The client company's webhook receiver: an HTTP server on 127.0.0.1 that checks each delivery's
-// Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the
-// endpoint's secret, as a client's server would, and keeps what arrived.
+// Standard Webhooks signature with the endpoint's secret (the SDK's verifyWebhook), as a client's
+// server would, answers 401 to a delivery that fails it, and keeps what arrived.
 
 export interface Delivery {
   id: string;
@@ -19,24 +19,12 @@ export class WebhookReceiver {
   /** webhook-id → times received (a retry carries the same id). */
   readonly seen = new Map<string, number>();
   private server: Server | null = null;
-  private secrets: Buffer[] = [];
+  private secrets: string[] = [];
   url = '';
 
   /** Secrets of the endpoints this receiver serves (`whsec_…`), known once they are created. */
   addSecret(secret: string): void {
-    this.secrets.push(Buffer.from(secret.replace(/^whsec_/, ''), 'base64'));
-  }
-
-  verify(id: string, timestamp: string, body: string, header: string): boolean {
-    const signed = `${id}.${timestamp}.${body}`;
-    return this.secrets.some((key) => {
-      const expected = Buffer.from(createHmac('sha256', key).update(signed).digest('base64'));
-      return header.split(' ').some((sig) => {
-        const [version, value] = sig.split(',');
-        const got = Buffer.from(value ?? '');
-        return version === 'v1' && got.length === expected.length && timingSafeEqual(got, expected);
-      });
-    });
+    this.secrets.push(secret);
   }
 
   async start(): Promise<void> {
@@ -46,14 +34,15 @@ export class WebhookReceiver {
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         const id = String(req.headers['webhook-id'] ?? '');
-        const verified = this.verify(id, String(req.headers['webhook-timestamp'] ?? ''), body, String(req.headers['webhook-signature'] ?? ''));
-        this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
         let event: { type?: string; data?: Record<string, unknown> } = {};
+        let verified = false;
         try {
-          event = JSON.parse(body) as typeof event;
+          event = verifyWebhook<typeof event>({ secret: this.secrets, headers: req.headers, body }).payload;
+          verified = true;
         } catch {
-          /* counted as unverified below */
+          /* a wrong signature, a stale timestamp or a body that is not JSON: refused, counted */
         }
+        this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
         if ((this.seen.get(id) ?? 0) === 1) this.deliveries.push({ id, type: event.type ?? 'unknown', data: event.data ?? {}, at: Date.now(), verified });
         res.writeHead(verified ? 204 : 401).end();
       });
