@@ -524,10 +524,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const missing = submitted.filter((s) => !answeredIds.has(s.assignmentId));
     const notDecided = submitted.filter((s) => !['accepted', 'rejected'].includes(statusOf.get(s.assignmentId) ?? ''));
     check('no submission is lost: every one is in the results and decided', missing.length === 0 && notDecided.length === 0, `${submitted.length} submitted, ${missing.length} missing from the export, ${notDecided.length} not accepted or rejected`, true);
+    // A suspended worker's undecided answers are rejected and their slots reopen (QA's rule), so those
+    // answers no longer count toward the overlap; every other answer does.
+    const suspendedFrom = new Map(live.map((w) => [w.id, new Set(w.outcome.suspended)]));
+    const counts = (k: JobKind, a: { worker_id: string; status: string }) =>
+      ['submitted', 'accepted'].includes(a.status) || (a.status === 'rejected' && !suspendedFrom.get(a.worker_id)?.has(SKILLS[k]));
     const over = JOB_KINDS.flatMap((k) =>
       exported[k]
         .filter((t) => t.gold === null)
-        .map((t) => ({ t, n: (t.annotations ?? []).filter((a) => ['submitted', 'accepted', 'rejected'].includes(a.status)).length }))
+        .map((t) => ({ t, n: (t.annotations ?? []).filter((a) => counts(k, a)).length }))
         .filter(({ n }) => n > jobs[k].overlap)
         .map(({ t, n }) => `${t.external_id}: ${n} > ${jobs[k].overlap}`),
     );

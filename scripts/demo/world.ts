@@ -93,10 +93,12 @@ const LAST = ['K.', 'M.', 'O.', 'S.', 'N.', 'A.', 'R.', 'D.', 'P.', 'T.'];
 export function drawWorkers(rng: Rng, count: number): SimWorker[] {
   const workers: SimWorker[] = [];
   for (let i = 0; i < count; i++) {
-    const vendor: 0 | 1 = rng() < 0.55 ? 0 : 1;
-    const place = weighted(rng, vendor === 0 ? VILLAGE_PLACES : METRO_PLACES);
     // A few of each habit, spread by position so even a small run has one of each.
     const habit: Habit = i % 29 === 7 ? 'careless' : i % 31 === 11 ? 'too_fast' : i % 23 === 5 ? 'slow' : 'steady';
+    // Slow workers are village workers in India, where the national floor applies to every tier (the
+    // sample floors of Kenya and the Philippines cover their capitals only).
+    const vendor: 0 | 1 = habit === 'slow' || rng() < 0.55 ? 0 : 1;
+    const place = weighted(rng, habit === 'slow' ? VILLAGE_PLACES.filter(([p]) => p.country === 'IN') : vendor === 0 ? VILLAGE_PLACES : METRO_PLACES);
     const base = Math.min(0.98, Math.max(0.62, 0.86 + 0.07 * normal(rng)));
     const accuracy = habit === 'careless' ? between(rng, 0.25, 0.4) : habit === 'too_fast' ? between(rng, 0.35, 0.5) : base;
     const skills: Partial<Record<JobKind, number>> = {};
