@@ -73,7 +73,7 @@ Think times are compressed (a few hundred milliseconds for what takes a person s
   <div class="card"><h2>Throughput over time</h2><canvas id="throughput"></canvas><p class="muted">Submissions and QA decisions per ${r.bucketSeconds} s of the run.</p></div>
   <div class="card"><h2>Accuracy by worker</h2><canvas id="accuracy"></canvas><p class="muted">Each worker's drawn accuracy against the share of their answers that matched the truth, and the share QA accepted.</p></div>
   <div class="card"><h2>Earnings by region tier</h2><canvas id="tiers"></canvas><p class="muted">City tier 1 = largest cities … 5 = villages (fair-pay report).</p></div>
-  <div class="card"><h2>Hourly pay against the floor</h2><canvas id="hourly"></canvas><p class="muted">Each worker's effective hourly earnings against their region's floor (USD/h, log scales); under the line is under the floor.</p></div>
+  <div class="card"><h2>Hourly pay against the floor</h2><canvas id="hourly"></canvas><p class="muted">Each worker's effective hourly earnings against their region's floor (USD/h, log scales); under the line is under the floor, and workers who earned nothing sit on the bottom edge.</p></div>
 </div>
 <h2>Jobs</h2>
 <table><tr><th>job</th><th>items</th><th>decided</th><th>agreement</th><th>accuracy against the truth</th><th>status</th></tr>
@@ -125,8 +125,10 @@ new Chart(document.getElementById('tiers'), {
   ] },
   options: { responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, title: { display: true, text: 'USD' } }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'workers' } } } },
 });
-const hx = data.hourly.map((p) => p.x);
-const lo = Math.max(0.01, Math.min(...hx, ...data.hourly.map((p) => p.y)) / 2), hi = Math.max(1, ...hx, ...data.hourly.map((p) => p.y)) * 2;
+// Log scales: a worker who earned nothing (their work was released or rejected) sits on the bottom edge.
+const positive = data.hourly.flatMap((p) => [p.x, p.y]).filter((v) => v > 0);
+const lo = Math.max(0.001, Math.min(1, ...positive) / 2), hi = Math.max(1, ...positive) * 2;
+for (const p of data.hourly) p.y = Math.max(p.y, lo);
 new Chart(document.getElementById('hourly'), {
   type: 'scatter',
   data: { datasets: [
