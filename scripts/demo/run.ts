@@ -309,8 +309,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     let lastSubmit = workStart;
     const errors: string[] = [];
 
-    /** A lease that ended under the worker (expired under load, or work taken back from a suspended worker): the worker moves on. */
-    const leaseGone = (err: unknown) => err instanceof ApiError && err.status === 409;
+    /**
+     * A lease that ended under the worker: expired under load (409), or QA suspended the worker from the
+     * job's skill meanwhile (403 skill_suspended: the lease can no longer be submitted). The worker moves on.
+     */
+    const leaseGone = (err: unknown) => err instanceof ApiError && (err.status === 409 || (err.status === 403 && err.code === 'skill_suspended'));
     const workerLoop = async (w: Live) => {
       const sim = w.worker;
       while (!stop) {
