@@ -115,14 +115,14 @@ export const ops = {
     (await api.as(key).api.POST('/v1/assignments/{id}/release', { ...id(String(assignmentId)), body: { reason } })).data!,
   submitAssignment: async (api: Api, key: string, assignmentId: number, body: { answer: unknown; time_spent_ms: number }) =>
     (await api.as(key).api.POST('/v1/assignments/{id}/submit', { ...id(String(assignmentId)), body })).data!,
-  /**
-   * A worker appeals a rejection. qa-sampling's appeal route is not in the OpenAPI document yet, so this
-   * one call is a raw request until it is (then it is typed like the others).
-   */
-  appealAssignment: async (api: Api, key: string, assignmentId: number, reason: string) => {
-    const res = await api.as(key).request('POST', `/v1/assignments/${assignmentId}/appeal`, { body: JSON.stringify({ reason }), headers: { 'content-type': 'application/json' } });
-    return (await res.json()) as { id: number; status: string };
-  },
+  /** A worker appeals the rejection of their assignment (qa-sampling). */
+  appealAssignment: async (api: Api, key: string, assignmentId: number, reason: string) =>
+    (await api.as(key).api.POST('/v1/assignments/{id}/appeal', { ...id(String(assignmentId)), body: { reason } })).data!,
+  /** The pending appeals a worker may decide (of workers below their level in the job's skill). */
+  listAppealsToDecide: async (api: Api, key: string) => (await api.as(key).api.GET('/v1/appeals', { params: { query: { limit: 100 } } })).data!.data,
+  /** A worker of a higher level upholds or denies an appeal. */
+  decideAppeal: async (api: Api, key: string, appealId: number, body: { outcome: 'upheld' | 'denied'; comment: string }) =>
+    (await api.as(key).api.POST('/v1/appeals/{id}/decide', { ...id(String(appealId)), body })).data!,
 
   setVendorContract: async (api: Api, key: string, vendorId: string, body: { effective_from: string; commission_bp: number }) =>
     (await api.as(key).api.POST('/v1/finance/vendors/{vendor_id}/contract', { params: { path: { vendor_id: vendorId } }, body })).data!,

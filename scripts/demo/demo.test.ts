@@ -56,7 +56,18 @@ const test = dbTest.extend('demo', { scope: 'file' }, async ({ database }, { onC
   });
   const report = path.join(dir, 'demo-report.html');
   const json = path.join(dir, 'demo.json');
-  const env = { ...process.env, DATABASE_URL: database.url, REDIS_PREFIX: prefix, PORT: String(await freePort()), METRICS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'warn' };
+  // A stack of its own key for sealing webhook secrets (a test key, as the other test stacks use), not
+  // the one `pnpm start` would generate into the checkout's .fairlabel/.
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    REDIS_PREFIX: prefix,
+    PORT: String(await freePort()),
+    METRICS_PORT: '0',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'warn',
+    SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--demo', '--small', '--report', report, '--json', json], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));

@@ -425,26 +425,55 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const statusOf = new Map<number, string>();
     for (const k of JOB_KINDS) for (const t of exported[k]) for (const a of t.annotations ?? []) statusOf.set(a.assignment_id, a.status);
 
-    // ---- an appeal: a worker whose right answer was outvoted appeals, and it is upheld ----
+    // ---- an appeal: a worker whose right answer was outvoted appeals, and a worker of a higher level
+    // in the job's skill (another vendor's when the job asks) finds it in GET /v1/appeals and upholds it ----
     const appeal = { assignmentId: null as number | null, upheld: false, detail: '' };
-    const wronged = submitted.find((s) => s.right && statusOf.get(s.assignmentId) === 'rejected');
+    // The appellant should have someone above them: prefer the wronged answers of the lowest levels.
+    const wrongedAll = submitted
+      .filter((s) => s.right && statusOf.get(s.assignmentId) === 'rejected')
+      .sort((a, b) => (a.worker.worker.skills[a.item.kind] ?? 1) - (b.worker.worker.skills[b.item.kind] ?? 1));
+    const wronged = wrongedAll[0];
     if (!wronged) {
       appeal.detail = `no rejected right answer to appeal (${[...statusOf.values()].filter((s) => s === 'rejected').length} rejected assignments)`;
     } else {
       appeal.assignmentId = wronged.assignmentId;
+      const step = { now: `POST /v1/assignments/${wronged.assignmentId}/appeal` };
       try {
-        await ops.appealAssignment(api, wronged.worker.key, wronged.assignmentId, 'My answer matches the image; the other annotators missed it.');
-        const deadline = Date.now() + 20_000;
-        while (Date.now() < deadline && !appeal.upheld) {
-          await sleep(1000);
-          const tasks = await ops.exportJobResults(api, clientKey, jobs[wronged.item.kind].id);
-          const a = tasks.flatMap((t) => t.annotations ?? []).find((x) => x.assignment_id === wronged.assignmentId);
-          if (a?.status === 'accepted') appeal.upheld = true;
+        const filed = await ops.appealAssignment(api, wronged.worker.key, wronged.assignmentId, 'My answer matches the image; the other annotators missed it.');
+        // The reviewers: the others of the job's skill, highest level first; the first who is offered it decides.
+        const reviewers = live
+          .filter((w) => w !== wronged.worker && (w.worker.skills[wronged.item.kind] ?? 0) > 0)
+          .sort((a, b) => (b.worker.skills[wronged.item.kind] ?? 0) - (a.worker.skills[wronged.item.kind] ?? 0));
+        let decider: Live | null = null;
+        step.now = 'GET /v1/appeals';
+        for (const w of reviewers) {
+          if ((await ops.listAppealsToDecide(api, w.key)).some((p) => p.id === filed.id)) {
+            decider = w;
+            break;
+          }
         }
-        appeal.detail = appeal.upheld ? `assignment ${wronged.assignmentId} accepted on appeal` : `assignment ${wronged.assignmentId} still rejected 20 s after its appeal`;
+        if (!decider) {
+          appeal.detail = `appeal ${filed.id} (level ${filed.worker_level}) is offered to none of the ${reviewers.length} other workers of the skill`;
+        } else {
+          step.now = `POST /v1/appeals/${filed.id}/decide`;
+          const decided = await ops.decideAppeal(api, decider.key, filed.id, { outcome: 'upheld', comment: 'Checked against the image: the appellant is right.' });
+          // The upheld decision reaches the assignment (worker-assignment) by event: the client's export shows it.
+          step.now = 'GET /v1/jobs/{id}/results';
+          const deadline = Date.now() + 20_000;
+          while (Date.now() < deadline && !appeal.upheld) {
+            await sleep(500);
+            const tasks = await ops.exportJobResults(api, clientKey, jobs[wronged.item.kind].id);
+            const a = tasks.flatMap((t) => t.annotations ?? []).find((x) => x.assignment_id === wronged.assignmentId);
+            if (decided.status === 'upheld' && a?.status === 'accepted') appeal.upheld = true;
+          }
+          const level = `level ${filed.worker_level}, decided by ${decider.worker.name} of level ${decider.worker.skills[wronged.item.kind]}`;
+          appeal.detail = appeal.upheld
+            ? `assignment ${wronged.assignmentId} (${wronged.item.kind}, ${level}) accepted on appeal`
+            : `appeal ${filed.id} ${decided.status}, but assignment ${wronged.assignmentId} still rejected 20 s later`;
+        }
         if (appeal.upheld) statusOf.set(wronged.assignmentId, 'accepted');
       } catch (err) {
-        appeal.detail = `POST /v1/assignments/${wronged.assignmentId}/appeal: ${(err as Error).message}`;
+        appeal.detail = `${step.now}: ${(err as Error).message}`;
       }
     }
     check('one appeal is upheld', appeal.upheld, appeal.detail);
