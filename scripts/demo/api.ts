@@ -111,8 +111,8 @@ export const ops = {
     return response.status === 204 ? null : (data ?? null);
   },
   heartbeatAssignment: async (api: Api, key: string, assignmentId: number) => (await api.as(key).api.POST('/v1/assignments/{id}/heartbeat', id(String(assignmentId)))).data!,
-  releaseAssignment: async (api: Api, key: string, assignmentId: number, reason: 'skip' | 'unclear_instructions') =>
-    (await api.as(key).api.POST('/v1/assignments/{id}/release', { ...id(String(assignmentId)), body: { reason } })).data!,
+  releaseAssignment: async (api: Api, key: string, assignmentId: number, reason: 'skip' | 'unclear_instructions' | 'other', note?: string) =>
+    (await api.as(key).api.POST('/v1/assignments/{id}/release', { ...id(String(assignmentId)), body: note ? { reason, note } : { reason } })).data!,
   submitAssignment: async (api: Api, key: string, assignmentId: number, body: { answer: unknown; time_spent_ms: number }) =>
     (await api.as(key).api.POST('/v1/assignments/{id}/submit', { ...id(String(assignmentId)), body })).data!,
   /** A worker appeals the rejection of their assignment (qa-sampling). */

@@ -369,6 +369,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         } catch (err) {
           if (!leaseGone(err)) throw err;
           leasesLost++;
+          // A lease QA's suspension made unsubmittable still holds its slot until it expires (the job's
+          // lease_seconds, 120 s here: longer than the run waits when nothing moves), and the task waits
+          // for that slot with its other answers "awaiting QA". So the worker gives it back at once, as
+          // a careful client does; an expired lease is gone already (409), and a release can race it.
+          if (err instanceof ApiError && err.status === 403) {
+            await ops.releaseAssignment(api, w.key, a.id, 'other', 'suspended from the skill').catch((e: unknown) => {
+              if (!(e instanceof ApiError && e.status === 409)) throw e;
+            });
+          }
         }
       }
     };
