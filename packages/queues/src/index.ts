@@ -3,6 +3,7 @@ export * from './publish.js';
 export * from './queue-set.js';
 export * from './relay.js';
 export * from './consumer.js';
+export * from './group-commit.js';
 export * from './schedulers.js';
 export * from './webhook-deliveries.js';
 export * from './reconcile/index.js';

@@ -1,8 +1,7 @@
 import type { EventPayload } from '@fairlabel/contracts';
-import { createConsumer, type HandlerMap } from '@fairlabel/queues';
+import { createConsumer, GroupCommit, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { decideSubmissions, type BatchOutcome } from './decisions/decide.service.js';
-import { GroupCommit } from './decisions/group-commit.js';
 import { automateJob } from './predictions/automate.js';
 
 export type QaConsumerDeps = Pick<Deps, 'db' | 'clock' | 'logger'> & Partial<Pick<Deps, 'metrics'>>;

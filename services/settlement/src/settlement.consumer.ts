@@ -2,9 +2,8 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
-import { createConsumer, type HandlerMap } from '@fairlabel/queues';
+import { createConsumer, GroupCommit, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
-import { GroupCommit } from './group-commit.js';
 import { countPosted, lockLedger, postedSince, type Posted } from './ledger.js';
 
 export type SettlementEvent =

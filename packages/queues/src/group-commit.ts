@@ -1,7 +1,8 @@
 /**
  * Group commit: items handed in while a flush is running wait for the next flush, which takes all of
  * them (up to `maxBatch`) in one database transaction. Under load a flush carries hundreds of events
- * (one ledger lock, one set-based statement per event type, one commit); when idle an item is flushed
+ * (settlement: one ledger lock, one set-based statement per event type, one commit; QA: one decision
+ * pass over the batch's submissions); when idle an item is flushed
  * at once, alone, with no timer adding latency. Each caller's promise settles with its own item's
  * outcome: when a batch fails, its items are retried one by one, so one bad event fails alone and
  * the others commit.
