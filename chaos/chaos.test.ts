@@ -26,7 +26,10 @@ describe('pnpm start under faults (short fault suite)', () => {
     expect(report.kills, text).toBe(4);
     expect(report.killsSurvived, text).toBe(4);
     expect(report.supervisorGaveUp, text).toBe(false);
-    expect(report.faults.find((f) => f.kind === 'flush-redis')?.detail, text).toMatch(/re-published .*scheduler 1/);
+    // The flush was noticed and repaired. Which process put the lease-expiry scheduler back depends on the
+    // interleaving: the reconciler, or worker-assignment ensuring it as it restarts after a kill that
+    // followed the flush (seed 854168902); the lease invariant below checks that expiry still works.
+    expect(report.faults.find((f) => f.kind === 'flush-redis')?.detail, text).toMatch(/^re-published /);
     expect(report.workload.submits, text).toBeGreaterThan(0);
     expect(report.unexpected5xx, text).toEqual([]);
     expect(report.unhandledRejections, text).toBe(0);
