@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sql, type Db } from '@fairlabel/db';
 import { defaultJobOptions } from '../queue-set.js';
+import { rowsWithoutJob } from './missing-jobs.js';
 import type { ReconcileSource } from './reconciler.js';
 
 /** A submission QA has not recorded this long after it was made is treated as lost (the normal path takes well under a second). */
@@ -34,14 +35,7 @@ export function undecidedSubmissionsSource(opts?: { redis: Redis; prefix: string
         const rows = await unrecorded(db, cutoff, after, batchSize);
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.assignment_id;
-        const pipeline = opts.redis.pipeline();
-        for (const r of rows) pipeline.exists(queue.toKey(undecidedSubmissionJobId(r.assignment_id)));
-        const replies = (await pipeline.exec()) ?? [];
-        const missing = rows.filter((_, i) => {
-          const [err, exists] = replies[i] ?? [];
-          if (err) throw err;
-          return exists !== 1;
-        });
+        const missing = await rowsWithoutJob(opts.redis, queue, rows, (r) => undecidedSubmissionJobId(r.assignment_id));
         if (missing.length) {
           await queue.addBulk(missing.map((r) => ({ name: 'assignment.submitted', data: r, opts: { jobId: undecidedSubmissionJobId(r.assignment_id) } })));
         }

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sql, type Db } from '@fairlabel/db';
 import { WEBHOOK_DELIVERY_QUEUE, automaticJobId, defaultDeliverySchedule, deliveryJobOptions, type DeliverySchedule } from '../webhook-deliveries.js';
+import { rowsWithoutJob } from './missing-jobs.js';
 import type { ReconcileSource } from './reconciler.js';
 
 /**
@@ -22,14 +23,7 @@ export function webhookDeliveriesSource(opts: { redis: Redis; prefix: string; sc
         const rows = await pending(db, after, batchSize);
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!;
-        const pipeline = opts.redis.pipeline();
-        for (const r of rows) pipeline.exists(queue.toKey(automaticJobId(r.id)));
-        const replies = (await pipeline.exec()) ?? [];
-        const missing = rows.filter((_, i) => {
-          const [err, exists] = replies[i] ?? [];
-          if (err) throw err;
-          return exists !== 1;
-        });
+        const missing = await rowsWithoutJob(opts.redis, queue, rows, (r) => automaticJobId(r.id));
         if (missing.length) {
           await queue.addBulk(
             missing.map((r) => ({
