@@ -104,8 +104,18 @@ export async function eachOrAlone<Q, R>(requests: Q[], together: (requests: Q[])
       if (!reportedByServer(err)) throw err;
     }
   }
-  const settled = await Promise.allSettled(requests.map(alone));
-  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true, value: s.value } : { ok: false, error: s.reason as unknown }));
+  // One after another, in arrival order, as they would have run one by one: the first to ask is
+  // served first (a claim batch would otherwise hand out tasks in whatever order the pool answers).
+  // This path runs only when a batch held a request Postgres refused, so its latency is rare.
+  const outcomes: Outcome<R>[] = [];
+  for (const request of requests) {
+    try {
+      outcomes.push({ ok: true, value: await alone(request) });
+    } catch (error) {
+      outcomes.push({ ok: false, error: error as unknown });
+    }
+  }
+  return outcomes;
 }
 
 /** One batcher per key (a connection pool), made on first use; the pools of other processes' stacks or of tests stay apart. */

@@ -143,6 +143,12 @@ describe('the claim', () => {
   });
 
   test('stops a worker at the daily active-time limit until midnight in their time zone', async ({ app, env, seed }) => {
+    // Start at 06:00 UTC (11:30 in Kolkata), so the ten minutes of work below never cross Kolkata's
+    // midnight, which would reset the day's time; a CI run at 18:24 UTC once did.
+    const sixUtc = new Date(env.clock.now());
+    sixUtc.setUTCHours(6, 0, 0, 0);
+    if (sixUtc <= env.clock.now()) sixUtc.setUTCDate(sixUtc.getUTCDate() + 1);
+    env.clock.advance(sixUtc.getTime() - env.clock.now().getTime());
     const job = await seed.activeJob(3, { lease_seconds: 3600 });
     const { worker } = await seed.vendorWithWorker({ daily_active_limit_seconds: 600, timezone: 'Asia/Kolkata' });
     const a = await expectClaim(app, worker, job.tasks[0]!);
