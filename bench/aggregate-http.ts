@@ -10,6 +10,7 @@
 // picks each item's most frequent label (the majority vote in SQL), timed apart.
 // Printed per method: time, rows/s, server peak RSS (VmHWM) against the 300 MB bar, the longest
 // event-loop stall in the server while it ran, and accuracy against the known truth.
+import './secrets-key.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

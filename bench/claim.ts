@@ -6,6 +6,7 @@
 // The bars (issue 14): closed loop of 200 workers, cycles/s >= 0.5 x the raw SQL floor and >= 1.5 x pg-boss
 // batch 50; open loop (Poisson arrivals) at 500 cycles/s offered, claim p99 <= 50 ms and no errors.
 // Sizes come from BENCH_* variables (bench/claim/options.ts); defaults are the issue's figures.
+import './secrets-key.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -2,6 +2,7 @@
 // NDJSON items of ~200 bytes of payload through a real gateway HTTP server (a child process, so its
 // peak RSS is its own), and, as the baseline, COPYs the same rows straight into an empty copy of the
 // tasks table (same columns, same indexes). Bar: API time <= 2.0 x COPY time, gateway peak RSS < 300 MB.
+import './secrets-key.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

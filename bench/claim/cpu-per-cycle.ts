@@ -4,6 +4,7 @@
 //   service  — claimNext + submit of worker-assignment called directly;
 //   HTTP app — the whole gateway app (auth, rate limit, validation, serialisation) via inject(), no socket;
 //   raw SQL  — the floor's two statements on one connection.
+import '../secrets-key.js';
 import pg from 'pg';
 import { loadConfig } from '@fairlabel/config';
 import { createLogger } from '@fairlabel/observability';
