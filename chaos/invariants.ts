@@ -82,13 +82,14 @@ async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<
 }
 
 const everyOutboxRowQueuedOrConsumed: Check = async ({ db, redisUrl, prefix }) => {
-  const rows = await db.selectFrom('outbox').select(['id', 'queue', 'sent_at', 'consumed_at', 'discarded_at']).execute();
+  const rows = await db.selectFrom('outbox').select(['id', 'queue', 'batch_id', 'sent_at', 'consumed_at', 'discarded_at']).execute();
   const bad: string[] = [];
   await withRedis(redisUrl, async (r) => {
     for (let i = 0; i < rows.length; i += 1000) {
       const batch = rows.slice(i, i + 1000);
       const p = r.pipeline();
-      for (const row of batch) p.exists(`${prefix}:${row.queue}:${outboxJobId(row.id)}`);
+      // A row travels in the batch job recorded with it, or (sent before batching) in its own job.
+      for (const row of batch) p.exists(`${prefix}:${row.queue}:${row.batch_id ?? outboxJobId(row.id)}`);
       const replies = (await p.exec()) ?? [];
       batch.forEach((row, j) => {
         const queued = replies[j]?.[1] === 1;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 // overview of the stack's health.
 
 export const opsQueueParams = z.object({ name: z.string().min(1).max(100).describe('A queue name as `GET /v1/ops/queues` lists them.') });
-export const opsJobParams = opsQueueParams.extend({ jobId: z.string().min(1).max(200).describe('A job id, e.g. `outbox-1234` or `delivery-<uuid>`.') });
+export const opsJobParams = opsQueueParams.extend({ jobId: z.string().min(1).max(200).describe('A job id, e.g. `outbox-batch-1234-<hash>` (a batch of events), `outbox-1234` (one event, sent before batching) or `delivery-<uuid>`.') });
 
 export const opsQueueSchema = z
   .object({
@@ -38,7 +38,10 @@ export const opsFailedJobSchema = z
     max_attempts: z.number().int(),
     created_at: z.date(),
     failed_at: z.date().nullable(),
-    outbox_id: z.number().int().nullable().describe('The outbox row the event was published from, when it was.'),
+    outbox_id: z.number().int().nullable().describe('The outbox row a single-event job (`outbox-<id>`) was published from; null for a batch and for jobs not from the outbox.'),
+    outbox_ids: z
+      .array(z.number().int())
+      .describe('The outbox rows the job carries: every event of a batch job (`outbox-batch-…`, name `events`), or the one row of a single-event job; empty for jobs not from the outbox.'),
   })
   .meta({ id: 'OpsFailedJob' });
 
@@ -60,6 +63,7 @@ export const opsJobActionSchema = z.object({
   job_id: z.string(),
   status: z.enum(['waiting', 'discarded']),
   outbox_id: z.number().int().nullable(),
+  outbox_ids: z.array(z.number().int()).describe('The outbox rows the job carries (a discard marks them `discarded_at`).'),
 });
 
 export const opsOverviewSchema = z

@@ -3,7 +3,8 @@
  * them (up to `maxBatch`) in one database transaction. Under load a flush carries hundreds of events
  * (settlement: one ledger lock, one set-based statement per event type, one commit; QA: one decision
  * pass over the batch's submissions); when idle an item is flushed
- * at once, alone, with no timer adding latency. Each caller's promise settles with its own item's
+ * at once (with the others handed in during the same tick: a batch job's events), with no timer
+ * adding latency. Each caller's promise settles with its own item's
  * outcome: when a batch fails, its items are retried one by one, so one bad event fails alone and
  * the others commit.
  */
@@ -19,7 +20,12 @@ export class GroupCommit<T> {
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) void this.drain();
+      if (!this.running) {
+        this.running = true;
+        // Started after the current tick: the events of a batch job, handed in one after another in the
+        // same tick, go into one flush instead of the first one going alone.
+        queueMicrotask(() => void this.drain());
+      }
     });
   }
 
@@ -29,7 +35,6 @@ export class GroupCommit<T> {
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);

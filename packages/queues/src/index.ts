@@ -8,3 +8,4 @@ export * from './schedulers.js';
 export * from './webhook-deliveries.js';
 export * from './reconcile/index.js';
 export * from './ops.js';
+export * from './batches.js';

@@ -1,6 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { queueNames } from '@fairlabel/contracts';
+import { isBatchJobId, outboxIdsOfJob } from './batches.js';
 import { leaseExpiryScheduler } from './schedulers.js';
 import { WEBHOOK_DELIVERY_QUEUE } from './webhook-deliveries.js';
 
@@ -106,6 +107,8 @@ export interface FailedJob {
   maxAttempts: number;
   createdAt: Date;
   failedAt: Date | null;
+  /** The outbox rows the job carries: a batch's events, or a single event's row. */
+  outboxIds: number[];
 }
 
 function failedJob(job: Job): FailedJob {
@@ -120,6 +123,7 @@ function failedJob(job: Job): FailedJob {
     maxAttempts: job.opts.attempts ?? 1,
     createdAt: new Date(job.timestamp),
     failedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+    outboxIds: outboxIdsOfJob({ id: job.id, name: job.name, data: job.data }),
   };
 }
 
@@ -200,7 +204,18 @@ export async function removeFailedJob(job: Job): Promise<void> {
   }
 }
 
-/** The outbox row a job was published from (`outbox-<id>`), if it was. */
+/**
+ * Which outbox rows a job stands for in Postgres: a batch job (`outbox-batch-…`) for every row recorded
+ * with it as `batch_id`; a single-event job (`outbox-<id>`, sent before batching) for its row; other
+ * jobs (deliveries, `qa-<assignment>`, scheduler ticks) for none.
+ */
+export function outboxRowsOfJob(jobId: string): { batchId: string } | { outboxId: number } | null {
+  if (isBatchJobId(jobId)) return { batchId: jobId };
+  const outboxId = outboxIdOfJob(jobId);
+  return outboxId === null ? null : { outboxId };
+}
+
+/** The outbox row a single-event job was published from (`outbox-<id>`), if it was. */
 export function outboxIdOfJob(jobId: string): number | null {
   const m = /^outbox-([1-9][0-9]{0,17})$/.exec(jobId);
   return m ? Number(m[1]) : null;

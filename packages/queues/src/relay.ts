@@ -4,7 +4,8 @@ import { isDatabaseUnavailable, sql, type Db } from '@fairlabel/db';
 import type { Logger } from '@fairlabel/observability';
 import type { QueueName } from '@fairlabel/contracts';
 import { OUTBOX_CHANNEL } from './publish.js';
-import { createQueueSet, closeQueueSet, outboxJobId, type QueueSet } from './queue-set.js';
+import { createQueueSet, closeQueueSet, type QueueSet } from './queue-set.js';
+import { batchJob, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS, packBatches, type EventBatch } from './batches.js';
 
 export interface OutboxRelayOptions {
   db: Db;
@@ -13,7 +14,10 @@ export interface OutboxRelayOptions {
   prefix: string;
   logger: Logger;
   pollMs?: number;
+  /** Rows claimed per drain, and the most events one BullMQ job carries (default 500). */
   batchSize?: number;
+  /** The most serialized payload bytes one job carries (default ~1 MB); a larger event travels alone. */
+  batchBytes?: number;
   /** Called on every poll tick (the reconciler checks its flush marker here). */
   onTick?: () => void;
 }
@@ -24,13 +28,16 @@ const LISTEN_RETRY_MIN_MS = 500;
 const LISTEN_RETRY_MAX_MS = 30_000;
 
 /**
- * Moves committed outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number
- * of relays can run; each row is added with its outbox id as the BullMQ job id, so a row published
- * twice (a relay killed after adding but before marking) is one job. The consumer's own idempotency
- * guards the case where the first job already completed and was cleaned up.
+ * Moves committed outbox rows to BullMQ in batches. Rows are claimed with FOR UPDATE SKIP LOCKED, so
+ * any number of relays can run; the rows of one queue in a drain travel as jobs of up to `batchSize`
+ * events (and ~`batchBytes`), each with a job id derived from its rows (batchJobId), recorded on every
+ * row as `batch_id` in the UPDATE that marks it sent. A relay killed after adding but before marking
+ * leaves the rows unsent; the next drain builds the same batch from the same rows, which BullMQ adds
+ * once — or, if it claimed a different set, a second batch, and the idempotent consumers make the
+ * repeated events no-ops.
  *
- * "Sent" means handed to Redis, not "still queued": the Reconciler re-publishes sent rows whose job
- * Redis lost. NOTIFY wakes the relay at once; polling every `pollMs` covers notifications lost while
+ * "Sent" means handed to Redis, not "still queued": the Reconciler re-publishes, whole and with the
+ * same job id, a sent batch whose job Redis lost. NOTIFY wakes the relay at once; polling every `pollMs` covers notifications lost while
  * the LISTEN connection is down, and that connection is re-established with backoff whenever it drops
  * (a database restart), so the relay does not fall back to polling for the rest of its life.
  */
@@ -132,11 +139,11 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes one batch and marks it sent, in one transaction holding the row locks, so no other
-   * relay publishes these rows meanwhile. Returns how many rows it moved.
+   * Publishes one claim of rows as batch jobs and marks them sent, with their batch, in one transaction
+   * holding the row locks, so no other relay publishes these rows meanwhile. Returns how many rows it moved.
    */
   async drainOnce(): Promise<number> {
-    const batchSize = this.opts.batchSize ?? 500;
+    const batchSize = this.opts.batchSize ?? DEFAULT_BATCH_EVENTS;
     return this.opts.db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom('outbox')
@@ -148,25 +155,37 @@ export class OutboxRelay {
         .skipLocked()
         .execute();
       if (rows.length === 0) return 0;
-      await this.publishRows(rows);
-      await trx
-        .updateTable('outbox')
-        .set({ sent_at: sql<Date>`now()`, attempts: sql<number>`attempts + 1` })
-        .where('id', 'in', rows.map((r) => r.id))
-        .execute();
+      const batches = await this.publishRows(rows);
+      const ids: number[] = [];
+      const batchIds: string[] = [];
+      for (const b of batches) {
+        for (const e of b.events) {
+          ids.push(e.id);
+          batchIds.push(b.jobId);
+        }
+      }
+      await sql`
+        UPDATE outbox o SET sent_at = now(), attempts = o.attempts + 1, batch_id = b.batch_id
+        FROM unnest(${ids}::bigint[], ${batchIds}::text[]) AS b(id, batch_id)
+        WHERE o.id = b.id`.execute(trx);
       return rows.length;
     });
   }
 
-  /** Adds rows to their queues. Public so tests can simulate a relay that dies before marking. */
-  async publishRows(rows: { id: number; event: string; queue: string; payload: unknown }[]): Promise<void> {
-    const byQueue = new Map<string, typeof rows>();
-    for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+  /**
+   * Packs rows into batches and adds them to their queues; returns the batches. Public so tests can
+   * simulate a relay that dies before marking.
+   */
+  async publishRows(rows: readonly { id: number; event: string; queue: string; payload: unknown }[]): Promise<EventBatch[]> {
+    const batches = packBatches(rows, { maxEvents: this.opts.batchSize ?? DEFAULT_BATCH_EVENTS, maxBytes: this.opts.batchBytes ?? DEFAULT_BATCH_BYTES });
+    const byQueue = new Map<string, EventBatch[]>();
+    for (const b of batches) byQueue.set(b.queue, [...(byQueue.get(b.queue) ?? []), b]);
     for (const [queue, items] of byQueue) {
       const q = this.queues[queue as QueueName];
       if (!q) throw new Error(`outbox row for unknown queue ${queue}`);
-      await q.addBulk(items.map((r) => ({ name: r.event, data: r.payload, opts: { jobId: outboxJobId(r.id) } })));
+      await q.addBulk(items.map(batchJob));
     }
+    return batches;
   }
 
   async stop(): Promise<void> {

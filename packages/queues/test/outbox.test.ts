@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { describe, expect } from 'vitest';
 import { sql, type Db } from '@fairlabel/db';
-import { createConsumer, OutboxRelay, outboxJobId, publish } from '../src/index.js';
+import { createConsumer, OutboxRelay, publish, type BatchJobData } from '../src/index.js';
 import { queuesTest } from '../src/testing/index.js';
 
 /** The qa-sampling queue's other events, which these tests do not publish (a consumer must handle every event of its queue). */
@@ -79,12 +79,16 @@ describe('transactional outbox', () => {
     await Promise.all([a.start(), b.start()]);
     await untilAllSent(db, ids);
     await Promise.all([a.stop(), b.stop()]);
+    // The events travel in batch jobs; each qa-sampling row is in exactly one, the one recorded on the row.
     const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'], 0, -1);
-    expect(jobs.length).toBe(n);
-    expect(new Set(jobs.map((j) => j.id)).size).toBe(n);
-    expect(new Set(jobs.map((j) => (j.data as { assignment_id: number }).assignment_id)).size).toBe(n);
-    const rows = await db.selectFrom('outbox').select(['id', 'attempts']).where('id', 'in', ids).execute();
+    const carried = jobs.flatMap((j) => (j.data as BatchJobData).events.map((e) => ({ job: j.id, id: e.id, assignment: (e.payload as { assignment_id: number }).assignment_id })));
+    expect(carried.length).toBe(n);
+    expect(new Set(carried.map((c) => c.assignment)).size).toBe(n);
+    expect(jobs.every((j) => j.name === 'events' && (j.data as BatchJobData).events.length <= 37)).toBe(true);
+    const rows = await db.selectFrom('outbox').select(['id', 'attempts', 'batch_id', 'queue']).where('id', 'in', ids).execute();
     expect(rows.filter((r) => r.attempts !== 1)).toEqual([]);
+    const batchOf = new Map(rows.map((r) => [r.id, r.batch_id]));
+    expect(carried.filter((c) => batchOf.get(c.id) !== c.job)).toEqual([]);
   });
 
   test('wakes on NOTIFY at commit, not only on the polling timer', async ({ db, queue, relay: newRelay }) => {
@@ -118,19 +122,21 @@ describe('transactional outbox', () => {
       // assignment.submitted goes to several queues (one outbox row each); follow the qa-sampling one.
       const rows = await db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').execute();
       expect(rows.length).toBe(1);
-      // The first relay adds the job and "dies" before its transaction marks the row sent.
+      // The first relay adds the batch and "dies" before its transaction marks the row sent.
       const dying = relay();
-      await dying.publishRows(rows);
+      const [published] = await dying.publishRows(rows);
       await expect.poll(() => effects.get(event.assignment_id), { timeout: 15_000, interval: 25 }).toBe(1);
       expect(await unsent(db, ids)).toBe(ids.length);
-      // A second relay finds the rows unsent and publishes them again, the qa-sampling one with the same job id.
+      // A second relay finds the rows unsent and publishes them again: the same row makes the same batch, with the same job id.
       const survivor = relay();
       expect(await survivor.drainOnce()).toBe(ids.length);
       await survivor.stop();
       await dying.stop();
       expect(await unsent(db, ids)).toBe(0);
+      const marked = await db.selectFrom('outbox').select('batch_id').where('id', '=', rows[0]!.id).executeTakeFirstOrThrow();
+      expect(marked.batch_id).toBe(published!.jobId);
       // The second add found the completed job and added nothing: no job is left to run, so the effect stays single.
-      const job = await queue.getJob(outboxJobId(rows[0]!.id));
+      const job = await queue.getJob(published!.jobId);
       expect(job?.finishedOn).toBeTruthy();
       expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')).toMatchObject({ waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0 });
       expect(effects.get(event.assignment_id)).toBe(1);

@@ -11,10 +11,10 @@ import {
   leaseExpiryScheduler,
   OUTBOX_LISTENER_APPLICATION_NAME,
   OutboxRelay,
-  outboxJobId,
   publish,
   readReconcilerStats,
   Reconciler,
+  type BatchJobData,
 } from '../src/index.js';
 import { deleteKeysWithPrefix, queuesTest } from '../src/testing/index.js';
 
@@ -84,7 +84,7 @@ describe('the reconciler', () => {
       expect(webhookRows).toHaveLength(5);
       await relay.start();
       await until('all sent', async () => (await db.selectFrom('outbox').select('id').where('sent_at', 'is', null).execute()).length === 0);
-      await until('qa consumed', async () => consumed.length === 5 && (await qa.getJobCountByTypes('completed')) === 5);
+      await until('qa consumed', async () => consumed.length === 5 && (await qa.getJobCountByTypes('completed')) === 1);
 
       // A pass with nothing lost re-publishes nothing, and records what the consumer completed.
       expect(await reconciler.run('manual')).toEqual({ outbox: 0, scheduler: 0, webhook_delivery: 0, undecided_submission: 0 });
@@ -100,8 +100,13 @@ describe('the reconciler', () => {
       watchMarker = true;
 
       // The relay's poll tick notices the missing marker and runs a pass at once.
-      await until('re-published', async () => (await jobIds(webhooks)).length === 5);
-      expect(await jobIds(webhooks)).toEqual(webhookRows.map(outboxJobId).sort());
+      // The five webhooks events were one batch: it comes back whole, with its job id.
+      const webhookBatches = await db.selectFrom('outbox').select('batch_id').distinct().where('id', 'in', webhookRows).execute();
+      expect(webhookBatches).toHaveLength(1);
+      await until('re-published', async () => (await jobIds(webhooks)).length === 1);
+      expect(await jobIds(webhooks)).toEqual([webhookBatches[0]!.batch_id]);
+      const republished = await webhooks.getJob(webhookBatches[0]!.batch_id!);
+      expect((republished!.data as BatchJobData).events.map((e) => e.id)).toEqual([...webhookRows].sort((a, b) => a - b));
       // Consumed events are not re-published; nothing is duplicated.
       expect(await jobIds(qa)).toEqual([]);
       expect(consumed).toHaveLength(5);
@@ -111,9 +116,10 @@ describe('the reconciler', () => {
 
       // Another pass finds everything in place: idempotent.
       expect(await reconciler.run('manual')).toEqual({ outbox: 0, scheduler: 0, webhook_delivery: 0, undecided_submission: 0 });
-      expect(await jobIds(webhooks)).toHaveLength(5);
+      expect(await jobIds(webhooks)).toHaveLength(1);
       const metrics = await registry.metrics();
-      expect(metrics).toMatch(/fairlabel_reconciler_repaired_total\{kind="outbox"\} 5/);
+      // Counted in jobs: one batch.
+      expect(metrics).toMatch(/fairlabel_reconciler_repaired_total\{kind="outbox"\} 1/);
       expect(metrics).toMatch(/fairlabel_reconciler_repaired_total\{kind="scheduler"\} 1/);
       expect(metrics).toMatch(/fairlabel_reconciler_runs_total\{trigger="flush"\} 1/);
     } finally {
@@ -140,12 +146,12 @@ describe('the reconciler', () => {
       };
       await db.transaction().execute((trx) => publish(trx, 'task.decided', event));
       while ((await relay.drainOnce()) > 0);
-      const row = await db.selectFrom('outbox').select('id').where('queue', '=', 'settlement').orderBy('id', 'desc').executeTakeFirstOrThrow();
-      await (await settlement.getJob(outboxJobId(row.id)))!.remove();
+      const row = await db.selectFrom('outbox').select(['id', 'batch_id']).where('queue', '=', 'settlement').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      await (await settlement.getJob(row.batch_id!))!.remove();
       const repaired = await reconciler.run('interval');
       expect(repaired.outbox).toBe(1);
-      const job = await settlement.getJob(outboxJobId(row.id));
-      expect(job?.data).toEqual(event);
+      const job = await settlement.getJob(row.batch_id!);
+      expect(job?.data).toEqual({ events: [{ id: row.id, event: 'task.decided', payload: event }] });
     } finally {
       await reconciler.stop();
       await relay.stop();

@@ -12,6 +12,8 @@ import {
   JobNotFoundError,
   loadFailedJob,
   outboxIdOfJob,
+  outboxIdsOfJob,
+  outboxRowsOfJob,
   queueStats,
   readReconcilerStats,
   removeFailedJob,
@@ -101,6 +103,7 @@ export async function listFailedJobs(ops: OpsDeps, name: string, limit: number, 
       created_at: j.createdAt,
       failed_at: j.failedAt,
       outbox_id: outboxIdOfJob(j.id),
+      outbox_ids: j.outboxIds,
     })),
     next_cursor: page.next ? encodeCursor([page.next.failedAt, page.next.id]) : null,
   };
@@ -130,25 +133,39 @@ export async function retryJob(ops: OpsDeps, caller: AuthContext, name: string, 
     throw explain(err, name, jobId);
   }
   await writeAudit(ops.db, caller, { action: 'ops.job.retry', resourceType: 'queue_job', resourceId: `${name}/${jobId}`, details: { reset_attempts: resetAttempts, error: job.failedReason } });
-  return { queue: name, job_id: jobId, status: 'waiting' as const, outbox_id: outboxIdOfJob(jobId) };
+  return { queue: name, job_id: jobId, status: 'waiting' as const, outbox_id: outboxIdOfJob(jobId), outbox_ids: outboxIdsOfJob(job) };
 }
 
 /**
- * A failed job is given up for good. An event from the outbox is first marked discarded in Postgres,
- * so the reconciler does not re-publish it once Redis no longer holds it; then the job is removed.
+ * A failed job is given up for good. Events from the outbox are first marked discarded in Postgres, so
+ * the reconciler does not re-publish them once Redis no longer holds the job: for a batch job, every
+ * row recorded as carried by it (a row the job also carries but that was committed with another batch
+ * is that batch's to account for); for a single-event job, its row. Then the job is removed.
  */
 export async function discardJob(ops: OpsDeps, caller: AuthContext, name: string, jobId: string) {
   const job = await failedJobOf(ops, name, jobId);
-  const outboxId = outboxIdOfJob(jobId);
+  const rows = outboxRowsOfJob(jobId);
   await ops.db.transaction().execute(async (trx) => {
-    if (outboxId !== null) {
-      await trx.updateTable('outbox').set({ discarded_at: ops.clock.now() }).where('id', '=', outboxId).where('discarded_at', 'is', null).execute();
+    if (rows && 'batchId' in rows) {
+      await trx
+        .updateTable('outbox')
+        .set({ discarded_at: ops.clock.now() })
+        .where('batch_id', '=', rows.batchId)
+        .where('consumed_at', 'is', null)
+        .where('discarded_at', 'is', null)
+        .execute();
+    } else if (rows) {
+      await trx.updateTable('outbox').set({ discarded_at: ops.clock.now() }).where('id', '=', rows.outboxId).where('discarded_at', 'is', null).execute();
     }
     await writeAudit(trx, caller, {
       action: 'ops.job.discard',
       resourceType: 'queue_job',
       resourceId: `${name}/${jobId}`,
-      details: { event: job.name, data: job.data as unknown, error: job.failedReason, attempts_made: job.attemptsMade },
+      // A batch's payloads stay in the outbox; the audit row names its rows.
+      details:
+        rows && 'batchId' in rows
+          ? { event: job.name, outbox_ids: outboxIdsOfJob(job), error: job.failedReason, attempts_made: job.attemptsMade }
+          : { event: job.name, data: job.data as unknown, error: job.failedReason, attempts_made: job.attemptsMade },
     });
   });
   try {
@@ -156,7 +173,7 @@ export async function discardJob(ops: OpsDeps, caller: AuthContext, name: string
   } catch (err) {
     throw explain(err, name, jobId);
   }
-  return { queue: name, job_id: jobId, status: 'discarded' as const, outbox_id: outboxId };
+  return { queue: name, job_id: jobId, status: 'discarded' as const, outbox_id: rows && 'outboxId' in rows ? rows.outboxId : null, outbox_ids: outboxIdsOfJob(job) };
 }
 
 /** Pauses or resumes a queue: its consumers take no new jobs while paused; producers keep adding. */

@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import { Job, Queue, Worker } from 'bullmq';
-import { outboxSource, Reconciler, stackQueueNames } from '@fairlabel/queues';
+import { batchJob, outboxSource, packBatches, Reconciler, stackQueueNames } from '@fairlabel/queues';
 import { integrationTest, type Actor } from '@fairlabel/testing';
 import { buildGateway } from '../src/app.js';
 
@@ -123,7 +123,7 @@ describe('failed jobs', () => {
       expect(res.statusCode).toBe(200);
       const page = res.json();
       for (const job of page.data) {
-        expect(job).toMatchObject({ queue: 'webhooks', name: 'job.completed', error: `the handler refused ${job.id}`, attempts_made: 1, max_attempts: 1, outbox_id: Number(job.id.slice(7)) });
+        expect(job).toMatchObject({ queue: 'webhooks', name: 'job.completed', error: `the handler refused ${job.id}`, attempts_made: 1, max_attempts: 1, outbox_id: Number(job.id.slice(7)), outbox_ids: [Number(job.id.slice(7))] });
         expect(job.stacktrace[0]).toContain('the handler refused');
         expect(Date.parse(job.failed_at)).toBeGreaterThan(Date.now() - 60_000);
       }
@@ -158,7 +158,7 @@ describe('failed jobs', () => {
     await failJobs('settlement', [{ id: 'outbox-21', event: 'task.decided' }]);
     const res = await post('/v1/ops/queues/settlement/failed/outbox-21/retry', ops);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ queue: 'settlement', job_id: 'outbox-21', status: 'waiting', outbox_id: 21 });
+    expect(res.json()).toEqual({ queue: 'settlement', job_id: 'outbox-21', status: 'waiting', outbox_id: 21, outbox_ids: [21] });
     const job = await Job.fromId(queue('settlement'), 'outbox-21');
     expect(await job!.getState()).toBe('waiting');
     expect(job!.attemptsMade).toBe(1);
@@ -196,7 +196,7 @@ describe('failed jobs', () => {
 
     const res = await del(`/v1/ops/queues/webhooks/failed/${jobId}`, ops);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ queue: 'webhooks', job_id: jobId, status: 'discarded', outbox_id: row.id });
+    expect(res.json()).toEqual({ queue: 'webhooks', job_id: jobId, status: 'discarded', outbox_id: row.id, outbox_ids: [row.id] });
     expect(await Job.fromId(queue('webhooks'), jobId)).toBeUndefined();
     const after = await env.db.selectFrom('outbox').select(['discarded_at', 'consumed_at']).where('id', '=', row.id).executeTakeFirstOrThrow();
     expect(after.discarded_at).toBeInstanceOf(Date);
@@ -220,6 +220,52 @@ describe('failed jobs', () => {
     expect(waiting.statusCode).toBe(409);
     expect(waiting.json().error.code).toBe('job_not_failed');
     expect(await Job.fromId(queue('webhooks'), 'outbox-999999')).toBeDefined();
+    await queue('webhooks').obliterate({ force: true });
+  });
+});
+
+describe('a failed batch of outbox events', () => {
+  test('is listed with the rows it carries; discarding it marks every row recorded with it, and the reconciler leaves them alone', async ({ env, seed, ops, queue, failJobs, get, del }) => {
+    const client = await seed.client();
+    const payloads = [1, 2, 3].map(() => ({ job_id: client.organizationId }));
+    const rows = await env.db
+      .insertInto('outbox')
+      .values(payloads.map((p) => ({ event: 'job.completed', queue: 'webhooks', payload: JSON.stringify(p), sent_at: new Date() })))
+      .returning('id')
+      .execute();
+    const ids = rows.map((r) => r.id).sort((a, b) => a - b);
+    const [batch] = packBatches(ids.map((id, i) => ({ id, event: 'job.completed', queue: 'webhooks', payload: payloads[i] })));
+    await env.db.updateTable('outbox').set({ batch_id: batch!.jobId }).where('id', 'in', ids).execute();
+    // A row committed with another batch (published twice by a relay that died) is not this job's to discard.
+    const other = await env.db
+      .insertInto('outbox')
+      .values({ event: 'job.completed', queue: 'webhooks', payload: JSON.stringify(payloads[0]), sent_at: new Date(), batch_id: 'outbox-batch-1-000000000000' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const job = batchJob(batch!);
+    await failJobs('webhooks', [{ id: batch!.jobId, event: job.name, data: job.data as unknown as Record<string, unknown> }]);
+
+    const listed = (await get('/v1/ops/queues/webhooks/failed', ops)).json().data.find((j: { id: string }) => j.id === batch!.jobId);
+    expect(listed).toMatchObject({ name: 'events', outbox_id: null, outbox_ids: ids });
+
+    const res = await del(`/v1/ops/queues/webhooks/failed/${batch!.jobId}`, ops);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ queue: 'webhooks', job_id: batch!.jobId, status: 'discarded', outbox_id: null, outbox_ids: ids });
+    expect(await Job.fromId(queue('webhooks'), batch!.jobId)).toBeUndefined();
+    const after = await env.db.selectFrom('outbox').select(['id', 'discarded_at']).where('id', 'in', [...ids, other.id]).orderBy('id').execute();
+    expect(after.map((r) => [r.id, r.discarded_at instanceof Date])).toEqual([...ids.map((id) => [id, true]), [other.id, false]]);
+    const audit = await env.db.selectFrom('audit_log').selectAll().where('resource_id', '=', `webhooks/${batch!.jobId}`).executeTakeFirstOrThrow();
+    expect(audit.details).toMatchObject({ event: 'events', outbox_ids: ids });
+
+    // The reconciler does not bring the discarded batch back.
+    await env.db.deleteFrom('outbox').where('id', '=', other.id).execute();
+    const source = outboxSource({ redis: env.redis, prefix: env.prefix });
+    try {
+      expect(await source.repair({ db: env.db, redis: env.redis, prefix: env.prefix, logger: env.logger, now: new Date() })).toBe(0);
+    } finally {
+      await source.close!();
+    }
+    expect(await Job.fromId(queue('webhooks'), batch!.jobId)).toBeUndefined();
     await queue('webhooks').obliterate({ force: true });
   });
 });

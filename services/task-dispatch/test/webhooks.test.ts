@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { EventName, EventPayload } from '@fairlabel/contracts';
 import { Queue } from 'bullmq';
-import { OutboxRelay, automaticJobId, outboxJobId, publish, webhookDeliveriesSource } from '@fairlabel/queues';
+import { OutboxRelay, automaticJobId, publish, webhookDeliveriesSource } from '@fairlabel/queues';
 import { expectError, integrationTest, type Actor } from '@fairlabel/testing';
 import { webhookRoutes } from '../src/webhooks.routes.js';
 import { startWebhookWorkers } from '../src/webhooks.consumer.js';
@@ -101,8 +101,12 @@ const test = integrationTest({ app: [{ name: 'webhooks', plugin: webhookRoutes }
     };
   })
   /** Waits until the webhooks consumer has handled the event of this outbox row. */
-  .extend('handled', async ({ pipeline }) => async (outboxId: number) => {
-    await waitFor(`event ${outboxId} handled`, async () => (await pipeline.eventQueue.getJob(outboxJobId(outboxId)))?.isCompleted());
+  .extend('handled', async ({ env, pipeline }) => async (outboxId: number) => {
+    await waitFor(`event ${outboxId} handled`, async () => {
+      // The event travels in the batch job the relay recorded on its row.
+      const row = await env.db.selectFrom('outbox').select('batch_id').where('id', '=', outboxId).executeTakeFirst();
+      return row?.batch_id ? (await pipeline.eventQueue.getJob(row.batch_id))?.isCompleted() : false;
+    });
   })
   /** Registers an endpoint of `actor` on a receiver path of its own. */
   .extend('registerEndpoint', async ({ app, receiver }) => async (actor: Actor, eventTypes: string[], path = `/hook-${++pathSeq}`) => {

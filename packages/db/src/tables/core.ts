@@ -41,6 +41,11 @@ export interface OutboxTable {
   created_at: Generated<Date>;
   /** When the relay handed the row to Redis. Not proof that it is still queued (see consumed_at). */
   sent_at: Timestamp | null;
+  /**
+   * The BullMQ job id of the batch that carried the row (`outbox-batch-<first id>-<hash>`), set with
+   * sent_at; null for rows sent before batching, whose job is `outbox-<id>`.
+   */
+  batch_id: string | null;
   /** When the reconciler saw its job completed by the consumer; null while in flight. */
   consumed_at: Timestamp | null;
   /** When an operator discarded the row's failed job (ops API or console); the reconciler leaves it alone. */

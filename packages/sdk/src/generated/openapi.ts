@@ -2781,8 +2781,10 @@ export interface components {
             max_attempts: number;
             created_at: unknown;
             failed_at: unknown | null;
-            /** @description The outbox row the event was published from, when it was. */
+            /** @description The outbox row a single-event job (`outbox-<id>`) was published from; null for a batch and for jobs not from the outbox. */
             outbox_id: number | null;
+            /** @description The outbox rows the job carries: every event of a batch job (`outbox-batch-…`, name `events`), or the one row of a single-event job; empty for jobs not from the outbox. */
+            outbox_ids: number[];
         };
         OpsOverviewInput: {
             at: unknown;
@@ -4467,8 +4469,10 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             failed_at: string | null;
-            /** @description The outbox row the event was published from, when it was. */
+            /** @description The outbox row a single-event job (`outbox-<id>`) was published from; null for a batch and for jobs not from the outbox. */
             outbox_id: number | null;
+            /** @description The outbox rows the job carries: every event of a batch job (`outbox-batch-…`, name `events`), or the one row of a single-event job; empty for jobs not from the outbox. */
+            outbox_ids: number[];
         };
         OpsOverview: {
             /** Format: date-time */
@@ -12824,7 +12828,7 @@ export interface operations {
             path: {
                 /** @description A queue name as `GET /v1/ops/queues` lists them. */
                 name: string;
-                /** @description A job id, e.g. `outbox-1234` or `delivery-<uuid>`. */
+                /** @description A job id, e.g. `outbox-batch-1234-<hash>` (a batch of events), `outbox-1234` (one event, sent before batching) or `delivery-<uuid>`. */
                 jobId: string;
             };
             cookie?: never;
@@ -12843,6 +12847,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "waiting" | "discarded";
                         outbox_id: number | null;
+                        /** @description The outbox rows the job carries (a discard marks them `discarded_at`). */
+                        outbox_ids: number[];
                     };
                 };
             };
@@ -12918,7 +12924,7 @@ export interface operations {
             path: {
                 /** @description A queue name as `GET /v1/ops/queues` lists them. */
                 name: string;
-                /** @description A job id, e.g. `outbox-1234` or `delivery-<uuid>`. */
+                /** @description A job id, e.g. `outbox-batch-1234-<hash>` (a batch of events), `outbox-1234` (one event, sent before batching) or `delivery-<uuid>`. */
                 jobId: string;
             };
             cookie?: never;
@@ -12937,6 +12943,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "waiting" | "discarded";
                         outbox_id: number | null;
+                        /** @description The outbox rows the job carries (a discard marks them `discarded_at`). */
+                        outbox_ids: number[];
                     };
                 };
             };

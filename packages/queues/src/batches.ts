@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+
+// Events travel from the outbox to BullMQ in batches: one job carries up to N events of one queue. A
+// job per event made the transport (relay, Redis round trips, BullMQ's per-job bookkeeping, the
+// consumer's fetch) cost ~10x a plain INSERT … SELECT of the same rows before any handler ran; a batch
+// pays those costs once for hundreds of events, and its events reach the handlers together, so each
+// service's GroupCommit turns them into one SQL batch.
+
+/** The BullMQ job name of a batch of events (a single-event job is named after its event). */
+export const BATCH_JOB_NAME = 'events';
+
+/** Events per batch job unless the relay is told otherwise (the relay's claim size). */
+export const DEFAULT_BATCH_EVENTS = 500;
+
+/**
+ * Serialized payload bytes per batch job: Redis stores the job as one hash field and every consumer
+ * fetch moves it whole, so a batch of unusually large payloads is split rather than made huge. An event
+ * larger than this travels alone.
+ */
+export const DEFAULT_BATCH_BYTES = 1_000_000;
+
+/** One event of a batch: the outbox row id it was published as, its name and its payload. */
+export interface BatchedEvent {
+  id: number;
+  event: string;
+  payload: unknown;
+}
+
+/** The data of a batch job. */
+export interface BatchJobData {
+  events: BatchedEvent[];
+}
+
+export interface EventBatch {
+  /** The batch's BullMQ job id, recorded as outbox.batch_id on each of its rows. */
+  jobId: string;
+  queue: string;
+  events: BatchedEvent[];
+}
+
+/**
+ * The job id of a batch: derived from the ids of all its rows, not only the first. A relay killed after
+ * adding a batch but before marking its rows sent leaves them unsent; the relay that claims them next
+ * builds the same batch from the same rows, and BullMQ ignores the second add of the same id. If it
+ * claims a different set (rows another relay held locked before, or more rows), the id differs and the
+ * batch is a second job: the consumers are idempotent, and each row records the one batch that was
+ * committed with it. Had the id named the first row only, that second batch would have been dropped as
+ * a duplicate of the first while its rows were marked as carried by it: events lost.
+ */
+export function batchJobId(ids: readonly number[]): string {
+  if (ids.length === 0) throw new Error('a batch has at least one event');
+  const digest = createHash('sha1').update(ids.join(',')).digest('hex').slice(0, 12);
+  return `outbox-batch-${ids[0]}-${digest}`;
+}
+
+export function isBatchJobId(jobId: string): boolean {
+  return /^outbox-batch-[1-9][0-9]{0,17}-[0-9a-f]{12}$/.test(jobId);
+}
+
+/**
+ * Packs outbox rows (in the order given: by id) into batches, per queue: at most `maxEvents` events and,
+ * past the first event, at most `maxBytes` of serialized payload per batch.
+ */
+export function packBatches(
+  rows: readonly { id: number; event: string; queue: string; payload: unknown }[],
+  opts: { maxEvents?: number; maxBytes?: number } = {},
+): EventBatch[] {
+  const maxEvents = Math.max(1, opts.maxEvents ?? DEFAULT_BATCH_EVENTS);
+  const maxBytes = opts.maxBytes ?? DEFAULT_BATCH_BYTES;
+  const open = new Map<string, { events: BatchedEvent[]; bytes: number }>();
+  const done: { queue: string; events: BatchedEvent[] }[] = [];
+  for (const r of rows) {
+    const bytes = JSON.stringify(r.payload ?? null).length + r.event.length + 32;
+    let current = open.get(r.queue);
+    if (current && (current.events.length >= maxEvents || current.bytes + bytes > maxBytes)) {
+      done.push({ queue: r.queue, events: current.events });
+      current = undefined;
+    }
+    if (!current) open.set(r.queue, (current = { events: [], bytes: 0 }));
+    current.events.push({ id: r.id, event: r.event, payload: r.payload });
+    current.bytes += bytes;
+  }
+  for (const [queue, b] of open) done.push({ queue, events: b.events });
+  return done.map((b) => ({ ...b, jobId: batchJobId(b.events.map((e) => e.id)) }));
+}
+
+/** The BullMQ job of a batch. */
+export function batchJob(batch: EventBatch): { name: string; data: BatchJobData; opts: { jobId: string } } {
+  return { name: BATCH_JOB_NAME, data: { events: batch.events }, opts: { jobId: batch.jobId } };
+}
+
+/** The outbox rows a job carries: a batch's events, a single event's row (`outbox-<id>`), or none. */
+export function outboxIdsOfJob(job: { id?: string | undefined; name: string; data: unknown }): number[] {
+  if (job.name === BATCH_JOB_NAME) {
+    const events = (job.data as { events?: unknown } | null)?.events;
+    if (!Array.isArray(events)) return [];
+    return events.map((e) => (e as { id?: unknown } | null)?.id).filter((id): id is number => Number.isSafeInteger(id) && (id as number) > 0);
+  }
+  const m = /^outbox-([1-9][0-9]{0,17})$/.exec(job.id ?? '');
+  return m ? [Number(m[1])] : [];
+}
