@@ -218,13 +218,16 @@ describe('a consumer during a database outage', () => {
       const event = { task_id: 1, job_id: '00000000-0000-4000-8000-000000000001', client_id: '00000000-0000-4000-8000-000000000004', agreement: null, accepted_assignment_ids: [], rejected_assignment_ids: [] };
       // One attempt only: if the outage cost an attempt, the job would fail for good.
       await queue.add('task.decided', event, { jobId: 'outage', attempts: 1 });
-      await until('tried twice during the outage', async () => calls >= 2, 20_000);
-      const during = await queue.getJob('outage');
-      expect(during?.attemptsMade).toBe(0);
+      // A batch job takes the same path: the whole batch goes back without spending its one attempt.
+      await queue.add('events', { events: [{ id: 1, event: 'task.decided', payload: event }, { id: 2, event: 'task.decided', payload: { ...event, task_id: 2 } }] }, { jobId: 'outage-batch', attempts: 1 });
+      await until('tried twice during the outage', async () => calls >= 6, 20_000);
+      for (const id of ['outage', 'outage-batch']) expect((await queue.getJob(id))?.attemptsMade).toBe(0);
       expect(failed).toEqual([]);
       await proxy.restore();
-      await until('completed', async () => done && (await queue.getJob('outage'))?.finishedOn, 20_000);
-      expect(await (await queue.getJob('outage'))!.getState()).toBe('completed');
+      for (const id of ['outage', 'outage-batch']) {
+        await until('completed', async () => done && (await queue.getJob(id))?.finishedOn, 20_000);
+        expect(await (await queue.getJob(id))!.getState()).toBe('completed');
+      }
       expect(failed).toEqual([]);
     } finally {
       await consumer.close();
