@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { queueNames, type QueueName } from '@fairlabel/contracts';
 
 /**
- * Every event job is retried with exponential backoff, kept after completion long enough that a
- * republished outbox row with the same job id is recognised as a duplicate, and kept after its last
+ * Every event job (a batch of events, or a single one) is retried with exponential backoff, kept after
+ * completion long enough that a republished batch with the same job id is recognised as a duplicate, and kept after its last
  * failed attempt so it stays visible (and retryable from the API or Bull Board), never dropped.
  */
 export const defaultJobOptions: JobsOptions = {
@@ -26,7 +26,11 @@ export async function closeQueueSet(queues: QueueSet): Promise<void> {
   await Promise.all(Object.values(queues).map((q) => q.close()));
 }
 
-/** The BullMQ job id of an outbox row; BullMQ refuses plain integers as custom ids. */
+/**
+ * The id of one outbox event: its job id when rows travelled one per job (before batching; BullMQ
+ * refuses plain integers as custom ids), and now the stable id a handler sees for its event
+ * (HandlerContext.jobId) whichever batch carries it.
+ */
 export function outboxJobId(outboxId: number): string {
   return `outbox-${outboxId}`;
 }

@@ -28,7 +28,7 @@ export const subscriptions: Record<QueueName, readonly string[]> = {
   webhooks: webhooksSubscribes,
 };
 
-/** The queues an event is delivered to: one outbox row, and one BullMQ job, per queue. */
+/** The queues an event is delivered to: one outbox row per queue (the relay carries it in a batch job of that queue). */
 export function queuesFor(event: EventName): QueueName[] {
   return (Object.keys(subscriptions) as QueueName[]).filter((q) => subscriptions[q].includes(event));
 }
