@@ -34,7 +34,7 @@ export interface QueueStats {
   delayed: number;
   failed: number;
   paused: boolean;
-  /** Jobs that finished in the last hour and are still kept (event queues keep 200,000 completed jobs for 7 days). */
+  /** Jobs (a batch counts once) that finished in the last hour and are still kept (event queues keep the last 2,000 completed jobs, for up to 7 days). */
   completedLastHour: number;
   /** How long the oldest waiting job has been ready to run; null when none waits. */
   oldestWaitingAgeSeconds: number | null;

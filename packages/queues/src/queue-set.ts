@@ -3,14 +3,18 @@ import type { Redis } from 'ioredis';
 import { queueNames, type QueueName } from '@fairlabel/contracts';
 
 /**
- * Every event job (a batch of events, or a single one) is retried with exponential backoff, kept after
- * completion long enough that a republished batch with the same job id is recognised as a duplicate, and kept after its last
- * failed attempt so it stays visible (and retryable from the API or Bull Board), never dropped.
+ * Every event job (a batch of events, or a single one) is retried with exponential backoff, and kept
+ * after its last failed attempt so it stays visible (and retryable from the API or Bull Board), never
+ * dropped. Completed jobs are kept a while so a batch published again with the same id is recognised as
+ * a duplicate and the reconciler can see it completed — at most 2,000 per queue: a completed batch
+ * holds up to 500 events' payloads (2,000 full batches are ~300 MB of Redis; 200,000 single-event jobs
+ * were ~150 MB), and the relay's ConsumedSweeper marks rows consumed within a second of completion, so
+ * they need not wait for the reconciler's pass.
  */
 export const defaultJobOptions: JobsOptions = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 200_000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 2_000 },
   removeOnFail: false,
 };
 

@@ -5,7 +5,7 @@ import { announceReady, createLogger, createMetrics, installProcessGuards, serve
 import { createDb, createPool } from '@fairlabel/db';
 import { createRedis, checkEvictionPolicy } from './redis.js';
 import { OutboxRelay } from './relay.js';
-import { defaultReconcileSources, Reconciler } from './reconcile/index.js';
+import { ConsumedSweeper, defaultReconcileSources, Reconciler } from './reconcile/index.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'outbox-relay' });
@@ -27,6 +27,9 @@ const reconciler = new Reconciler({
   markerCheckMs: 24 * 3600_000,
   registry: metrics.registry,
 });
+// Rows are marked consumed within a second of their job completing (Redis keeps few completed batches).
+const sweeper = new ConsumedSweeper({ db, redis, prefix: config.REDIS_PREFIX });
+const sweep = () => sweeper.sweep().catch((err: unknown) => logger.warn({ err }, 'could not mark consumed outbox rows; retrying at the next tick'));
 const relay = new OutboxRelay({
   db,
   databaseUrl: config.DATABASE_URL,
@@ -34,7 +37,10 @@ const relay = new OutboxRelay({
   prefix: config.REDIS_PREFIX,
   logger,
   pollMs: config.OUTBOX_POLL_MS,
-  onTick: () => void reconciler.checkMarker(),
+  onTick: () => {
+    void reconciler.checkMarker();
+    void sweep();
+  },
 });
 await relay.start();
 reconciler.start();
@@ -56,6 +62,7 @@ const stop = (signal: NodeJS.Signals) => {
   (async () => {
     await reconciler.stop();
     await relay.stop();
+    await sweeper.close();
     await db.destroy();
     redis.disconnect();
     metricsServer?.close();

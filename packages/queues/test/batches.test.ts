@@ -4,6 +4,7 @@ import type { Db } from '@fairlabel/db';
 import {
   batchJob,
   batchJobId,
+  ConsumedSweeper,
   createConsumer,
   defaultReconcileSources,
   OutboxRelay,
@@ -179,6 +180,34 @@ describe('a Redis flush after the relay published', () => {
       expect(consumed).toHaveLength(rows.length);
     } finally {
       await reconciler.stop();
+    }
+  });
+});
+
+describe('the consumed sweeper', () => {
+  test('marks a completed batch’s rows consumed at once, so the reconciler need not find the job (Redis keeps few completed batches)', async ({ db, redis, prefix, logger, queue, relay, consume }) => {
+    const ids = await publishSubmissions(db, 400, 6);
+    const r = relay();
+    while ((await r.drainOnce()) > 0);
+    const rows = await qaRows(db, ids);
+    const sink = idempotentSink();
+    consume({ 'assignment.submitted': sink.handler });
+    await expect.poll(() => queue.getJobCountByTypes('completed'), { timeout: 15_000, interval: 25 }).toBe(1);
+    const sweeper = new ConsumedSweeper({ db, redis, prefix });
+    const reconciler = new Reconciler({ db, redis, prefix, logger, sources: defaultReconcileSources({ redis, prefix }), intervalMs: 3_600_000 });
+    try {
+      expect(await sweeper.sweep()).toBe(rows.length);
+      // Swept again: nothing new.
+      expect(await sweeper.sweep()).toBe(0);
+      // The completed job is removed (as removeOnComplete does past its count): the reconciler does not publish it again.
+      await (await queue.getJob(rows[0]!.batch_id!))!.remove();
+      // (The other queues' batches are still waiting: nobody consumes them here.)
+      expect((await reconciler.run('manual')).outbox).toBe(0);
+      expect(await queue.getJobCountByTypes('waiting', 'completed')).toBe(0);
+      expect(sink.effects).toBe(6);
+    } finally {
+      await reconciler.stop();
+      await sweeper.close();
     }
   });
 });

@@ -6,6 +6,7 @@ import { undecidedSubmissionsSource } from './undecided-submissions.source.js';
 import { webhookDeliveriesSource } from './webhook-deliveries.source.js';
 
 export * from './reconciler.js';
+export * from './consumed.js';
 export * from './outbox.source.js';
 export * from './schedulers.source.js';
 export * from './webhook-deliveries.source.js';
