@@ -46,6 +46,7 @@ export interface BenchOptions {
 
 export function readOptions(): BenchOptions {
   const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const run = randomBytes(4).toString('hex');
   return {
     tasks: intFromEnv('BENCH_TASKS', 100_000),
     jobs: intFromEnv('BENCH_JOBS', 1),
@@ -63,8 +64,10 @@ export function readOptions(): BenchOptions {
     connectionReserve: intFromEnv('BENCH_PG_RESERVE', 20, 0),
     adminUrl: base,
     redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    database: process.env.BENCH_DATABASE ?? 'fairlabel_bench_claim',
-    redisPrefix: `flbench:${randomBytes(4).toString('hex')}`,
+    // Its own name per run, like the Redis prefix: two runs at once (another checkout's) would
+    // otherwise drop each other's database WITH (FORCE) in the middle of a measurement.
+    database: process.env.BENCH_DATABASE ?? `fairlabel_bench_claim_${run}`,
+    redisPrefix: `flbench:${run}`,
     keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
     diagnostics: process.env.BENCH_DIAGNOSTICS !== '0',
   };
