@@ -1,4 +1,4 @@
--- requires: wa_claim_candidates.sql wa_open_slots.sql wa_lease_interval.sql wa_assignment_takes_slot.sql
+-- requires: wa_claim_job.sql wa_claim_candidates.sql wa_claim_take.sql wa_open_slots.sql
 --
 -- The claim: one call reads the worker, checks them, picks the best task they are eligible for, locks
 -- its slot, inserts the assignment and returns what the worker is shown. One round trip, and the
@@ -15,7 +15,7 @@
 --      zone) must be below it, else 'daily_limit_reached' with the limit, zone and next midnight.
 --      Active time is measured by the server: lease start to submit/release/expiry (ended_at), or to
 --      now (at most the lease's expiry) for a live lease.
--- 2. Eligibility of a job (wa_claim_candidates): it is active; the vendor is on its allow-list (or it
+-- 2. Eligibility of a job (wa_claim_job): it is active; the vendor is on its allow-list (or it
 --    has none); the worker's region is allowed (country `IN` or country-province `IN-KA`; or it has no
 --    list); with a required skill, the worker has it at the job's minimum level or above and is not
 --    suspended from it.
@@ -28,11 +28,19 @@
 -- 5. Order: job priority (highest first), then the job's best open task priority (highest first),
 --    then deadline (earliest first, none last), then task id (oldest first). Within a job, tasks go
 --    by priority, then oldest.
--- 6. Search: the hinted jobs first (p_jobs: the caller's cached job order; the first ${WA_HINTED_JOBS},
---    ${WA_CLAIM_BATCH} at a time), then, with p_full_search, every active job, ${WA_CLAIM_BATCH} at a
---    time; without it, only p_jobs (the caller applied a rule of its own to pick them: fair share).
+-- 6. Search: the hinted jobs first (p_jobs: the caller's cached job order, best first; the first
+--    ${WA_HINTED_JOBS}), walked lazily: each hinted job in turn is probed (wa_claim_job) only while it could
+--    still beat the best job probed so far. Its bound is its key with its first open slot for anyone (a
+--    worker's first open slot in a job is never better than that), one probe without the anti-join; the
+--    walk stops at the first job whose bound is not better. In a hint in claim order every later job's
+--    bound is worse still, so the walk gives rule 5's choice among the hinted jobs, in the common case
+--    after one probe and one bound, whatever the number of active jobs. (The hint is at most a second
+--    old; a job that moved up since can be passed over until the next refresh, as before.) Then, with
+--    p_full_search, every active job, ${WA_CLAIM_BATCH} at a time (wa_claim_candidates, which probes them
+--    all); without it, only p_jobs (the caller applied a rule of its own to pick them: fair share).
 --    Slots other claims hold locked are skipped (SKIP LOCKED): any number of gateway processes claim
---    different slots without waiting on each other.
+--    different slots without waiting on each other. The chosen job's slot is taken by wa_claim_take
+--    (rules 4, 7 and 8); a job that gives nothing is excluded and the search goes on.
 -- 7. Lease: now + wa_lease_interval(job lease time, worker accommodations).
 -- 8. Gold (QA's control items, tasks with a `gold` answer; kept minimal and apart from rules 3–6): gold
 --    items have no open slots (wa_tasks_inserted, wa_task_changed and wa_assignment_changed keep them at
@@ -54,19 +62,20 @@ RETURNS wa_claim_result LANGUAGE plpgsql
 SET enable_seqscan = off AS $f$
 DECLARE
   wk record;
+  c record;
+  b record;
   cand record;
   r wa_claim_result;
   v_day_start timestamptz;
   v_active_seconds float8;
-  v_hint_rounds integer := ceil(least(coalesce(cardinality(p_jobs), 0), ${WA_HINTED_JOBS})::numeric / ${WA_CLAIM_BATCH})::integer;
-  v_round integer := 0;
-  v_only uuid[];
+  v_hinted integer := least(coalesce(cardinality(p_jobs), 0), ${WA_HINTED_JOBS});
   v_excluded uuid[] := '{}';
+  v_job uuid;
   v_any boolean;
-  v_held bigint;
-  v_total bigint;
-  v_task_id bigint;
-  v_open refcursor;
+  -- The best job of the lazy walk so far, with its share cap and its key (rule 5).
+  v_pick uuid;
+  v_pick_cap float8;
+  v_pick_key record;
 BEGIN
   SELECT w.status, w.timezone, w.accommodations, w.daily_active_limit_seconds AS daily_limit
     INTO wk
@@ -96,91 +105,67 @@ BEGIN
     END IF;
   END IF;
 
-  LOOP
-    IF v_round < v_hint_rounds THEN
-      v_only := p_jobs[v_round * ${WA_CLAIM_BATCH} + 1 : (v_round + 1) * ${WA_CLAIM_BATCH}];
-    ELSIF p_full_search THEN
-      v_only := NULL;
-    ELSE
-      r.outcome := 'none';
-      RETURN r;
-    END IF;
-    v_round := v_round + 1;
-    v_any := false;
-
-    FOR cand IN SELECT c.job_id, c.share_cap FROM wa_claim_candidates(p_worker_id, p_vendor_id, v_excluded, v_only) c
-    LOOP
-      v_any := true;
-      v_excluded := v_excluded || cand.job_id;
-
-      -- The share cap. The usage row is created on first need (counted once from assignments) and
-      -- locked, so concurrent claims of the same vendor on the same job check and take in turn;
-      -- triggers keep it current (wa_assignment_changed).
-      IF cand.share_cap IS NOT NULL THEN
-        SELECT u.held, coalesce(t.total_slots, 0) INTO v_held, v_total
-          FROM job_vendor_usage u LEFT JOIN job_slot_totals t ON t.job_id = u.job_id
-          WHERE u.job_id = cand.job_id AND u.vendor_id = p_vendor_id
-          FOR UPDATE OF u;
+  -- Rule 6, the hinted jobs, walked lazily. Each pass chooses one job; one that gives nothing is
+  -- excluded and the next pass walks the rest. Keys compare as rows: (-job priority, -task priority,
+  -- deadline with none last, task id), smallest best.
+  FOR v_pass IN 1 .. v_hinted LOOP
+    v_pick := NULL;
+    FOR i IN 1 .. v_hinted LOOP
+      v_job := p_jobs[i];
+      CONTINUE WHEN v_job = ANY (v_excluded);
+      IF v_pick IS NOT NULL THEN
+        SELECT -j.priority AS jp, -h.priority AS tp, coalesce(j.deadline, 'infinity') AS dl, h.task_id AS tid INTO b
+          FROM jobs j CROSS JOIN LATERAL (SELECT o.priority, o.task_id FROM wa_open_slots(j.id, NULL) o LIMIT 1) h
+          WHERE j.id = v_job AND j.status = 'active';
         IF NOT FOUND THEN
-          INSERT INTO job_vendor_usage (job_id, vendor_id, held)
-          SELECT cand.job_id, p_vendor_id, count(*) FROM assignments a
-          WHERE a.job_id = cand.job_id AND a.vendor_id = p_vendor_id AND wa_assignment_takes_slot(a.status)
-          ON CONFLICT DO NOTHING;
-          SELECT u.held, coalesce(t.total_slots, 0) INTO v_held, v_total
-            FROM job_vendor_usage u LEFT JOIN job_slot_totals t ON t.job_id = u.job_id
-            WHERE u.job_id = cand.job_id AND u.vendor_id = p_vendor_id
-            FOR UPDATE OF u;
+          -- Not active, or no open slot for anyone: nothing here for this claim.
+          v_excluded := v_excluded || v_job;
+          CONTINUE;
         END IF;
-        CONTINUE WHEN NOT (v_held + 1 <= floor(cand.share_cap * v_total + 1e-9));
+        EXIT WHEN NOT ((b.jp, b.tp, b.dl, b.tid) < (v_pick_key.jp, v_pick_key.tp, v_pick_key.dl, v_pick_key.tid));
       END IF;
-
-      -- The job's open slots in order, each locked unless another claim holds it. The cursor fetches
-      -- one row at a time and is planned for a few rows, so this is the same probe as the candidates'
-      -- (wa_open_slots) without a second copy of it; the lock re-checks open_slots on the row as it is
-      -- now, since the slot may have filled after the cursor's snapshot.
-      v_task_id := NULL;
-      -- Rule 8 (gold, qa-sampling's): with probability gold_ratio this claim offers a gold item first.
-      IF random() < (SELECT coalesce((j.qa_policy->>'gold_ratio')::float8, 0) FROM jobs j WHERE j.id = cand.job_id) THEN
-        SELECT t.id INTO v_task_id FROM tasks t
-        WHERE t.job_id = cand.job_id AND t.gold IS NOT NULL AND t.status = 'open'
-          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = p_worker_id)
-          AND NOT EXISTS (SELECT 1 FROM qa_suspect_gold g WHERE g.task_id = t.id)
-        ORDER BY t.id LIMIT 1;
+      SELECT x.job_id, x.share_cap, -x.job_priority AS jp, -x.task_priority AS tp, coalesce(x.deadline, 'infinity') AS dl, x.task_id AS tid INTO c
+        FROM wa_claim_job(p_worker_id, p_vendor_id, v_job) x;
+      IF NOT FOUND THEN
+        v_excluded := v_excluded || v_job;
+        CONTINUE;
       END IF;
-      IF v_task_id IS NULL THEN
-        OPEN v_open NO SCROLL FOR SELECT o.task_id FROM wa_open_slots(cand.job_id, p_worker_id) o;
-        LOOP
-          FETCH v_open INTO v_task_id;
-          EXIT WHEN NOT FOUND;
-          PERFORM 1 FROM task_slots s WHERE s.task_id = v_task_id AND s.open_slots > 0 FOR UPDATE SKIP LOCKED;
-          EXIT WHEN FOUND;
-          v_task_id := NULL;
-        END LOOP;
-        CLOSE v_open;
+      -- (Two branches: the key of no pick yet cannot be read.)
+      IF v_pick IS NULL THEN
+        v_pick := c.job_id;
+        v_pick_cap := c.share_cap;
+        v_pick_key := c;
+      ELSIF (c.jp, c.tp, c.dl, c.tid) < (v_pick_key.jp, v_pick_key.tp, v_pick_key.dl, v_pick_key.tid) THEN
+        v_pick := c.job_id;
+        v_pick_cap := c.share_cap;
+        v_pick_key := c;
       END IF;
-      CONTINUE WHEN v_task_id IS NULL;
-
-      -- The insert trigger takes the slot; unique (task_id, worker_id) backs up "never the same item twice".
-      INSERT INTO assignments AS a (task_id, job_id, worker_id, vendor_id, status, leased_at, lease_expires_at)
-      SELECT v_task_id, j.id, p_worker_id, p_vendor_id, 'leased', p_now, p_now + wa_lease_interval(j.lease_seconds, wk.accommodations)
-      FROM jobs j WHERE j.id = cand.job_id
-      ON CONFLICT (task_id, worker_id) DO NOTHING
-      RETURNING a.id, a.leased_at, a.lease_expires_at INTO r.id, r.leased_at, r.lease_expires_at;
-      CONTINUE WHEN NOT FOUND;
-
-      SELECT j.task_type, t.payload, j.instructions, j.label_config, t.prediction, t.prediction_confidence, t.prediction_model, j.pay_per_annotation, j.currency::text
-        INTO r.task_type, r.payload, r.instructions, r.label_config, r.prediction, r.prediction_confidence, r.prediction_model, r.pay_per_annotation, r.currency
-        FROM tasks t JOIN jobs j ON j.id = t.job_id
-        WHERE t.id = v_task_id;
-      r.outcome := 'claimed';
-      r.task_id := v_task_id;
-      r.job_id := cand.job_id;
-      RETURN r;
     END LOOP;
-
-    IF NOT v_any AND v_only IS NULL THEN
-      r.outcome := 'none';
+    EXIT WHEN v_pick IS NULL;
+    v_excluded := v_excluded || v_pick;
+    r := wa_claim_take(p_worker_id, p_vendor_id, p_now, v_pick, v_pick_cap, wk.accommodations);
+    IF r.outcome = 'claimed' THEN
       RETURN r;
     END IF;
   END LOOP;
+
+  -- The full search: every active job not tried yet, best first, ${WA_CLAIM_BATCH} at a time.
+  IF p_full_search THEN
+    LOOP
+      v_any := false;
+      FOR cand IN SELECT x.job_id, x.share_cap FROM wa_claim_candidates(p_worker_id, p_vendor_id, v_excluded, NULL) x
+      LOOP
+        v_any := true;
+        v_excluded := v_excluded || cand.job_id;
+        r := wa_claim_take(p_worker_id, p_vendor_id, p_now, cand.job_id, cand.share_cap, wk.accommodations);
+        IF r.outcome = 'claimed' THEN
+          RETURN r;
+        END IF;
+      END LOOP;
+      EXIT WHEN NOT v_any;
+    END LOOP;
+  END IF;
+  r := NULL;
+  r.outcome := 'none';
+  RETURN r;
 END $f$;

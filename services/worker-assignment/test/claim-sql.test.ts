@@ -216,14 +216,79 @@ describe('wa_claim: order', () => {
 });
 
 describe('wa_claim: the hinted and the full search', () => {
-  test('probes the hinted jobs in batches of WA_CLAIM_BATCH in hint order, best first within a batch', async ({ waClaim, makeJob, makeWorker }) => {
+  test('walks the hinted jobs lazily: a later job is probed while its bound can beat the best found, so an out-of-order hint still ends at the best', async ({ waClaim, makeJob, makeWorker }) => {
     const w = await makeWorker();
     const jobs = [];
     for (let i = 0; i < WA_CLAIM_BATCH + 1; i++) jobs.push(await makeJob({ priority: i }));
-    // The last job is the best, but it is in the second batch of the hint: the first batch's best wins.
-    expect((await waClaim(w, { jobs: jobs.map((j) => j.id), full: false })).job_id).toBe(jobs[WA_CLAIM_BATCH - 1]!.id);
-    // Without a hint the full search takes the best of all.
-    expect((await waClaim(w, { jobs: [], full: true })).job_id).toBe(jobs[WA_CLAIM_BATCH]!.id);
+    // Worst first: every next job's bound (its priority) beats the best so far, so the walk goes on to the last.
+    expect((await waClaim(w, { jobs: jobs.map((j) => j.id), full: false })).job_id).toBe(jobs[WA_CLAIM_BATCH]!.id);
+    // Without a hint the full search takes the best of the rest.
+    expect((await waClaim(w, { jobs: [], full: true })).job_id).toBe(jobs[WA_CLAIM_BATCH - 1]!.id);
+  });
+
+  test('stops at the first hinted job whose bound cannot beat the best found: the jobs after it are not probed', async ({ waClaim, makeJob, makeWorker }) => {
+    const w = await makeWorker();
+    const good = await makeJob({ priority: 5 });
+    const worse = await makeJob({ priority: 1 });
+    const best = await makeJob({ priority: 9 });
+    // A stale hint that has the best job last, behind a worse one: the walk stops at `worse`.
+    expect((await waClaim(w, { jobs: [good.id, worse.id, best.id], full: false })).job_id).toBe(good.id);
+    // In claim order it is found first.
+    expect((await waClaim(w, { jobs: [best.id, good.id, worse.id], full: false })).job_id).toBe(best.id);
+  });
+
+  test('a worker who already did a job’s best task gets the next hinted job when its open head beats what is left for them in the first (rule 5, as the full search)', async ({ env, waClaim, makeJob, makeWorker, insertAssignment }) => {
+    const w = await makeWorker();
+    const deadline = (h: number) => new Date(NOW.getTime() + h * 3600_000);
+    // Same job priority; `first` has an urgent task (priority 9) and a plain one, `second` a priority-5 task.
+    const first = await makeJob({ priority: 3, deadline: deadline(1), taskPriority: 9, required: 3 });
+    const plain = await env.db
+      .insertInto('tasks')
+      .values({ job_id: first.id, external_id: 'plain', payload: JSON.stringify({ text: 'plain' }), priority: 0, required_annotations: 3 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const second = await makeJob({ priority: 3, deadline: deadline(2), taskPriority: 5, required: 3 });
+    const hint = (await sql<{ job_id: string }>`SELECT job_id FROM wa_job_order()`.execute(env.db)).rows.map((r) => r.job_id);
+    expect(hint).toEqual([first.id, second.id]);
+    await insertAssignment(w, first.tasks[0]!.id, first.id, { status: 'submitted', ended_at: NOW });
+    // What is left for w in `first` is priority 0; `second`'s head (5) beats it.
+    const lazy = await waClaim(w, { jobs: hint, full: false });
+    expect(lazy.task_id).toBe(second.tasks[0]!.id);
+    // The full search of a worker in the same position agrees.
+    const twin = await makeWorker({}, w.vendorId);
+    await insertAssignment(twin, first.tasks[0]!.id, first.id, { status: 'submitted', ended_at: NOW });
+    expect((await waClaim(twin, { jobs: [], full: true })).task_id).toBe(second.tasks[0]!.id);
+    // Then `first`'s plain task, for both.
+    expect((await waClaim(w, { jobs: hint, full: false })).task_id).toBe(plain.id);
+  });
+
+  test('with many active jobs the lazy walk reaches a job far down the hint, and gives what the full search gives', async ({ env, waClaim, makeJob, makeWorker, insertAssignment }) => {
+    const deadline = (h: number) => new Date(NOW.getTime() + h * 3600_000);
+    const jobs = [];
+    // Priorities and deadlines in a scrambled order, 4 answers a task: after w and twin, two more workers can be given the same task.
+    for (let i = 0; i < WA_HINTED_JOBS; i++) jobs.push(await makeJob({ priority: (i * 7) % 5, deadline: deadline(1 + ((i * 11) % WA_HINTED_JOBS)), required: 4 }));
+    const hint = (await sql<{ job_id: string }>`SELECT job_id FROM wa_job_order()`.execute(env.db)).rows.map((r) => r.job_id);
+    expect(hint).toHaveLength(WA_HINTED_JOBS);
+    const w = await makeWorker();
+    const twin = await makeWorker({}, w.vendorId);
+    // Both have done every job but the last of the hint.
+    for (const id of hint.slice(0, -1)) {
+      const j = jobs.find((x) => x.id === id)!;
+      await insertAssignment(w, j.tasks[0]!.id, j.id, { status: 'submitted', ended_at: NOW });
+      await insertAssignment(twin, j.tasks[0]!.id, j.id, { status: 'submitted', ended_at: NOW });
+    }
+    const lazy = await waClaim(w, { jobs: hint, full: false });
+    expect(lazy.job_id).toBe(hint[WA_HINTED_JOBS - 1]);
+    expect((await waClaim(twin, { jobs: [], full: true })).task_id).toBe(lazy.task_id);
+    // Fresh workers: claim after claim, the walk of the hint in claim order and the full search agree.
+    for (let k = 0; k < 4; k++) {
+      const a = await makeWorker();
+      const b = await makeWorker({}, a.vendorId);
+      const order = (await sql<{ job_id: string }>`SELECT job_id FROM wa_job_order()`.execute(env.db)).rows.map((r) => r.job_id);
+      const byWalk = await waClaim(a, { jobs: order, full: false });
+      expect(byWalk.outcome).toBe('claimed');
+      expect((await waClaim(b, { jobs: [], full: true })).task_id).toBe(byWalk.task_id);
+    }
   });
 
   test('with more than WA_HINTED_JOBS active jobs, only the first WA_HINTED_JOBS hinted are probed; the full search finds the rest', async ({ waClaim, makeJob, makeWorker, insertAssignment }) => {
