@@ -32,8 +32,10 @@ const opts = {
   jobs: 1,
   workers: 200,
   openRate: 0,
-  database: process.env.BENCH_DATABASE ?? 'fairlabel_bench_write_cost',
+  database: process.env.BENCH_DATABASE ?? base.database.replace('claim', 'write_cost'),
 };
+/** BENCH_WRITE_CROSS_JOB_ONLY=1: only the cross-job order (1 against 1,000 active jobs), no drop variants. */
+const CROSS_JOB_ONLY = process.env.BENCH_WRITE_CROSS_JOB_ONLY === '1';
 
 interface Variant {
   name: string;
@@ -141,6 +143,21 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+function printVariants(results: Map<string, number[]>) {
+  const baseline = median(results.get('nothing dropped')!);
+  console.log(`\nPostgres backend CPU per claim → submit cycle (median of ${ROUNDS}; each run ${CYCLES} cycles in one rolled-back transaction; hint refreshes not included)\n`);
+  console.log(
+    table(
+      ['dropped', 'CPU ms / cycle', 'saved ms', 'saved %', 'runs'],
+      VARIANTS.map((v) => {
+        const runs = results.get(v.name)!;
+        const m = median(runs);
+        return [v.name, m.toFixed(3), v.ddl ? (baseline - m).toFixed(3) : '', v.ddl ? `${(((baseline - m) / baseline) * 100).toFixed(1)}%` : '', runs.map((x) => x.toFixed(3)).join(' ')];
+      }),
+    ),
+  );
+}
+
 async function main() {
   console.log(
     `bench/claim-write-cost: ${opts.tasks.toLocaleString('en-US')} tasks in one job (+ ${SMALL_JOBS} jobs of ${intFromEnv('BENCH_WRITE_JOB_TASKS', 100)} tasks for the cross-job order), ` +
@@ -176,7 +193,7 @@ async function main() {
     const crossJob = { one: [] as number[], many: [] as number[], hintOne: [] as number[], hintMany: [] as number[] };
     const activateAll = `UPDATE jobs SET status = 'active' WHERE status = 'paused'`;
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const v of shuffled(VARIANTS)) {
+      for (const v of CROSS_JOB_ONLY ? [] : shuffled(VARIANTS)) {
         const { cycle } = await runVariant(c, pid, v, workers, seeded.vendorId);
         results.set(v.name, [...(results.get(v.name) ?? []), cycle]);
       }
@@ -188,18 +205,7 @@ async function main() {
       crossJob.hintMany.push(many.hint);
       console.log(`  round ${round} of ${ROUNDS} done (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
     }
-    const baseline = median(results.get('nothing dropped')!);
-    console.log(`\nPostgres backend CPU per claim → submit cycle (median of ${ROUNDS}; each run ${CYCLES} cycles in one rolled-back transaction; hint refreshes not included)\n`);
-    console.log(
-      table(
-        ['dropped', 'CPU ms / cycle', 'saved ms', 'saved %', 'runs'],
-        VARIANTS.map((v) => {
-          const runs = results.get(v.name)!;
-          const m = median(runs);
-          return [v.name, m.toFixed(3), v.ddl ? (baseline - m).toFixed(3) : '', v.ddl ? `${(((baseline - m) / baseline) * 100).toFixed(1)}%` : '', runs.map((x) => x.toFixed(3)).join(' ')];
-        }),
-      ),
-    );
+    if (!CROSS_JOB_ONLY) printVariants(results);
     const one = median(crossJob.one);
     const many = median(crossJob.many);
     console.log(

@@ -7,7 +7,7 @@
 // batch 50; open loop (Poisson arrivals) at 500 cycles/s offered, claim p99 <= 50 ms and no errors.
 // Sizes come from BENCH_* variables (bench/claim/options.ts); defaults are the issue's figures.
 import './secrets-key.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -370,7 +370,35 @@ async function main() {
         ] as [string, string, boolean][])
       : []),
   ];
+  // The 10M bar ("within 10% of the 100k figure") compares two runs: BENCH_RESULT_FILE saves this
+  // run's figures, BENCH_REFERENCE_FILE names the saved figures of the run to compare with. The ratio
+  // of cycles/s is the bar; the same ratio after dividing each run by its own raw floor is printed
+  // beside it, since two runs minutes apart on a shared machine get different shares of it.
+  const result: RunFigures = {
+    tasks: opts.tasks,
+    jobs: opts.jobs,
+    cycles: c.cyclesPerSecond,
+    raw: raw.cyclesPerSecond,
+    boss50: boss50.jobsPerSecond,
+    openP99: open?.load.claim?.p99 ?? null,
+    at: new Date().toISOString(),
+    load: loadAverage(),
+  };
+  if (process.env.BENCH_RESULT_FILE) writeFileSync(process.env.BENCH_RESULT_FILE, JSON.stringify(result, null, 2) + '\n');
+  const crossRun: [string, string][] = [];
+  const refFile = process.env.BENCH_REFERENCE_FILE;
+  if (refFile && existsSync(refFile)) {
+    const ref = JSON.parse(readFileSync(refFile, 'utf8')) as RunFigures;
+    const ratio = c.cyclesPerSecond / ref.cycles;
+    const label = `${ref.tasks.toLocaleString('en-US')} tasks / ${ref.jobs} job(s) at ${ref.at}`;
+    bars.push([`closed loop cycles/s within 10% of the reference run's (${fmtRate(ref.cycles)}/s, ${label})`, `${ratio.toFixed(2)}x`, ratio >= 0.9]);
+    const normalized = c.cyclesPerSecond / raw.cyclesPerSecond / (ref.cycles / ref.raw);
+    crossRun.push([`  the same, each run's cycles/s divided by its own raw SQL floor`, `${normalized.toFixed(2)}x`]);
+  } else if (refFile) {
+    console.log(`\n(no reference figures at ${refFile}: the cross-run bar is not printed)`);
+  }
   const info: [string, string][] = [
+    ...crossRun,
     ['closed loop p99 claim (issue 4 bar, <= 50 ms; see README)', `${fmtMs(c.claim?.p99)} ms`],
     ...(open ? ([['open loop achieved (finished in the window) / offered', `${(open.load.completedPerSecondInWindow / open.load.offeredPerSecond).toFixed(3)}`]] as [string, string][]) : []),
     ['cycles/s vs pg-boss batch 1', `${(c.cyclesPerSecond / boss1.jobsPerSecond).toFixed(2)}x`],
@@ -380,6 +408,18 @@ async function main() {
   ];
   console.log('\n' + table(['bar', 'ratio / value', 'result'], [...bars.map(([n, v, ok]) => [n, v, ok ? 'PASS' : 'FAIL']), ...info.map(([n, v]) => [n, v, 'info'])]));
   console.log(`\nclaim run ${cpuText(claim.cpu)}`);
+}
+
+/** What BENCH_RESULT_FILE saves of a run, for a later run's BENCH_REFERENCE_FILE. */
+interface RunFigures {
+  tasks: number;
+  jobs: number;
+  cycles: number;
+  raw: number;
+  boss50: number;
+  openP99: number | null;
+  at: string;
+  load: string;
 }
 
 /** Failed cycles of the open loop plus the arrivals it never finished (0 when every arrival was served). */
