@@ -40,6 +40,13 @@ export interface BenchOptions {
   database: string;
   redisPrefix: string;
   keepDatabase: boolean;
+  /**
+   * Interleaved rounds for the throughput bars: each round measures the fairlabel closed loop, the raw
+   * SQL floor and pg-boss batch `pgBossBatch` for `roundSeconds` each, in a rotated order, so on a
+   * machine others share every system meets the same load on average; 0 skips them.
+   */
+  rounds: number;
+  roundSeconds: number;
   /** The in-process statement profile, EXPLAINs and CPU-per-cycle layers (BENCH_DIAGNOSTICS=0 skips them). */
   diagnostics: boolean;
 }
@@ -70,5 +77,7 @@ export function readOptions(): BenchOptions {
     redisPrefix: `flbench:${run}`,
     keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
     diagnostics: process.env.BENCH_DIAGNOSTICS !== '0',
+    rounds: intFromEnv('BENCH_ROUNDS', 3, 0),
+    roundSeconds: intFromEnv('BENCH_ROUND_SECONDS', 10),
   };
 }

@@ -16,7 +16,7 @@ export interface PgBossResult {
 const SCHEMA = 'pgboss_bench';
 const INSERT_CHUNK = 5_000;
 
-export async function runPgBoss(url: string, opts: { jobs: number; fetchers: number; batchSize: number; warmupSeconds: number; seconds: number }): Promise<PgBossResult> {
+export async function runPgBoss(url: string, opts: { jobs: number; fetchers: number; batchSize: number; warmupSeconds: number; seconds: number; queueSuffix?: string }): Promise<PgBossResult> {
   const boss = new PgBoss({ connectionString: url, schema: SCHEMA, max: opts.fetchers + 2, supervise: false, schedule: false, application_name: 'bench-pg-boss' });
   let stopped = false;
   // After stop() pg-boss may still hold idle connections that the scratch database's DROP … WITH
@@ -25,7 +25,8 @@ export async function runPgBoss(url: string, opts: { jobs: number; fetchers: num
     if (!stopped) console.error('pg-boss error', err);
   });
   await boss.start();
-  const queue = `bench-batch-${opts.batchSize}`;
+  // A queue of its own per run (the interleaved rounds run it again): each run starts from `jobs` queued.
+  const queue = `bench-batch-${opts.batchSize}${opts.queueSuffix ?? ''}`;
   try {
     await boss.createQueue(queue);
     for (let i = 0; i < opts.jobs; i += INSERT_CHUNK) {

@@ -63,6 +63,56 @@ export async function createScratchDatabase(opts: BenchOptions): Promise<string>
   return url;
 }
 
+/**
+ * A database an earlier run seeded and kept (BENCH_SEED_ONLY=1, or BENCH_KEEP_DATABASE=1), for
+ * BENCH_REUSE_DATABASE=1: migrated to the current code (changed SQL files are re-applied), its workers
+ * given fresh API keys (only hashes are stored, so the old keys are unknown), nothing else touched.
+ * So a 10M-task seeding can run ahead of the measurement. Null when the database does not exist or
+ * holds no bench job.
+ */
+export async function reuseSeeded(opts: BenchOptions): Promise<Seeded | null> {
+  const exists = await withAdmin(opts.adminUrl, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.database])).rowCount === 1);
+  if (!exists) return null;
+  const started = performance.now();
+  const url = withDatabase(opts.adminUrl, opts.database);
+  const db = createDb(createPool(url, 2));
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<R>(text, values)).rows;
+    const [client] = await one<{ id: string }>(`SELECT id FROM organizations WHERE name = 'bench client'`);
+    const [vendor] = await one<{ id: string }>(`SELECT id FROM organizations WHERE name = 'bench vendor'`);
+    if (!client || !vendor) return null;
+    const workerRows = await one<{ id: string }>(`SELECT id FROM workers WHERE vendor_id = $1 ORDER BY display_name COLLATE "C"`, [vendor.id]);
+    const keys = workerRows.map(() => generateApiKey());
+    await one(`DELETE FROM api_keys WHERE organization_id = $1 AND name = 'bench'`, [vendor.id]);
+    await one(
+      `INSERT INTO api_keys (organization_id, role, worker_id, prefix, key_hash, name)
+       SELECT $1, 'worker', w, p, h, 'bench' FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS k(w, p, h)`,
+      [vendor.id, workerRows.map((w) => w.id), keys.map((k) => k.prefix), keys.map((k) => k.hash)],
+    );
+    await one('CHECKPOINT');
+    const tableSizes = await one<{ table: string; rows: number; size: string }>(
+      `SELECT c.relname AS table, c.reltuples::bigint AS rows, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
+       FROM pg_class c WHERE c.relname IN ('tasks', 'task_slots', 'jobs', 'assignments') ORDER BY c.relname`,
+    );
+    return {
+      url,
+      clientId: client.id,
+      vendorId: vendor.id,
+      workers: workerRows.map((w, i) => ({ id: w.id, key: keys[i]!.key })),
+      seedSeconds: (performance.now() - started) / 1000,
+      tableSizes: tableSizes.map((t) => ({ ...t, rows: Number(t.rows) })),
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
 /** Splits `total` tasks over `jobs` jobs as [jobIndex, count] runs of at most TASKS_PER_STATEMENT. */
 function taskChunks(total: number, jobs: number): { job: number; from: number; to: number }[] {
   const chunks: { job: number; from: number; to: number }[] = [];
