@@ -33,18 +33,22 @@ BEGIN
     RETURNING assignment_id, decided_at
   ),
   firsts AS (
-    -- was_first reads the table as it was before this statement (a WITH sees none of its own inserts).
-    SELECT i.assignment_id, min(i.decided_at) AS first_at,
-      (SELECT min(d.decided_at) FROM settlement_decisions d WHERE d.assignment_id = i.assignment_id) AS was_first
-    FROM ins i GROUP BY i.assignment_id
+    -- was_first reads the table as it was before this statement (a WITH sees none of its own inserts),
+    -- probed per assignment: as a plain min() the planner walked the decided_at index instead,
+    -- filtering on the assignment (a pass over the table per row, measured).
+    SELECT i.assignment_id, i.first_at, w.was_first
+    FROM (SELECT n.assignment_id, min(n.decided_at) AS first_at FROM ins n GROUP BY n.assignment_id) i
+    CROSS JOIN LATERAL (SELECT min(d.decided_at) AS was_first
+                        FROM (SELECT x.decided_at FROM settlement_decisions x WHERE x.assignment_id = i.assignment_id OFFSET 0) d) w
   ),
   work AS (
     SELECT j.currency, date_trunc('hour', x.at, 'UTC') AS hour, a.worker_id, j.client_id,
       x.sign * st_decided_work_ms(a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, x.at) AS ms, x.sign AS pieces
     FROM firsts f
     -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
-    CROSS JOIN LATERAL (SELECT * FROM assignments a WHERE a.id = f.assignment_id OFFSET 0) a
-    JOIN jobs j ON j.id = a.job_id
+    CROSS JOIN LATERAL (SELECT a.worker_id, a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, a.job_id FROM assignments a WHERE a.id = f.assignment_id OFFSET 0) a
+    -- The job too (a join here hashed all jobs once per assignment).
+    CROSS JOIN LATERAL (SELECT j.currency, j.client_id FROM jobs j WHERE j.id = a.job_id OFFSET 0) j
     CROSS JOIN LATERAL (VALUES (1, f.first_at), (-1, f.was_first)) x(sign, at)
     WHERE (f.was_first IS NULL OR f.first_at < f.was_first) AND x.at IS NOT NULL
   ),
