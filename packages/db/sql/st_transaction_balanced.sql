@@ -6,8 +6,9 @@
 --
 -- Once per batch, not once per ledger transaction. Postgres has only row-level constraint triggers,
 -- so the trigger fires for each new transaction at commit, but the first firing checks every ledger
--- transaction from its id on in one set-based query and notes the last id it checked (a
--- transaction-local setting); the firings for the rest of the batch find themselves checked and return.
+-- transaction from its id on in one set-based query (a range of each table, merged by id) and notes
+-- the last id it checked (a transaction-local setting); the firings for the rest of the batch find
+-- themselves checked and return.
 -- "From its id on" is exactly this database transaction's ledger transactions: writers hold the ledger
 -- lock (st_transactions_inserted refuses them otherwise) and draw ids under it, so until this one
 -- commits every later id is its own. Deferred triggers fire in the order their rows were inserted, so
@@ -24,10 +25,13 @@ BEGIN
   END IF;
   -- Bounded on both sides (an open range, without statistics, is planned as a third of the table).
   SELECT max(t.id) INTO last FROM ledger_transactions t;
-  SELECT t.id, t.key, x.n, x.total INTO bad
+  -- One range scan of each table, merged by id: the postings of the range grouped per transaction
+  -- (not a probe of the postings per transaction).
+  SELECT t.id, t.key, coalesce(x.n, 0) AS n, coalesce(x.total, 0) AS total INTO bad
   FROM ledger_transactions t
-  CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(p.amount), 0) AS total FROM ledger_postings p WHERE p.transaction_id = t.id) x
-  WHERE t.id BETWEEN NEW.id AND last AND t.created_xact = pg_current_xact_id() AND (x.n < 2 OR x.total <> 0)
+  LEFT JOIN (SELECT p.transaction_id, count(*) AS n, sum(p.amount) AS total FROM ledger_postings p
+             WHERE p.transaction_id BETWEEN NEW.id AND last GROUP BY p.transaction_id) x ON x.transaction_id = t.id
+  WHERE t.id BETWEEN NEW.id AND last AND t.created_xact = pg_current_xact_id() AND (x.n IS NULL OR x.n < 2 OR x.total <> 0)
   ORDER BY t.id
   LIMIT 1;
   IF FOUND THEN
