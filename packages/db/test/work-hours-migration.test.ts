@@ -6,7 +6,7 @@ import { createMigrator } from '../src/index.js';
 // The work-hours migration on data recorded before it: settlement_work_hours is filled from the
 // decisions, assignments and reviews already there (hand-computed figures below), and down removes it.
 
-const MIGRATION = '20261129T1900_settlement_work_hours';
+const MIGRATION = '20261129T1950_settlement_work_hours';
 
 describe(MIGRATION, () => {
   test('fills the kept hours from the decisions and reviews recorded before it', async ({ db }) => {
