@@ -30,6 +30,12 @@ const CONCURRENCY = Number(process.env.BENCH_SETTLEMENT_CONCURRENCY ?? SETTLEMEN
 const ROLE = process.env.BENCH_SETTLEMENT_ROLE ?? 'driver';
 /** Keep the database afterwards (to look at plans); its name is printed. */
 const KEEP = process.env.BENCH_SETTLEMENT_KEEP === '1';
+/**
+ * BENCH_SETTLEMENT_TRANSPORT=0: skip the consumer path and the transport alone (minutes of relay and
+ * BullMQ); the first BENCH_SETTLEMENT_EARNINGS are posted through the SQL path untimed instead, so
+ * the pay run covers as many. For work on the SQL side; a measured run keeps the default.
+ */
+const TRANSPORT = process.env.BENCH_SETTLEMENT_TRANSPORT !== '0';
 
 /**
  * The consumer side: the settlement process's consumer, against the bench database and prefix. With
@@ -151,64 +157,72 @@ async function drive(): Promise<void> {
 
     // ---- the consumer's SQL path alone (no Redis): the same handler code, batches of 500 ----
     const { postSettlementEvents } = await import('../services/settlement/src/settlement.consumer.js');
-    const direct = await timed(async () => {
+    const postDirect = async (first: number, last: number) => {
       const BATCH = 500;
-      for (let from = EARNINGS + 1; from <= 2 * EARNINGS; from += BATCH) {
+      for (let from = first; from <= last; from += BATCH) {
         const rows = await sql<{ payload: Record<string, unknown> }>`
           SELECT jsonb_build_object(
             'decision_id', a.id, 'assignment_id', a.id, 'task_id', a.task_id, 'job_id', a.job_id,
             'client_id', '00000000-0000-4000-8000-0000000000c1', 'worker_id', a.worker_id, 'vendor_id', a.vendor_id,
             'outcome', 'accepted', 'kind', 'annotation', 'worker_level', 1 + a.id % 5, 'supersedes_decision_id', NULL,
             'decided_at', to_char(a.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS payload
-          FROM assignments a WHERE a.id >= ${from}::int AND a.id < ${from + BATCH}::int AND a.id <= ${2 * EARNINGS}::int ORDER BY a.id
+          FROM assignments a WHERE a.id >= ${from}::int AND a.id < ${from + BATCH}::int AND a.id <= ${last}::int ORDER BY a.id
         `.execute(db);
         await postSettlementEvents(db, rows.rows.map((r) => ({ event: 'assignment.decided' as const, payload: r.payload as never })));
       }
-    });
+    };
+    const direct = await timed(() => postDirect(EARNINGS + 1, 2 * EARNINGS));
 
-    // ---- the consumer path: relay -> BullMQ -> settlement consumer -> ledger ----
-    const env = { ...process.env, BENCH_SETTLEMENT_ROLE: 'consumer', DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', PG_POOL_MAX: '4' };
-    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      child!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
-    });
-    const posting = await timed(async () => {
-      relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
-      await relay.start();
-      for (;;) {
-        const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(db);
-        if (r.rows[0]!.n >= 2 * EARNINGS) break;
-        await new Promise((res) => setTimeout(res, 250));
-      }
-    });
-    const consumerRss = peakRssMb(child.pid!);
-    await relay!.stop();
-    relay = null;
-    child.kill('SIGTERM');
-    await new Promise((r) => child!.once('exit', r));
-    child = null;
-
-    // ---- the transport alone: the same outbox rows, relay, BullMQ and consumer, handlers that do nothing ----
-    await publishDecisions();
-    const noopEnv = { ...env, BENCH_SETTLEMENT_NOOP: String(EARNINGS) };
-    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env: noopEnv, stdio: ['ignore', 'pipe', 'inherit'] });
-    let noopDone: () => void = () => {};
-    const finished = new Promise<void>((resolve) => (noopDone = resolve));
-    await new Promise<void>((resolve, reject) => {
-      child!.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('ready')) resolve();
-        if (d.toString().includes('done')) noopDone();
+    let posting = { ms: NaN };
+    let transport = { ms: NaN };
+    let consumerRss = NaN;
+    if (TRANSPORT) {
+      // ---- the consumer path: relay -> BullMQ -> settlement consumer -> ledger ----
+      const env = { ...process.env, BENCH_SETTLEMENT_ROLE: 'consumer', DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', PG_POOL_MAX: '4' };
+      child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
       });
-      child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
-    });
-    const transport = await timed(async () => {
-      relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
-      await relay.start();
-      await finished;
-    });
-    await relay!.stop();
-    relay = null;
+      posting = await timed(async () => {
+        relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
+        await relay.start();
+        for (;;) {
+          const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(db);
+          if (r.rows[0]!.n >= 2 * EARNINGS) break;
+          await new Promise((res) => setTimeout(res, 250));
+        }
+      });
+      consumerRss = peakRssMb(child.pid!);
+      await relay!.stop();
+      relay = null;
+      child.kill('SIGTERM');
+      await new Promise((r) => child!.once('exit', r));
+      child = null;
+
+      // ---- the transport alone: the same outbox rows, relay, BullMQ and consumer, handlers that do nothing ----
+      await publishDecisions();
+      const noopEnv = { ...env, BENCH_SETTLEMENT_NOOP: String(EARNINGS) };
+      child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env: noopEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+      let noopDone: () => void = () => {};
+      const finished = new Promise<void>((resolve) => (noopDone = resolve));
+      await new Promise<void>((resolve, reject) => {
+        child!.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready')) resolve();
+          if (d.toString().includes('done')) noopDone();
+        });
+        child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
+      });
+      transport = await timed(async () => {
+        relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
+        await relay.start();
+        await finished;
+      });
+      await relay!.stop();
+      relay = null;
+    } else {
+      await postDirect(1, EARNINGS);
+    }
     const postings = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_postings`.execute(db)).rows[0]!.n;
 
     // ---- baseline: the same transactions and postings by one plain INSERT … SELECT ----
@@ -249,8 +263,8 @@ async function drive(): Promise<void> {
     await sql`ANALYZE ledger_accounts, ledger_transactions, ledger_postings, settlement_decisions, statements`.execute(db);
     const periodEnd = new Date();
     const run = await timed(() => createPayRun(db, caller, { currency: 'USD', period_start: '2026-01-01T00:00:00Z', period_end: periodEnd.toISOString(), minimum_payout: 0 }, new Date()));
-    // Of the pay run, the floors' pass over the period's work (hours per worker: every decision, lease
-    // and review of the period), timed again on its own, for where the pay run's time goes.
+    // Of the pay run, the floors' hours per worker (the kept hours of the period's whole hours, the
+    // source rows of its partial edge hours, leases that ended undecided), timed again on its own.
     const { workersInPeriod } = await import('../services/settlement/src/floors.js');
     const floorsPass = await timed(() => workersInPeriod(db, 'USD', new Date('2026-01-01T00:00:00Z'), periodEnd, { earnings: 'floored' }));
     const groupBy = await timed(() =>
@@ -273,14 +287,14 @@ async function drive(): Promise<void> {
         `${seconds(run.ms)} s`,
         `${run.value.statements.toLocaleString()} statements, total ${run.value.total}; workers without a floor in USD: ${run.value.floors?.workers_without_floor ?? 0}`,
       ],
-      ['  of which the floors’ pass over the period’s work (timed alone)', `${seconds(floorsPass.ms)} s`, `${floorsPass.value.length.toLocaleString()} workers with hours`],
+      ['  of which the floors’ hours per worker (timed alone)', `${seconds(floorsPass.ms)} s`, `${floorsPass.value.length.toLocaleString()} workers with hours`],
       ['GROUP BY of the payable balances', `${seconds(groupBy.ms)} s`, `${groupBy.value.rows.length.toLocaleString()} accounts`],
       ['ratio, the pay run less its floors’ pass', `${(Math.max(0, run.ms - floorsPass.ms) / groupBy.ms).toFixed(2)}x`, ''],
       ['ratio (bar <= 3.0x)', `${(run.ms / groupBy.ms).toFixed(2)}x`, run.ms <= 3 * groupBy.ms ? 'pass' : 'fail'],
       ['consumer peak RSS (bar < 300 MB)', `${consumerRss.toFixed(0)} MB`, consumerRss < 300 ? 'pass' : 'fail'],
     ];
-    console.log(`ledger: ${(2 * EARNINGS).toLocaleString()} transactions, ${postings.toLocaleString()} postings`);
-    for (const [what, figure, note] of rows) console.log(`${what.padEnd(66)} ${figure.padStart(10)}  ${note}`);
+    console.log(`ledger: ${(2 * EARNINGS).toLocaleString()} transactions, ${postings.toLocaleString()} postings${TRANSPORT ? '' : ' (BENCH_SETTLEMENT_TRANSPORT=0: no consumer path, no transport)'}`);
+    for (const [what, figure, note] of rows.filter(([what]) => TRANSPORT || !/consumer path|transport alone|RSS/.test(what))) console.log(`${what.padEnd(66)} ${figure.padStart(10)}  ${note}`);
   } finally {
     if (relay) await (relay as OutboxRelay).stop().catch(() => {});
     if (child && child.exitCode === null) {

@@ -7,31 +7,44 @@
 -- by those no pay run made (what statements cover): balances are current without scanning postings,
 -- one UPDATE per account per statement. Ledger writers hold the ledger
 -- lock, so two of them never update the same accounts in opposite orders.
+--
+-- Set-based, with one probe per distinct key rather than per posting: the transactions are probed once
+-- per (transaction, currency, pay run) of the statement (a batch's three legs share one), and the
+-- accounts only by the balance UPDATE itself, which matches an account on its id and currency: it must
+-- update exactly as many accounts as the statement names (account, currency) pairs, or a posting names
+-- an account that does not exist in its currency (then a second query finds which, to say so).
 CREATE OR REPLACE FUNCTION st_postings_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE
   bad record;
+  named integer;
+  updated integer;
 BEGIN
-  SELECT n.transaction_id, n.leg INTO bad FROM new_postings n
+  SELECT n.transaction_id INTO bad
+  FROM (SELECT transaction_id, currency, pay_run_id FROM new_postings GROUP BY 1, 2, 3) n
   LEFT JOIN ledger_transactions t ON t.id = n.transaction_id
   WHERE t.id IS NULL OR t.created_xact <> pg_current_xact_id() OR t.currency <> n.currency
      OR t.pay_run_id IS DISTINCT FROM n.pay_run_id
   LIMIT 1;
   IF FOUND THEN
+    SELECT n.transaction_id, n.leg INTO bad FROM new_postings n WHERE n.transaction_id = bad.transaction_id ORDER BY n.leg LIMIT 1;
     RAISE EXCEPTION 'posting (%, %) must belong to a ledger transaction created in this database transaction, with its currency and pay run',
       bad.transaction_id, bad.leg USING ERRCODE = 'foreign_key_violation';
   END IF;
-  SELECT n.transaction_id, n.leg INTO bad FROM new_postings n
-  LEFT JOIN ledger_accounts a ON a.id = n.account_id
-  WHERE a.id IS NULL OR a.currency <> n.currency
-  LIMIT 1;
-  IF FOUND THEN
+  UPDATE ledger_accounts a SET balance = a.balance + d.delta, statement_balance = a.statement_balance + d.statement_delta
+  FROM (SELECT account_id, currency, sum(amount) AS delta, coalesce(sum(amount) FILTER (WHERE pay_run_id IS NULL), 0) AS statement_delta
+        FROM new_postings GROUP BY account_id, currency) d
+  WHERE a.id = d.account_id AND a.currency = d.currency;
+  GET DIAGNOSTICS updated = ROW_COUNT;
+  SELECT count(*) INTO named FROM (SELECT DISTINCT account_id, currency FROM new_postings) x;
+  IF updated <> named THEN
+    SELECT n.transaction_id, n.leg INTO bad FROM new_postings n
+    LEFT JOIN ledger_accounts a ON a.id = n.account_id
+    WHERE a.id IS NULL OR a.currency <> n.currency
+    ORDER BY n.transaction_id, n.leg
+    LIMIT 1;
     RAISE EXCEPTION 'posting (%, %) names an account that does not exist in its currency', bad.transaction_id, bad.leg
       USING ERRCODE = 'foreign_key_violation';
   END IF;
-  UPDATE ledger_accounts a SET balance = a.balance + d.delta, statement_balance = a.statement_balance + d.statement_delta
-  FROM (SELECT account_id, sum(amount) AS delta, coalesce(sum(amount) FILTER (WHERE pay_run_id IS NULL), 0) AS statement_delta
-        FROM new_postings GROUP BY account_id) d
-  WHERE a.id = d.account_id;
   RETURN NULL;
 END $f$;
 

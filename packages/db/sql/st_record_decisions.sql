@@ -1,7 +1,12 @@
--- requires: st_settle_assignments.sql
+-- requires: st_settle_assignments.sql st_work_hours.sql
 -- A batch of assignment.decided payloads (a JSON array, as the consumer parsed them): records each
 -- decision once (a redelivered decision_id changes nothing) and settles the assignments of the
 -- decisions that were new. Returns the number of ledger transactions posted.
+--
+-- The same statement keeps the workers' hours (settlement_work_hours, see st_work_hours.sql): an
+-- assignment's working time counts on its first decision, so a new decision adds it when the
+-- assignment had none, and moves it when it is earlier than the first one recorded (decisions may
+-- arrive out of order); a redelivered decision is not new, and changes nothing.
 CREATE OR REPLACE FUNCTION st_record_decisions(p jsonb) RETURNS integer LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
   -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
@@ -25,7 +30,32 @@ BEGIN
                                     vendor_id uuid, outcome text, kind text, worker_level smallint, supersedes_decision_id bigint,
                                     decided_at timestamptz)
     ON CONFLICT (decision_id) DO NOTHING
-    RETURNING assignment_id
+    RETURNING assignment_id, decided_at
+  ),
+  firsts AS (
+    -- was_first reads the table as it was before this statement (a WITH sees none of its own inserts),
+    -- probed per assignment: as a plain min() the planner walked the decided_at index instead,
+    -- filtering on the assignment (a pass over the table per row, measured).
+    SELECT i.assignment_id, i.first_at, w.was_first
+    FROM (SELECT n.assignment_id, min(n.decided_at) AS first_at FROM ins n GROUP BY n.assignment_id) i
+    CROSS JOIN LATERAL (SELECT min(d.decided_at) AS was_first
+                        FROM (SELECT x.decided_at FROM settlement_decisions x WHERE x.assignment_id = i.assignment_id OFFSET 0) d) w
+  ),
+  work AS (
+    SELECT j.currency, date_trunc('hour', x.at, 'UTC') AS hour, a.worker_id, j.client_id,
+      x.sign * st_decided_work_ms(a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, x.at) AS ms, x.sign AS pieces
+    FROM firsts f
+    -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
+    CROSS JOIN LATERAL (SELECT a.worker_id, a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, a.job_id FROM assignments a WHERE a.id = f.assignment_id OFFSET 0) a
+    -- The job too (a join here hashed all jobs once per assignment).
+    CROSS JOIN LATERAL (SELECT j.currency, j.client_id FROM jobs j WHERE j.id = a.job_id OFFSET 0) j
+    CROSS JOIN LATERAL (VALUES (1, f.first_at), (-1, f.was_first)) x(sign, at)
+    WHERE (f.was_first IS NULL OR f.first_at < f.was_first) AND x.at IS NOT NULL
+  ),
+  hours AS (
+    INSERT INTO settlement_work_hours AS k (currency, hour, worker_id, client_id, ms, pieces)
+    SELECT w.currency, w.hour, w.worker_id, w.client_id, sum(w.ms), sum(w.pieces) FROM work w GROUP BY 1, 2, 3, 4
+    ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
   )
   SELECT array_agg(DISTINCT assignment_id) INTO ids FROM ins;
   IF ids IS NULL THEN

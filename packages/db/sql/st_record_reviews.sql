@@ -1,8 +1,9 @@
--- requires: st_bp.sql st_ledger_lock.sql
+-- requires: st_bp.sql st_ledger_lock.sql st_work_hours.sql
 -- A batch of review.completed payloads: records each review once and pays the reviewer the job's
 -- pay_policy.review_rate (default: pay_per_annotation), whatever the review's outcome, keyed
 -- `review:<id>:earning`. The reviewer's vendor takes its commission as on any pay; the platform pays
--- the gross. Returns the number of transactions posted.
+-- the gross. Returns the number of transactions posted. The same statement adds each new review's
+-- time to the reviewer's kept hours (settlement_work_hours, see st_work_hours.sql).
 CREATE OR REPLACE FUNCTION st_record_reviews(p jsonb) RETURNS integer LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
   -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
@@ -33,6 +34,13 @@ BEGIN
                                     client_id uuid, outcome text, time_spent_ms integer, completed_at timestamptz)
     ON CONFLICT (review_id) DO NOTHING
     RETURNING *
+  ),
+  hours AS (
+    INSERT INTO settlement_work_hours AS k (currency, hour, worker_id, client_id, ms, pieces)
+    SELECT j.currency, date_trunc('hour', i.completed_at, 'UTC'), i.reviewer_worker_id, i.client_id, sum(coalesce(i.time_spent_ms, 0)::numeric), count(*)
+    FROM ins i JOIN jobs j ON j.id = i.job_id
+    GROUP BY 1, 2, 3, 4
+    ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
   ),
   rated AS (
     SELECT i.*, j.currency, coalesce(c.commission_bp, 0) AS commission_bp,

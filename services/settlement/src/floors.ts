@@ -41,32 +41,19 @@ export interface WorkerPeriod {
 }
 
 export async function workersInPeriod(db: Reader, currency: string, from: Date, to: Date, opts: { earnings?: 'all' | 'floored' } = {}): Promise<WorkerPeriod[]> {
+  // Decided work and reviews come from the hours settlement keeps as it records them (st_work_hours_in:
+  // the kept hours the period covers whole, the source rows of its partial edge hours), not from a
+  // pass over the period's decisions, assignments and reviews; leases that ended without a decision
+  // are worker-assignment's rows, read here.
   const hours = await sql<{ worker_id: string; client_id: string; ms: string }>`
-    WITH first_decision AS (
-      SELECT d.assignment_id, min(d.decided_at) AS decided_at FROM settlement_decisions d GROUP BY d.assignment_id
-    ),
-    decided AS (
-      SELECT a.worker_id, j.client_id,
-        greatest(0, least(coalesce(a.time_spent_ms::numeric, w.wall), w.wall)) AS ms
-      FROM first_decision f
-      JOIN assignments a ON a.id = f.assignment_id
-      JOIN jobs j ON j.id = a.job_id
-      CROSS JOIN LATERAL (SELECT extract(epoch FROM coalesce(a.submitted_at, a.ended_at, f.decided_at) - a.leased_at) * 1000 AS wall) w
-      WHERE f.decided_at >= ${from} AND f.decided_at < ${to} AND j.currency = ${currency}
-    ),
-    abandoned AS (
+    WITH abandoned AS (
       SELECT a.worker_id, j.client_id,
         greatest(0, extract(epoch FROM least(coalesce(a.last_heartbeat_at, a.leased_at), a.ended_at) - a.leased_at) * 1000) AS ms
       FROM assignments a JOIN jobs j ON j.id = a.job_id
       WHERE a.status IN ('expired', 'released') AND a.ended_at >= ${from} AND a.ended_at < ${to} AND j.currency = ${currency}
-    ),
-    reviewed AS (
-      SELECT r.reviewer_worker_id AS worker_id, r.client_id, coalesce(r.time_spent_ms, 0)::numeric AS ms
-      FROM settlement_reviews r JOIN jobs j ON j.id = r.job_id
-      WHERE r.completed_at >= ${from} AND r.completed_at < ${to} AND j.currency = ${currency}
     )
     SELECT worker_id, client_id, round(sum(ms))::text AS ms
-    FROM (SELECT * FROM decided UNION ALL SELECT * FROM abandoned UNION ALL SELECT * FROM reviewed) x
+    FROM (SELECT worker_id, client_id, ms FROM st_work_hours_in(${currency}, ${from}, ${to}) UNION ALL SELECT * FROM abandoned) x
     GROUP BY worker_id, client_id
   `.execute(db);
 

@@ -99,3 +99,18 @@ export async function ledgerIsConsistent(db: Db): Promise<{ unbalanced: number; 
 }
 
 export type { Actor };
+
+/**
+ * Rows in which settlement_work_hours and a recomputation from the source rows (st_work_hours_source)
+ * differ, both ways (of one currency when given); rows whose work moved elsewhere (pieces 0, ms 0) are none.
+ */
+export async function workHoursDrift(db: Db, currency: string | null = null): Promise<number> {
+  const r = await sql<{ n: number }>`
+    WITH kept AS (SELECT currency, hour, worker_id, client_id, ms, pieces FROM settlement_work_hours
+                  WHERE (pieces <> 0 OR ms <> 0) AND (${currency}::text IS NULL OR currency = ${currency})),
+    source AS (SELECT currency, hour, worker_id, client_id, ms, pieces::integer FROM st_work_hours_source('-infinity', 'infinity')
+               WHERE ${currency}::text IS NULL OR currency = ${currency})
+    SELECT ((SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM source) a) + (SELECT count(*) FROM (SELECT * FROM source EXCEPT SELECT * FROM kept) b))::int AS n
+  `.execute(db);
+  return r.rows[0]!.n;
+}

@@ -111,6 +111,40 @@ describe('the database enforces the ledger', () => {
     expect(err?.code).toBe('23503');
   });
 
+  test('refuses, in a statement of good postings, one whose account does not exist or holds another currency', async ({ workerAccount, platformAccount, attempt }) => {
+    // The balance UPDATE must touch as many accounts as the statement names (account, currency) pairs.
+    const missing = await attempt([
+      'SELECT st_ledger_lock()',
+      newTx('t-acct'),
+      `INSERT INTO ledger_postings (transaction_id, leg, account_id, currency, amount)
+       SELECT id, l.leg, l.account, 'USD', l.amount FROM ledger_transactions, (VALUES (1, ${workerAccount}, -5), (2, ${platformAccount}, 4), (3, 999999999, 1)) l(leg, account, amount)
+       WHERE key = 't-acct'`,
+    ]);
+    expect(missing?.code).toBe('23503');
+    expect(missing?.message).toMatch(/posting \(\d+, 3\) names an account that does not exist in its currency/);
+    // A EUR transaction whose EUR postings name USD accounts: the transaction matches, the accounts do not.
+    const other = await attempt([
+      'SELECT st_ledger_lock()',
+      `INSERT INTO ledger_transactions (key, kind, currency, effective_at) VALUES ('t-eur', 'adjustment', 'EUR', now())`,
+      `INSERT INTO ledger_postings (transaction_id, leg, account_id, currency, amount)
+       SELECT id, l.leg, l.account, 'EUR', l.amount FROM ledger_transactions, (VALUES (1, ${workerAccount}, -5), (2, ${platformAccount}, 5)) l(leg, account, amount)
+       WHERE key = 't-eur'`,
+    ]);
+    expect(other?.code).toBe('23503');
+    expect(other?.message).toMatch(/names an account that does not exist in its currency/);
+  });
+
+  test('refuses a second reversal of one transaction', async ({ workerAccount, platformAccount, attempt }) => {
+    expect(await attempt(['SELECT st_ledger_lock()', newTx('t-rev'), leg('t-rev', 1, workerAccount, -9), leg('t-rev', 2, platformAccount, 9)])).toBeNull();
+    const reversal = (key: string) => [
+      `INSERT INTO ledger_transactions (key, kind, currency, effective_at, reverses_id) SELECT '${key}', 'reversal', 'USD', now(), id FROM ledger_transactions WHERE key = 't-rev'`,
+      leg(key, 1, workerAccount, 9),
+      leg(key, 2, platformAccount, -9),
+    ];
+    expect(await attempt(['SELECT st_ledger_lock()', ...reversal('t-rev-1')])).toBeNull();
+    expect((await attempt(['SELECT st_ledger_lock()', ...reversal('t-rev-2')]))?.code).toBe('23505');
+  });
+
   test('refuses ledger writes made without the ledger lock', async ({ workerAccount, platformAccount, attempt }) => {
     const err = await attempt([newTx('t-nolock'), leg('t-nolock', 1, workerAccount, -5), leg('t-nolock', 2, platformAccount, 5)]);
     expect(err?.message).toMatch(/ledger lock/);
@@ -159,7 +193,8 @@ describe('the database enforces the ledger', () => {
 
   test('leaves every transaction balanced and every balance equal to its postings', async ({ env }) => {
     expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
+    // What committed: the decision's earning, t-ok, t-later, t-rev and its one reversal; every refused write left nothing.
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(env.db);
-    expect(ids.rows[0]!.n).toBe(3);
+    expect(ids.rows[0]!.n).toBe(5);
   });
 });

@@ -6,7 +6,7 @@ import { integrationTest, type Seed, type TestEnv } from '@fairlabel/testing';
 import { createPayRun } from '../src/pay-runs.service.js';
 import { reconcile } from '../src/reconciliation.service.js';
 import { postSettlementEvents, type SettlementEvent } from '../src/settlement.consumer.js';
-import { decided, ledgerIsConsistent, world } from './helpers.js';
+import { decided, ledgerIsConsistent, workHoursDrift, world } from './helpers.js';
 
 // A property test (fast-check) of the settlement ledger: any sequence of decisions — duplicated,
 // re-ordered, with reversals (an acceptance superseded by a rejection) and appeals (a rejection
@@ -61,8 +61,10 @@ async function settlesExactly(
     const finals = new Map<number, { accepted: boolean; level: number }>();
     assignments.forEach((a, i) => {
       let previous: number | null = null;
-      for (const step of chains[i]!) {
-        const d = decided(a, w.client.organizationId, step.accepted ? 'accepted' : 'rejected', { worker_level: step.level, supersedes_decision_id: previous });
+      for (const [k, step] of chains[i]!.entries()) {
+        // 25 minutes apart, so a chain's decisions fall in different hours of the kept work hours.
+        const decidedAt = new Date(Date.now() - (chains[i]!.length - k) * 25 * 60_000).toISOString();
+        const d = decided(a, w.client.organizationId, step.accepted ? 'accepted' : 'rejected', { worker_level: step.level, supersedes_decision_id: previous, decided_at: decidedAt });
         events.push({ event: 'assignment.decided', payload: d });
         previous = d.decision_id;
       }
@@ -128,6 +130,9 @@ async function settlesExactly(
       FROM statements s WHERE s.currency = ${currency}
     `.execute(env.db);
     expect(totals.rows[0]!.ok ?? true).toBe(true);
+    // The workers' kept hours (what the floors read) equal a recomputation from the decisions, whatever
+    // the order, the repeats and the batches.
+    expect(await workHoursDrift(env.db, currency)).toBe(0);
 }
 
 describe('settlement ledger (property)', () => {

@@ -122,6 +122,18 @@ export interface SettlementReviewsTable {
   received_at: Generated<Date>;
 }
 
+/** Workers' hours per currency, UTC hour and client, kept as decisions and reviews are recorded (st_work_hours.sql). */
+export interface SettlementWorkHoursTable {
+  currency: string;
+  hour: Timestamp;
+  worker_id: string;
+  client_id: string;
+  /** Milliseconds (numeric: exact sums), as text. */
+  ms: string;
+  /** How many pieces of work the row sums (0: none, after an earlier decision moved them). */
+  pieces: number;
+}
+
 export type PayRunStatus = 'draft' | 'approved' | 'paid';
 
 export interface PayRunsTable {
@@ -245,6 +257,7 @@ export interface SettlementTables {
   vendor_contracts: VendorContractsTable;
   settlement_decisions: SettlementDecisionsTable;
   settlement_reviews: SettlementReviewsTable;
+  settlement_work_hours: SettlementWorkHoursTable;
   pay_runs: PayRunsTable;
   statements: StatementsTable;
   invoices: InvoicesTable;
