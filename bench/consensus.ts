@@ -33,6 +33,8 @@ const WORKERS = Number(process.env.BENCH_CONSENSUS_WORKERS ?? 30);
 const BULLMQ = (process.env.BENCH_CONSENSUS_BULLMQ ?? '1') === '1';
 const RATE = Number(process.env.BENCH_CONSENSUS_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_CONSENSUS_SECONDS ?? 10);
+/** Keep the database (its name is printed) to look at plans afterwards. */
+const KEEP = process.env.BENCH_CONSENSUS_KEEP === '1';
 const LABELS = 10;
 
 const CLIENT = '00000000-0000-4000-8000-0000000000c1';
@@ -229,7 +231,8 @@ async function main(): Promise<void> {
   } finally {
     await pool.end();
     redis.disconnect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    if (KEEP) console.log(`kept database ${database}`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
   }
 }

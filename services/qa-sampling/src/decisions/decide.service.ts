@@ -75,13 +75,21 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
   const out: BatchOutcome = { recorded: 0, tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, gold: 0, events: [] };
   if (assignmentIds.length === 0) return out;
 
+  // Plans here are for a batch's few hundred rows, but their costs follow the tables' statistics, which
+  // lag far behind a fast-growing table (this server runs without autovacuum): planned costs passed
+  // jit_above_cost and LLVM compiled each batch's statements anew. The batch's rows are also probed one
+  // by one (unnest … LATERAL … OFFSET 0) rather than `= ANY(ids)`, which stale statistics turned into
+  // scans of every submission of the job per batch (quadratic over a run).
+  await sql`SET LOCAL jit = off`.execute(trx);
+
   // 1. What the batch's assignments are, with their tasks' gold and their jobs.
   const ctxRows = await sql<{
     id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; answer: unknown; time_spent_ms: number | null; status: string; gold: unknown;
   }>`
     SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.answer, a.time_spent_ms, a.status, t.gold
-    FROM assignments a JOIN tasks t ON t.id = a.task_id
-    WHERE a.id = ANY(${assignmentIds}::bigint[]) AND a.submitted_at IS NOT NULL`.execute(trx);
+    FROM unnest(${assignmentIds}::bigint[]) AS x(id)
+    CROSS JOIN LATERAL (SELECT * FROM assignments a WHERE a.id = x.id AND a.submitted_at IS NOT NULL OFFSET 0) a
+    JOIN tasks t ON t.id = a.task_id`.execute(trx);
   const jobIds = [...new Set(ctxRows.rows.map((r) => r.job_id))];
   const jobRows = jobIds.length
     ? await trx.selectFrom('jobs').select(['id', 'client_id', 'overlap', 'required_skill', 'label_config', 'qa_policy']).where('id', 'in', jobIds).execute()
@@ -188,10 +196,11 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
   const states = (
     await sql<TaskState>`
       SELECT q.task_id, q.job_id, q.submissions, q.overlap_requested, q.ds_records, q.decision_id, t.required_annotations, t.status AS task_status
-      FROM qa_tasks q JOIN tasks t ON t.id = q.task_id
-      WHERE q.task_id = ANY(${taskIds}::bigint[])
-      ORDER BY q.task_id
-      FOR UPDATE OF q`.execute(trx)
+      FROM unnest(${taskIds}::bigint[]) AS x(id)
+      -- Locked as probed, so in the order of taskIds: task order (the caller sorts them).
+      CROSS JOIN LATERAL (SELECT * FROM qa_tasks q WHERE q.task_id = x.id FOR UPDATE) q
+      JOIN tasks t ON t.id = q.task_id
+      ORDER BY q.task_id`.execute(trx)
   ).rows;
   const required = (s: TaskState) => Math.max(s.required_annotations, s.overlap_requested ?? 0);
   // Complete and undecided; and decided tasks that got a late answer (judged against the decision).
@@ -202,14 +211,15 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
   const answers = (
     await sql<AnswerRow>`
       SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, a.answer, ws.level,
-             EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL) AS decided,
-             coalesce((SELECT d.outcome = 'accepted' FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id
-                       AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions x WHERE x.supersedes_decision_id = d.id)), false) AS accepted_early
-      FROM qa_submissions s
+             cur.outcome IS NOT NULL AS decided, coalesce(cur.outcome = 'accepted', false) AS accepted_early
+      FROM unnest(${[...ready, ...late].map((s) => s.task_id)}::bigint[]) AS t(id)
+      CROSS JOIN LATERAL (SELECT * FROM qa_submissions s WHERE s.task_id = t.id AND s.route = 'consensus' OFFSET 0) s
       JOIN assignments a ON a.id = s.assignment_id
       JOIN jobs j ON j.id = s.job_id
       LEFT JOIN worker_skills ws ON ws.worker_id = s.worker_id AND ws.skill = j.required_skill
-      WHERE s.task_id = ANY(${[...ready, ...late].map((s) => s.task_id)}::bigint[]) AND s.route = 'consensus' AND a.status IN ('submitted', 'accepted', 'rejected')
+      -- The decision in force: the last of the assignment's chain.
+      LEFT JOIN LATERAL (SELECT d.outcome FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id ORDER BY d.id DESC LIMIT 1) cur ON true
+      WHERE a.status IN ('submitted', 'accepted', 'rejected')
       ORDER BY s.task_id, s.assignment_id`.execute(trx)
   ).rows;
   const byTask = new Map<number, AnswerRow[]>();
