@@ -9,6 +9,8 @@ export type QaConsumerDeps = Pick<Deps, 'db' | 'clock' | 'logger'> & Partial<Pic
 /** Counts a committed batch's decisions (fairlabel_qa_decisions_total, fairlabel_qa_tasks_decided_total). */
 function countDecisions(deps: QaConsumerDeps, outcome: BatchOutcome): void {
   if (!deps.metrics) return;
+  for (const d of outcome.decided) deps.metrics.qaDecisions.inc({ kind: d.kind, outcome: d.outcome }, d.n);
+  if (outcome.tasksDecided > 0) deps.metrics.qaTasksDecided.inc({ automated: 'false' }, outcome.tasksDecided);
   for (const e of outcome.events) {
     if (e.event === 'assignment.decided') deps.metrics.qaDecisions.inc({ kind: e.payload.kind, outcome: e.payload.outcome });
     else if (e.event === 'task.decided') deps.metrics.qaTasksDecided.inc({ automated: String(e.payload.automated ?? false) });

@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { eventSchemas } from '@fairlabel/contracts';
 import { sql } from '@fairlabel/db';
 import { integrationTest } from '@fairlabel/testing';
 import { decideSubmissions } from '../src/decisions/decide.service.js';
@@ -37,6 +38,21 @@ describe('deciding tasks', () => {
     expect(taskEvents.map((e) => e.queue).sort()).toEqual(['settlement', 'settlement', 'task-dispatch', 'task-dispatch', 'webhooks', 'webhooks']);
     const decided = (await eventsOf(env.db, 'assignment.decided', job.id)).filter((e) => e.queue === 'worker-assignment').map((e) => e.payload);
     expect(decided.map((d) => d.decision_id).sort()).toEqual(assignments.map((a) => a.id).sort());
+    // The consensus statement builds these payloads in SQL: each is exactly its event's schema (nothing
+    // dropped by parsing) and says what the decision rows say.
+    for (const e of await eventsOf(env.db, 'assignment.decided', job.id)) expect(eventSchemas['assignment.decided'].parse(e.payload)).toEqual(e.payload);
+    for (const e of taskEvents) expect(eventSchemas['task.decided'].parse(e.payload)).toEqual(e.payload);
+    for (const d of decided) {
+      const row = assignments.find((a) => a.id === d.decision_id)!;
+      expect(d).toMatchObject({ assignment_id: row.assignment_id, task_id: row.task_id, worker_id: row.worker_id, outcome: row.outcome, kind: 'annotation', supersedes_decision_id: null });
+    }
+    for (const t of tasks) {
+      const e = taskEvents.find((x) => x.payload.task_id === t.task_id && x.queue === 'settlement')!.payload;
+      const mine = assignments.filter((a) => a.task_id === t.task_id);
+      expect(e).toMatchObject({ decision_id: t.id, automated: false, accepted_assignment_ids: mine.filter((a) => a.outcome === 'accepted').map((a) => a.assignment_id) });
+      expect(e.rejected_assignment_ids).toEqual(mine.filter((a) => a.outcome === 'rejected').map((a) => a.assignment_id));
+      expect(e.agreement).toBeCloseTo(2 / 3, 9);
+    }
 
     // worker-assignment applies the decisions; task-dispatch closes the tasks and completes the job.
     for (const d of decided) expect(await applyAssignmentDecision(env.db, d)).toBe(true);

@@ -1,6 +1,7 @@
 import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Database, type Db } from '@fairlabel/db';
-import { publishMany, type OutboxEvent } from '@fairlabel/queues';
+import { queuesFor } from '@fairlabel/contracts';
+import { OUTBOX_CHANNEL, publishMany, type OutboxEvent } from '@fairlabel/queues';
 import type { Transaction } from 'kysely';
 import { createDsState, type DsItemRecord, type DsState } from '../aggregate/incremental-ds.js';
 import { trustedByGold } from '../aggregate/trust.js';
@@ -9,7 +10,7 @@ import type { Answer } from '../compare/types.js';
 import { smoothedAccuracy } from '../quality/accuracy.js';
 import { clamp01, decideTask, type Annotation } from './consensus.js';
 import { controlsOf, resolvePolicy, skillOf } from './policy.js';
-import { allocateIds, assignmentDecision, type DecisionJob } from './rows.js';
+import type { DecisionJob } from './rows.js';
 
 export type { DecisionJob } from './rows.js';
 import { scoreGold, type FastAnswer, type GoldOutcome, type GoldSubmission } from './gold.service.js';
@@ -45,7 +46,16 @@ export function routeSubmission(sub: SubmissionContext, _job: DecisionJob): Rout
   return sub.gold !== null && sub.gold !== undefined ? 'gold' : 'consensus';
 }
 
+/** Assignment decisions the batch's consensus statement wrote (their events never pass through JS), by kind and outcome. */
+export interface DecidedCount {
+  kind: string;
+  outcome: string;
+  n: number;
+}
+
 export interface BatchOutcome {
+  /** Consensus decisions written by SQL, counted (the `events` hold every other event the batch published). */
+  decided: DecidedCount[];
   recorded: number;
   tasksDecided: number;
   assignmentsDecided: number;
@@ -72,7 +82,7 @@ export async function decideSubmissions(db: Db, payloads: readonly EventPayload<
 }
 
 async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date): Promise<BatchOutcome> {
-  const out: BatchOutcome = { recorded: 0, tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, gold: 0, events: [] };
+  const out: BatchOutcome = { decided: [], recorded: 0, tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, gold: 0, events: [] };
   if (assignmentIds.length === 0) return out;
 
   // Plans here are for a batch's few hundred rows, but their costs follow the tables' statistics, which
@@ -159,6 +169,7 @@ async function decideInTransaction(trx: Trx, assignmentIds: number[], now: Date)
     out.tasksDecided = consensus.tasksDecided;
     out.assignmentsDecided = consensus.assignmentsDecided;
     out.overlapRequested = consensus.overlapRequested;
+    out.decided = consensus.decided;
     decisionEvents.push(...consensus.events);
   }
   out.assignmentsDecided += gold.decisions.length;
@@ -192,7 +203,7 @@ interface AnswerRow {
 }
 
 async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, DecisionJob>, now: Date) {
-  const res = { tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, events: [] as OutboxEvent[] };
+  const res = { tasksDecided: 0, assignmentsDecided: 0, overlapRequested: 0, events: [] as OutboxEvent[], decided: [] as DecidedCount[] };
   const states = (
     await sql<TaskState>`
       SELECT q.task_id, q.job_id, q.submissions, q.overlap_requested, q.ds_records, q.decision_id, t.required_annotations, t.status AS task_status
@@ -258,13 +269,17 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
     }
   }
 
+  // Decision rows as the statement below takes them: ids come from the tables' sequences in that
+  // statement, and an assignment decision of a task decided now names its task decision by task_id.
   const taskDecisions: Record<string, unknown>[] = [];
   const assignmentDecisions: Record<string, unknown>[] = [];
-  const taskUpdates: { task_id: number; decision_id: number | null; ds_records: Record<string, DsItemRecord> | null; overlap_requested: number | null }[] = [];
+  const taskUpdates: { task_id: number; decided: boolean; ds_records: Record<string, DsItemRecord> | null; overlap_requested: number | null }[] = [];
   const dsItems = new Map<string, number>();
   const decidedAt = now.toISOString();
-  const idsNeeded = ready.length + answers.length;
-  const idPool = await allocateIds(trx, ready.length, idsNeeded);
+  const decision = (row: AnswerRow, job: DecisionJob, taskDecisionId: number | null, pass: boolean, score: number, reason: string) => ({
+    assignment_id: row.assignment_id, task_id: row.task_id, job_id: row.job_id, client_id: job.clientId, worker_id: row.worker_id, vendor_id: row.vendor_id,
+    task_decision_id: taskDecisionId, outcome: pass ? 'accepted' : 'rejected', score, reason, worker_level: job.requiredSkill === null ? null : row.level,
+  });
 
   for (const s of ready) {
     const job = jobs.get(s.job_id)!;
@@ -286,30 +301,21 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
     const n = annotations.length;
     // Dynamic overlap: not sure enough and room for one more annotation.
     if (consensus.confidence < job.policy.minAgreement && n < job.policy.maxOverlap) {
-      taskUpdates.push({ task_id: s.task_id, decision_id: null, ds_records: dsRecords, overlap_requested: n + 1 });
+      taskUpdates.push({ task_id: s.task_id, decided: false, ds_records: dsRecords, overlap_requested: n + 1 });
       res.events.push({ event: 'task.overlap_requested', payload: { task_id: s.task_id, job_id: job.id, required_annotations: n + 1 } });
       res.overlapRequested++;
       continue;
     }
-    const decisionId = idPool.task.shift()!;
     taskDecisions.push({
-      id: decisionId, task_id: s.task_id, job_id: job.id, client_id: job.clientId, result: consensus.result, agreement: consensus.agreement,
-      confidence: consensus.confidence, method: job.policy.method, annotations: n, extra_annotations: Math.max(0, n - job.overlap), decided_at: decidedAt,
+      task_id: s.task_id, job_id: job.id, client_id: job.clientId, result: consensus.result, agreement: consensus.agreement,
+      confidence: consensus.confidence, method: job.policy.method, annotations: n, extra_annotations: Math.max(0, n - job.overlap),
     });
-    taskUpdates.push({ task_id: s.task_id, decision_id: decisionId, ds_records: dsRecords, overlap_requested: null });
-    const accepted: number[] = [];
-    const rejected: number[] = [];
+    taskUpdates.push({ task_id: s.task_id, decided: true, ds_records: dsRecords, overlap_requested: null });
     consensus.judged.forEach((j, i) => {
       const row = rows[i]!;
       if (row.decided) return;
-      (j.pass ? accepted : rejected).push(j.assignmentId);
-      assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, row, job, decisionId, j.pass, j.score, j.pass ? 'agrees with the consensus' : 'disagrees with the consensus', decidedAt));
+      assignmentDecisions.push(decision(row, job, null, j.pass, j.score, j.pass ? 'agrees with the consensus' : 'disagrees with the consensus'));
     });
-    res.events.push({
-      event: 'task.decided',
-      payload: { task_id: s.task_id, job_id: job.id, client_id: job.clientId, decision_id: decisionId, agreement: consensus.agreement, automated: false, accepted_assignment_ids: accepted, rejected_assignment_ids: rejected, decided_at: decidedAt },
-    });
-    res.tasksDecided++;
   }
 
   // Late answers (a task QA decided before task-dispatch closed it): judged against the decision.
@@ -322,29 +328,40 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
       for (const { r, decisionId } of lateRows) {
         const job = jobs.get(r.job_id)!;
         const c = compareAnswers(job.controls, r.answer as Answer, results.get(decisionId) as Answer);
-        assignmentDecisions.push(assignmentDecision(idPool.assignment.shift()!, r, job, decisionId, c.pass, clamp01(c.score), 'arrived after the task was decided; judged against its result', decidedAt));
+        assignmentDecisions.push(decision(r, job, decisionId, c.pass, clamp01(c.score), 'arrived after the task was decided; judged against its result'));
       }
     }
   }
 
+  // ONE statement writes the batch's decisions, QA's task rows, the Dawid–Skene states and the
+  // decisions' events: the outbox rows (`assignment.decided`, `task.decided`, one per subscribing queue)
+  // are built here from the rows just inserted, so the decisions' ids need no round trip of their own
+  // and no payload travels twice. Their payloads are exactly the events' schemas (decide.test.ts parses
+  // every one); Postgres sends the relay's NOTIFY at commit.
   const dsUpdates = [...dsStates].flatMap(([jobId, m]) => [...m].map(([control, state]) => ({ job_id: jobId, control, state, items: dsItems.get(`${jobId}/${control}`) ?? 0 })));
-  await sql`
-    WITH td AS (
-      INSERT INTO qa_task_decisions (id, task_id, job_id, client_id, result, agreement, confidence, method, annotations, extra_annotations, decided_at)
-      SELECT x.id, x.task_id, x.job_id, x.client_id, x.result, x.agreement, x.confidence, x.method, x.annotations, x.extra_annotations, x.decided_at
-      FROM jsonb_to_recordset(${JSON.stringify(taskDecisions)}::jsonb) AS x(id bigint, task_id bigint, job_id uuid, client_id uuid, result jsonb,
-        agreement real, confidence real, method text, annotations integer, extra_annotations integer, decided_at timestamptz)
-      RETURNING 1
+  const written = await sql<{ tasks: number; decided: { kind: string; outcome: string; n: number }[] | null }>`
+    WITH tdx AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(taskDecisions)}::jsonb) AS x(task_id bigint, job_id uuid, client_id uuid, result jsonb,
+        agreement double precision, confidence double precision, method text, annotations integer, extra_annotations integer)
+    ), td AS (
+      INSERT INTO qa_task_decisions (task_id, job_id, client_id, result, agreement, confidence, method, annotations, extra_annotations, decided_at)
+      SELECT task_id, job_id, client_id, result, agreement, confidence, method, annotations, extra_annotations, ${decidedAt}::timestamptz FROM tdx ORDER BY task_id
+      RETURNING id, task_id
+    ), adx AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(assignmentDecisions)}::jsonb) AS x(assignment_id bigint, task_id bigint, job_id uuid, client_id uuid,
+        worker_id uuid, vendor_id uuid, task_decision_id bigint, outcome text, score real, reason text, worker_level smallint)
     ), ad AS (
-      INSERT INTO qa_assignment_decisions (id, assignment_id, task_id, job_id, client_id, worker_id, vendor_id, task_decision_id, outcome, kind, score, reason, worker_level, decided_at)
-      SELECT x.id, x.assignment_id, x.task_id, x.job_id, x.client_id, x.worker_id, x.vendor_id, x.task_decision_id, x.outcome, x.kind, x.score, x.reason, x.worker_level, x.decided_at
-      FROM jsonb_to_recordset(${JSON.stringify(assignmentDecisions)}::jsonb) AS x(id bigint, assignment_id bigint, task_id bigint, job_id uuid, client_id uuid,
-        worker_id uuid, vendor_id uuid, task_decision_id bigint, outcome text, kind text, score real, reason text, worker_level smallint, decided_at timestamptz)
-      RETURNING 1
+      INSERT INTO qa_assignment_decisions (assignment_id, task_id, job_id, client_id, worker_id, vendor_id, task_decision_id, outcome, kind, score, reason, worker_level, decided_at)
+      SELECT x.assignment_id, x.task_id, x.job_id, x.client_id, x.worker_id, x.vendor_id, coalesce(x.task_decision_id, td.id), x.outcome, 'annotation', x.score, x.reason,
+             x.worker_level, ${decidedAt}::timestamptz
+      FROM adx x LEFT JOIN td ON x.task_decision_id IS NULL AND td.task_id = x.task_id
+      ORDER BY x.assignment_id
+      RETURNING id, assignment_id, task_id, job_id, client_id, worker_id, vendor_id, outcome, kind, worker_level
     ), qt AS (
-      UPDATE qa_tasks q SET decision_id = coalesce(x.decision_id, q.decision_id), ds_records = x.ds_records,
+      UPDATE qa_tasks q SET decision_id = coalesce(td.id, q.decision_id), ds_records = x.ds_records,
         overlap_requested = coalesce(x.overlap_requested, q.overlap_requested), updated_at = ${now}
-      FROM jsonb_to_recordset(${JSON.stringify(taskUpdates)}::jsonb) AS x(task_id bigint, decision_id bigint, ds_records jsonb, overlap_requested smallint)
+      FROM jsonb_to_recordset(${JSON.stringify(taskUpdates)}::jsonb) AS x(task_id bigint, decided boolean, ds_records jsonb, overlap_requested smallint)
+      LEFT JOIN td ON x.decided AND td.task_id = x.task_id
       WHERE q.task_id = x.task_id
       RETURNING 1
     ), ds AS (
@@ -352,9 +369,30 @@ async function decideTasks(trx: Trx, taskIds: number[], jobs: Map<string, Decisi
       FROM jsonb_to_recordset(${JSON.stringify(dsUpdates)}::jsonb) AS x(job_id uuid, control text, state jsonb, items integer)
       WHERE s.job_id = x.job_id AND s.control = x.control
       RETURNING 1
+    ), judged AS (
+      SELECT task_id, jsonb_agg(assignment_id ORDER BY assignment_id) FILTER (WHERE outcome = 'accepted') AS accepted,
+             jsonb_agg(assignment_id ORDER BY assignment_id) FILTER (WHERE outcome = 'rejected') AS rejected
+      FROM ad GROUP BY task_id
+    ), ob AS (
+      INSERT INTO outbox (event, queue, payload)
+      SELECT 'assignment.decided', q.queue, jsonb_build_object('decision_id', ad.id, 'assignment_id', ad.assignment_id, 'task_id', ad.task_id, 'job_id', ad.job_id,
+               'client_id', ad.client_id, 'worker_id', ad.worker_id, 'vendor_id', ad.vendor_id, 'outcome', ad.outcome, 'kind', ad.kind, 'worker_level', ad.worker_level,
+               'supersedes_decision_id', NULL, 'decided_at', ${decidedAt}::text)
+      FROM ad CROSS JOIN unnest(${queuesFor('assignment.decided')}::text[]) AS q(queue)
+      UNION ALL
+      SELECT 'task.decided', q.queue, jsonb_build_object('task_id', td.task_id, 'job_id', x.job_id, 'client_id', x.client_id, 'decision_id', td.id, 'agreement', x.agreement,
+               'automated', false, 'accepted_assignment_ids', coalesce(j.accepted, '[]'), 'rejected_assignment_ids', coalesce(j.rejected, '[]'), 'decided_at', ${decidedAt}::text)
+      FROM td JOIN tdx x ON x.task_id = td.task_id LEFT JOIN judged j ON j.task_id = td.task_id
+      CROSS JOIN unnest(${queuesFor('task.decided')}::text[]) AS q(queue)
+      RETURNING 1
     )
-    SELECT (SELECT count(*) FROM td) AS td, (SELECT count(*) FROM ad) AS ad, (SELECT count(*) FROM qt) AS qt, (SELECT count(*) FROM ds) AS ds`.execute(trx);
-  for (const d of assignmentDecisions) res.events.push({ event: 'assignment.decided', payload: d as unknown as EventPayload<'assignment.decided'> });
+    SELECT (SELECT count(*) FROM td)::int AS tasks,
+           (SELECT jsonb_agg(c) FROM (SELECT kind, outcome, count(*)::int AS n FROM ad GROUP BY kind, outcome) c) AS decided,
+           (SELECT count(*) FROM qt) AS qt, (SELECT count(*) FROM ds) AS ds,
+           CASE WHEN (SELECT count(*) FROM ob) > 0 THEN pg_notify(${OUTBOX_CHANNEL}, '') END AS notified`.execute(trx);
+  const w = written.rows[0]!;
+  res.tasksDecided = w.tasks;
+  res.decided = w.decided ?? [];
   res.assignmentsDecided = assignmentDecisions.length;
   return res;
 }
