@@ -78,6 +78,12 @@ export const claimOutcomes = ['claimed', 'none', 'refused', 'error'] as const;
 /** QA's decisions on assignments (`assignment.decided`): what was decided and the kind of work. */
 export const qaDecisionKinds = ['annotation', 'gold', 'verify'] as const;
 export const qaDecisionOutcomes = ['accepted', 'rejected'] as const;
+/**
+ * Who made a QA decision (the `source` label of fairlabel_qa_decisions_total): the consumer deciding
+ * submissions (consensus, gold, verification of a prediction, a suspended worker's rejected work), a
+ * prediction deciding a task with no human (automation), a reviewer, an appeal's decider.
+ */
+export const qaDecisionSources = ['consumer', 'automation', 'review', 'appeal'] as const;
 /** The kinds of ledger transaction (ledger_transactions.kind), the `kind` label of the ledger counters. */
 export const ledgerTransactionKinds = ['earning', 'rejected_pay', 'earning_correction', 'review_earning', 'client_charge', 'adjustment', 'reversal', 'floor_topup', 'payout'] as const;
 
@@ -174,8 +180,8 @@ export function createMetrics(service: string) {
     }),
     qaDecisions: new Counter({
       name: 'fairlabel_qa_decisions_total',
-      help: 'QA decisions on assignments (assignment.decided), by kind of work and outcome; incremented by qa-sampling',
-      labelNames: ['kind', 'outcome'] as const,
+      help: 'QA decisions on assignments (assignment.decided), by kind of work, outcome and source (consumer, automation, review, appeal); incremented by qa-sampling',
+      labelNames: ['kind', 'outcome', 'source'] as const,
       registers,
     }),
     qaTasksDecided: new Counter({
@@ -207,7 +213,7 @@ export function createMetrics(service: string) {
   };
   // Counters exist at 0 from the start, so rate() and increase() see their first increment.
   metrics.leaseExpiries.inc(0);
-  for (const kind of qaDecisionKinds) for (const outcome of qaDecisionOutcomes) metrics.qaDecisions.inc({ kind, outcome }, 0);
+  for (const kind of qaDecisionKinds) for (const outcome of qaDecisionOutcomes) for (const source of qaDecisionSources) metrics.qaDecisions.inc({ kind, outcome, source }, 0);
   for (const automated of ['true', 'false']) metrics.qaTasksDecided.inc({ automated }, 0);
   for (const kind of ledgerTransactionKinds) {
     metrics.ledgerTransactions.inc({ kind }, 0);

@@ -366,7 +366,7 @@ describe('/metrics', () => {
     expect(Number(lag?.[1])).toBeGreaterThanOrEqual(119);
     expect(text).toMatch(/^fairlabel_outbox_unsent_rows\{service="[^"]+"\} [1-9]/m);
     expect(text).toContain('# TYPE fairlabel_claim_duration_seconds histogram');
-    expect(text).toMatch(/^fairlabel_qa_decisions_total\{kind="gold",outcome="rejected",service="[^"]+"\} 0$/m);
+    expect(text).toMatch(/^fairlabel_qa_decisions_total\{kind="gold",outcome="rejected",source="consumer",service="[^"]+"\} 0$/m);
     await queue('settlement').obliterate({ force: true });
   });
 });

@@ -2,6 +2,7 @@ import type { EventPayload } from '@fairlabel/contracts';
 import { createConsumer, GroupCommit, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { decideSubmissions, type BatchOutcome } from './decisions/decide.service.js';
+import { countAssignmentDecisions } from './decisions/metrics.js';
 import { automateJob } from './predictions/automate.js';
 
 export type QaConsumerDeps = Pick<Deps, 'db' | 'clock' | 'logger'> & Partial<Pick<Deps, 'metrics'>>;
@@ -9,11 +10,11 @@ export type QaConsumerDeps = Pick<Deps, 'db' | 'clock' | 'logger'> & Partial<Pic
 /** Counts a committed batch's decisions (fairlabel_qa_decisions_total, fairlabel_qa_tasks_decided_total). */
 function countDecisions(deps: QaConsumerDeps, outcome: BatchOutcome): void {
   if (!deps.metrics) return;
-  for (const d of outcome.decided) deps.metrics.qaDecisions.inc({ kind: d.kind, outcome: d.outcome }, d.n);
+  for (const d of outcome.decided) deps.metrics.qaDecisions.inc({ kind: d.kind, outcome: d.outcome, source: 'consumer' }, d.n);
   if (outcome.tasksDecided > 0) deps.metrics.qaTasksDecided.inc({ automated: 'false' }, outcome.tasksDecided);
+  countAssignmentDecisions(deps.metrics, outcome.events, 'consumer');
   for (const e of outcome.events) {
-    if (e.event === 'assignment.decided') deps.metrics.qaDecisions.inc({ kind: e.payload.kind, outcome: e.payload.outcome });
-    else if (e.event === 'task.decided') deps.metrics.qaTasksDecided.inc({ automated: String(e.payload.automated ?? false) });
+    if (e.event === 'task.decided') deps.metrics.qaTasksDecided.inc({ automated: String(e.payload.automated ?? false) });
   }
 }
 
@@ -34,7 +35,7 @@ export function qaHandlers(deps: QaConsumerDeps, maxBatch = 1000): QaHandlers {
     countDecisions(deps, outcome);
   }, maxBatch);
   const automate = async (jobId: string): Promise<void> => {
-    const n = await automateJob(deps.db, jobId, deps.clock.now());
+    const n = await automateJob(deps.db, jobId, deps.clock.now(), (events) => countAssignmentDecisions(deps.metrics, events, 'automation'));
     if (n > 0) deps.metrics?.qaTasksDecided.inc({ automated: 'true' }, n);
   };
   return {

@@ -6,7 +6,7 @@ import { qaSamplingRoutes } from '../src/index.js';
 import { decideSubmissions } from '../src/decisions/decide.service.js';
 import { applyAssignmentDecision } from '../../worker-assignment/src/qa-verdicts.service.js';
 import { postSettlementEvents } from '../../settlement/src/settlement.consumer.js';
-import { decisionsOf, eventsOf, pick, submit } from './helpers.js';
+import { decisionsCounted, decisionsOf, eventsOf, pick, submit } from './helpers.js';
 
 // Appeals over HTTP on the real stack; consensus makes the rejections (decideSubmissions, the
 // consumer's path) and the events are applied by worker-assignment's and settlement's own functions.
@@ -48,6 +48,8 @@ describe('appeals', () => {
     const decided = await app.inject({ method: 'POST', url: `/v1/appeals/${appeal.id}/decide`, headers: senior.auth, payload: { outcome: 'upheld', comment: 'it is a dog' } });
     expect(decided.statusCode, decided.body).toBe(200);
     expect(decided.json()).toMatchObject({ status: 'upheld', comment: 'it is a dog', decision_id: expect.any(Number) });
+    // Counted in fairlabel_qa_decisions_total as the appeal's decision (source appeal), once.
+    expect(await decisionsCounted(env.metrics, 'appeal')).toEqual({ accepted: 1 });
     expectError(await app.inject({ method: 'POST', url: `/v1/appeals/${appeal.id}/decide`, headers: senior.auth, payload: { outcome: 'denied', comment: 'changed my mind' } }), 409, 'appeal_decided');
 
     const chain = (await decisionsOf(env.db, work.job)).assignments.filter((d) => Number(d.assignment_id) === id);

@@ -2,6 +2,14 @@ import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
 import type { Seed, SeededJob, TaskRow } from '@fairlabel/testing';
 import type { WorkerActor } from '@fairlabel/testing';
+import type { Metrics } from '@fairlabel/observability';
+
+/** fairlabel_qa_decisions_total by `outcome`, for one source (consumer, automation, review, appeal). */
+export async function decisionsCounted(metrics: Metrics, source: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await metrics.qaDecisions.get()).values) if (v.labels.source === source && v.value > 0) out[String(v.labels.outcome)] = (out[String(v.labels.outcome)] ?? 0) + v.value;
+  return out;
+}
 
 export type Submitted = EventPayload<'assignment.submitted'>;
 

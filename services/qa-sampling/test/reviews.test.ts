@@ -7,7 +7,7 @@ import { decideSubmissions } from '../src/decisions/decide.service.js';
 import { sampledForReview } from '../src/reviews/sampling.js';
 import { applyAssignmentDecision } from '../../worker-assignment/src/qa-verdicts.service.js';
 import { postSettlementEvents } from '../../settlement/src/settlement.consumer.js';
-import { decisionsOf, eventsOf, pick, submit } from './helpers.js';
+import { decisionsCounted, decisionsOf, eventsOf, pick, submit } from './helpers.js';
 
 // Review sampling through the real stack: the consumer samples (decideSubmissions, what the
 // qa-sampling queue's handler runs), reviewers lease and complete reviews over HTTP, and the events
@@ -73,6 +73,7 @@ describe('review sampling', () => {
     const done = await app.inject({ method: 'POST', url: `/v1/reviews/${review.id}/complete`, headers: reviewer.auth, payload: { outcome: 'reject', comment: 'it is a dog', time_spent_ms: 9000 } });
     expect(done.statusCode, done.body).toBe(200);
     expect(done.json()).toMatchObject({ outcome: 'rejected', assignment_outcome: 'rejected', task_decided: false });
+    expect(await decisionsCounted(env.metrics, 'review')).toEqual({ rejected: 1 });
     const chain = (await decisionsOf(env.db, job)).assignments;
     expect(chain.map((d) => [d.outcome, d.supersedes_decision_id === null ? null : Number(d.supersedes_decision_id)])).toEqual([['accepted', null], ['rejected', Number(first[0]!.id)]]);
     expectError(await app.inject({ method: 'POST', url: `/v1/reviews/${review.id}/complete`, headers: reviewer.auth, payload: { outcome: 'accept' } }), 409, 'review_completed');

@@ -1,13 +1,18 @@
 import { sql, type Db } from '@fairlabel/db';
 import { conflict, forbidden, notFound } from '@fairlabel/http';
 import { publishMany } from '@fairlabel/queues';
+import type { Metrics } from '@fairlabel/observability';
 import type { Clock } from '@fairlabel/runtime';
+import type { OutboxEvent } from '@fairlabel/queues';
+import { countAssignmentDecisions } from '../decisions/metrics.js';
 import { currentDecision, levelsOf, loadDecisionJob, lockTask, writeAssignmentDecisions } from '../reviews/assignment-decisions.js';
 import { LEVEL_SQL } from '../reviews/reviews.service.js';
 
 export interface AppealDeps {
   db: Db;
   clock: Clock;
+  /** Decisions made by upheld appeals count in fairlabel_qa_decisions_total (source appeal). */
+  metrics?: Metrics;
 }
 
 /** How long after a rejection its worker may appeal it. */
@@ -98,7 +103,8 @@ export async function appealsToDecide(deps: AppealDeps, workerId: string, limit:
  */
 export async function decideAppeal(deps: AppealDeps, workerId: string, appealId: number, outcome: 'upheld' | 'denied', comment: string): Promise<AppealRow> {
   const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
+  let decided: OutboxEvent[] = [];
+  const row = await deps.db.transaction().execute(async (trx) => {
     const r = await sql<{ id: number; assignment_id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; status: string; rejection_decision_id: number; allowed: boolean }>`
       SELECT p.id, p.assignment_id, p.task_id, p.job_id, p.worker_id, p.vendor_id, p.status, p.rejection_decision_id, ${eligible(workerId)} AS allowed
       FROM qa_appeals p JOIN jobs j ON j.id = p.job_id WHERE p.id = ${appealId} FOR UPDATE OF p`.execute(trx);
@@ -126,6 +132,7 @@ export async function decideAppeal(deps: AppealDeps, workerId: string, appealId:
       );
       decisionId = written.ids[0]!;
       await publishMany(trx, written.events);
+      decided = written.events;
     }
     const u = await sql<AppealRow>`
       UPDATE qa_appeals SET status = ${outcome}, comment = ${comment}, decision_id = ${decisionId}, decided_at = ${now},
@@ -133,4 +140,6 @@ export async function decideAppeal(deps: AppealDeps, workerId: string, appealId:
       WHERE id = ${appealId} RETURNING ${APPEAL_COLUMNS}`.execute(trx);
     return shaped(u.rows[0]!);
   });
+  countAssignmentDecisions(deps.metrics, decided, 'appeal');
+  return row;
 }

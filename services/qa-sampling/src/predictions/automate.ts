@@ -17,12 +17,13 @@ const AUTOMATE_BATCH = 500;
  * got to it is judged against the prediction (their answer arrives as a late answer, or is judged
  * here if it is already recorded). Idempotent: a decided task is not a candidate again.
  */
-export async function automateJob(db: Db, jobId: string, now: Date): Promise<number> {
+export async function automateJob(db: Db, jobId: string, now: Date, onDecided: (events: readonly OutboxEvent[]) => void = () => {}): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await db.transaction().execute(async (trx) => {
+    const { n, events } = await db.transaction().execute(async (trx) => {
       const job = await loadDecisionJob(trx, jobId);
-      if (job.policy.predictionMode !== 'auto' || job.status !== 'active') return 0;
+      const none = { n: 0, events: [] as OutboxEvent[] };
+      if (job.policy.predictionMode !== 'auto' || job.status !== 'active') return none;
       const candidates = (
         await sql<{ id: number }>`
           SELECT t.id FROM tasks t
@@ -30,7 +31,7 @@ export async function automateJob(db: Db, jobId: string, now: Date): Promise<num
             AND NOT EXISTS (SELECT 1 FROM qa_tasks q WHERE q.task_id = t.id AND q.decision_id IS NOT NULL)
           ORDER BY t.id LIMIT ${AUTOMATE_BATCH}`.execute(trx)
       ).rows.map((r) => Number(r.id));
-      if (candidates.length === 0) return 0;
+      if (candidates.length === 0) return none;
       await sql`
         INSERT INTO qa_tasks (task_id, job_id) SELECT unnest(${candidates}::bigint[]), ${jobId}::uuid ORDER BY 1 ON CONFLICT (task_id) DO NOTHING`.execute(trx);
       const locked = (
@@ -39,7 +40,7 @@ export async function automateJob(db: Db, jobId: string, now: Date): Promise<num
           WHERE q.task_id = ANY(${candidates}::bigint[]) AND q.decision_id IS NULL
           ORDER BY q.task_id FOR UPDATE OF q`.execute(trx)
       ).rows;
-      if (locked.length === 0) return 0;
+      if (locked.length === 0) return none;
       const ids = await allocateIds(trx, locked.length, 0);
       const decisions = locked.map((t, i) => ({
         id: ids.task[i]!, task_id: Number(t.task_id), job_id: jobId, client_id: job.clientId, result: t.prediction, agreement: clamp01(t.prediction_confidence),
@@ -67,8 +68,10 @@ export async function automateJob(db: Db, jobId: string, now: Date): Promise<num
         });
       }
       await publishMany(trx, events);
-      return decisions.length;
+      return { n: decisions.length, events };
     });
+    // Told only once committed (metrics count what happened).
+    if (events.length) onDecided(events);
     total += n;
     if (n < AUTOMATE_BATCH) return total;
   }

@@ -2,7 +2,9 @@ import type { CompleteReviewBody, EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
 import { conflict, notFound } from '@fairlabel/http';
 import { publishMany, type OutboxEvent } from '@fairlabel/queues';
+import type { Metrics } from '@fairlabel/observability';
 import type { Clock } from '@fairlabel/runtime';
+import { countAssignmentDecisions } from '../decisions/metrics.js';
 import { compareAnswers } from '../compare/answer.js';
 import type { Answer } from '../compare/types.js';
 import { clamp01 } from '../decisions/consensus.js';
@@ -12,6 +14,8 @@ import { validateCorrection } from './validate-answer.js';
 export interface ReviewDeps {
   db: Db;
   clock: Clock;
+  /** Decisions made by reviews count in fairlabel_qa_decisions_total (source review). */
+  metrics?: Metrics;
 }
 
 /**
@@ -118,7 +122,7 @@ const OUTCOME = { accept: 'accepted', reject: 'rejected', correct: 'corrected' }
  */
 export async function completeReview(deps: ReviewDeps, workerId: string, reviewId: number, body: CompleteReviewBody) {
   const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
+  const { result, events } = await deps.db.transaction().execute(async (trx) => {
     const r = await sql<{
       id: number; assignment_id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; status: string; lease_expires_at: Date;
       reviewer_vendor_id: string; answer: unknown;
@@ -203,9 +207,12 @@ export async function completeReview(deps: ReviewDeps, workerId: string, reviewI
     };
     events.push({ event: 'review.completed', payload: completed });
     await publishMany(trx, events);
-    return {
+    const result = {
       id: reviewId, assignment_id: assignmentId, status: 'completed' as const, outcome: OUTCOME[body.outcome], assignment_outcome: outcome,
       decision_id: decisionId, task_decided: taskDecided, completed_at: now,
     };
+    return { result, events };
   });
+  countAssignmentDecisions(deps.metrics, events, 'review');
+  return result;
 }
