@@ -103,8 +103,31 @@ describe('scoring gold', () => {
     await decideSubmissions(env.db, answers.slice(8, 15), new Date());
     expect(await promotions()).toEqual([['promote', 2, 3, 8]]);
     await decideSubmissions(env.db, answers.slice(15), new Date());
-    // QA reads the level worker-assignment keeps; it had not applied the first promotion here.
-    expect(await promotions()).toEqual([['promote', 2, 3, 8], ['promote', 2, 3, 16]]);
+    // worker-assignment had not applied the first promotion here: QA still promotes from the level it set.
+    expect(await promotions()).toEqual([['promote', 2, 3, 8], ['promote', 3, 4, 16]]);
+    for (const e of await eventsOf(env.db, 'worker.skill_changed')) expect(await applySkillChange(env.db, e.payload)).toBe(true);
+    expect((await env.db.selectFrom('worker_skills').select('level').where('worker_id', '=', w!.workerId).executeTakeFirstOrThrow()).level).toBe(4);
+  });
+
+  test('concurrent batches: two promotions go 2→3→4, and two failed gold answers that each cross the floor suspend once', async ({ env, seed }) => {
+    const job = await seed.activeJob(0, { overlap: 1, required_skill: 'tagging', qa_policy: JSON.stringify(policy) });
+    const gold = await goldTasks(env.db, job.id, 16, () => pick('cat'));
+    const [w, bad] = await workersOf(seed, 2, { tagging: 2 });
+    // 16 right answers in two batches of 8 at once, each enough for a promotion on its own.
+    const right = await submit(env.db, seed, gold, [w!], () => pick('cat'), { timeSpentMs: 5000 });
+    await Promise.all([decideSubmissions(env.db, right.slice(0, 8), new Date()), decideSubmissions(env.db, right.slice(8), new Date())]);
+    const changes = async (worker: string) => (await eventsOf(env.db, 'worker.skill_changed')).map((e) => e.payload).filter((p) => p.worker_id === worker);
+    expect((await changes(w!.workerId)).map((p) => [p.action, p.from_level, p.to_level])).toEqual([['promote', 2, 3], ['promote', 3, 4]]);
+    for (const p of await changes(w!.workerId)) expect(await applySkillChange(env.db, p)).toBe(true);
+    expect((await env.db.selectFrom('worker_skills').select('level').where('worker_id', '=', w!.workerId).executeTakeFirstOrThrow()).level).toBe(4);
+    // Four failed gold answers, then two more at once: either alone reaches N = 5 under the floor.
+    const wrong = await submit(env.db, seed, gold.slice(0, 6), [bad!], () => pick('dog'), { timeSpentMs: 5000 });
+    await decideSubmissions(env.db, wrong.slice(0, 4), new Date());
+    await Promise.all([decideSubmissions(env.db, wrong.slice(4, 5), new Date()), decideSubmissions(env.db, wrong.slice(5), new Date())]);
+    expect((await changes(bad!.workerId)).map((p) => p.action)).toEqual(['suspend']);
+    const actions = await env.db.selectFrom('qa_skill_actions').select(['action', 'at_gold_total']).where('worker_id', '=', bad!.workerId).execute();
+    expect(actions.map((a) => a.action)).toEqual(['suspend']);
+    expect([5, 6]).toContain(actions[0]!.at_gold_total);
   });
 
   test('an answer faster than the minimum plausible time is flagged and counts as failed gold', async ({ env, seed }) => {

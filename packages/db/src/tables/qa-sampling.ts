@@ -82,6 +82,9 @@ export interface QaWorkerSkillsTable {
   gold_total_since_level: Generated<number>;
   gold_correct_since_level: Generated<number>;
   fast_answers: Generated<number>;
+  /** The last promotion QA decided (from → to), so its next rule reads the level it set before worker-assignment applies it. */
+  promoted_from: number | null;
+  promoted_to: number | null;
   suspended_at: Timestamp | null;
   updated_at: Generated<Date>;
 }

@@ -33,7 +33,10 @@ export async function applySkillRules(trx: Trx, keys: readonly SkillKey[], now: 
     suspended: boolean; level: number | null;
   }>`
     SELECT q.worker_id, q.skill, q.gold_total, q.gold_correct, q.gold_total_since_level AS since_total, q.gold_correct_since_level AS since_correct,
-           q.fast_answers, q.suspended_at IS NOT NULL AS suspended, ws.level
+           q.fast_answers, q.suspended_at IS NOT NULL AS suspended,
+           -- The level QA last promoted to while worker-assignment has not applied it yet (it still says the
+           -- level promoted from); otherwise worker-assignment's (which ops certifications also set).
+           CASE WHEN q.promoted_to IS NOT NULL AND ws.level = q.promoted_from THEN q.promoted_to ELSE ws.level END AS level
     FROM qa_worker_skills q LEFT JOIN worker_skills ws ON ws.worker_id = q.worker_id AND ws.skill = q.skill
     WHERE (q.worker_id, q.skill) IN (SELECT x.w, x.s FROM jsonb_to_recordset(${JSON.stringify(real.map((k) => ({ w: k.workerId, s: k.job.skill })))}::jsonb) AS x(w uuid, s text))
     ORDER BY q.worker_id, q.skill
@@ -72,10 +75,12 @@ export async function applySkillRules(trx: Trx, keys: readonly SkillKey[], now: 
       SELECT x.worker_id, x.vendor_id, x.skill, x.action, x.from_level, x.to_level, x.at_gold_total, x.evidence, ${now}
       FROM jsonb_to_recordset(${JSON.stringify(actions)}::jsonb) AS x(worker_id uuid, vendor_id uuid, skill text, action text, from_level smallint, to_level smallint, at_gold_total integer, evidence jsonb)
       ON CONFLICT (worker_id, skill, action, at_gold_total) DO NOTHING
-      RETURNING worker_id, skill, action
+      RETURNING worker_id, skill, action, from_level, to_level
     ), upd AS (
       UPDATE qa_worker_skills q SET
         suspended_at = CASE WHEN i.action = 'suspend' THEN ${now}::timestamptz ELSE q.suspended_at END,
+        promoted_from = CASE WHEN i.action = 'promote' THEN i.from_level ELSE q.promoted_from END,
+        promoted_to = CASE WHEN i.action = 'promote' THEN i.to_level ELSE q.promoted_to END,
         gold_total_since_level = CASE WHEN i.action = 'promote' THEN 0 ELSE q.gold_total_since_level END,
         gold_correct_since_level = CASE WHEN i.action = 'promote' THEN 0 ELSE q.gold_correct_since_level END,
         updated_at = ${now}
