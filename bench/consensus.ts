@@ -276,6 +276,10 @@ async function main(): Promise<void> {
     // outbox for consumers this bench does not run; a running stack's relay would have moved them long
     // ago, so they are dropped rather than relayed ahead of what is measured next.
     await sql`DELETE FROM outbox`.execute(db);
+    // This server runs without autovacuum: the relay's scan of unsent rows would walk the dead index
+    // entries of every row just deleted (millions at --tasks 100000) on each poll. A running stack's
+    // relay sends them as they come, and autovacuum removes them.
+    await sql`VACUUM ANALYZE outbox`.execute(db);
     const relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 50 });
     const consumerConnection = redis.duplicate();
     const consumer = createConsumer({ queue: 'qa-sampling', handlers: qaHandlers({ db, clock, logger }, 1000).handlers, connection: consumerConnection, prefix, logger, concurrency: 512 });
