@@ -415,8 +415,11 @@ describe('POST /v1/qa/aggregate: streaming', () => {
     const body = new PassThrough();
     const first = app.inject({ method: 'POST', url: '/v1/qa/aggregate?method=majority', headers: { ...client.auth, ...NDJSON }, payload: body });
     body.write(ndjson(SMALL_SET.slice(0, 5)));
-    // The first request is being read (its rows are in) when the second arrives.
-    await expect.poll(async () => (await app.inject({ method: 'POST', url: '/v1/qa/aggregate', headers: { ...vendor.auth, ...NDJSON }, payload: ndjson(SMALL_SET) })).statusCode).toBe(429);
+    // The first request is being read (its rows are in) when the second arrives. Polled for up to 15 s:
+    // on a loaded machine the first request's auth and body reading took longer than poll's default 1 s.
+    await expect
+      .poll(async () => (await app.inject({ method: 'POST', url: '/v1/qa/aggregate', headers: { ...vendor.auth, ...NDJSON }, payload: ndjson(SMALL_SET) })).statusCode, { timeout: 15_000 })
+      .toBe(429);
     const busy = await app.inject({ method: 'POST', url: '/v1/qa/aggregate', headers: { ...vendor.auth, ...NDJSON }, payload: ndjson(SMALL_SET) });
     expectError(busy, 429, 'aggregate_busy');
     expect(busy.headers['retry-after']).toBe('10');
