@@ -1,4 +1,4 @@
-import { Queue, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { describe, expect } from 'vitest';
 import type { Db } from '@fairlabel/db';
 import {
@@ -7,47 +7,21 @@ import {
   ConsumedSweeper,
   createConsumer,
   defaultReconcileSources,
-  OutboxRelay,
   packBatches,
   publish,
   Reconciler,
   type BatchJobData,
   type HandlerMap,
 } from '../src/index.js';
-import { deleteKeysWithPrefix, queuesTest } from '../src/testing/index.js';
+import { deleteKeysWithPrefix } from '../src/testing/index.js';
+import { otherQaEvents, relayTest, submittedPayload } from './fixtures.js';
 
 // Several events per BullMQ job: how the relay packs them, how the consumer runs a batch, and how a
 // batch survives a relay's death, a Redis flush, a failing handler and an invalid event.
 
-const payload = (n: number) => ({
-  assignment_id: n,
-  task_id: n,
-  job_id: '00000000-0000-4000-8000-000000000001',
-  worker_id: '00000000-0000-4000-8000-000000000002',
-  vendor_id: '00000000-0000-4000-8000-000000000003',
-});
+const payload = (n: number) => submittedPayload(n);
 
-/** The qa-sampling queue's other events, which these tests do not publish. */
-const otherQaEvents = { 'job.activated': async () => {}, 'tasks.imported': async () => {} };
-
-const test = queuesTest
-  .extend('queue', async ({ redis, prefix }, { onCleanup }) => {
-    const queue = new Queue('qa-sampling', { connection: redis, prefix });
-    onCleanup(() => queue.close());
-    return queue;
-  })
-  /** `relay(options)`: a relay of the test's stack, stopped when the test ends. */
-  .extend('relay', async ({ db, database, redis, prefix, logger }, { onCleanup }) => {
-    const relays: OutboxRelay[] = [];
-    onCleanup(async () => {
-      await Promise.all(relays.map((r) => r.stop()));
-    });
-    return (opts: { batchSize?: number; batchBytes?: number; pollMs?: number } = {}) => {
-      const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs: 50, ...opts });
-      relays.push(relay);
-      return relay;
-    };
-  })
+const test = relayTest
   /** `consume(handlers)`: a qa-sampling consumer of the test's stack, closed when the test ends. */
   .extend('consume', async ({ redis, prefix, logger }, { onCleanup }) => {
     const closers: (() => Promise<void>)[] = [];

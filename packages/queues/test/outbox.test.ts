@@ -1,41 +1,12 @@
-import { randomInt } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { describe, expect } from 'vitest';
 import { sql, type Db } from '@fairlabel/db';
-import { createConsumer, OutboxRelay, publish, type BatchJobData } from '../src/index.js';
-import { queuesTest } from '../src/testing/index.js';
+import { createConsumer, publish, type BatchJobData } from '../src/index.js';
+import { otherQaEvents, relayTest, submittedPayload } from './fixtures.js';
 
-/** The qa-sampling queue's other events, which these tests do not publish (a consumer must handle every event of its queue). */
-const otherQaEvents = { 'job.activated': async () => {}, 'tasks.imported': async () => {} };
-/** Each test has its own key prefix, so its `qa-sampling` queue starts empty; `relay()` makes relays on it. */
-const test = queuesTest
-  .extend('queue', async ({ redis, prefix }, { onCleanup }) => {
-    const queue = new Queue('qa-sampling', { connection: redis, prefix });
-    onCleanup(() => queue.close());
-    return queue;
-  })
-  .extend('relay', async ({ db, database, redis, prefix, logger }, { onCleanup }) => {
-    const relays: OutboxRelay[] = [];
-    onCleanup(async () => {
-      await Promise.all(relays.map((r) => r.stop()));
-    });
-    return (pollMs = 50) => {
-      const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs, batchSize: 37 });
-      relays.push(relay);
-      return relay;
-    };
-  });
-
-/** An assignment.submitted payload whose assignment id no other test uses. */
-function payload(assignmentId = randomInt(1, 2 ** 31)) {
-  return {
-    assignment_id: assignmentId,
-    task_id: assignmentId,
-    job_id: '00000000-0000-4000-8000-000000000001',
-    worker_id: '00000000-0000-4000-8000-000000000002',
-    vendor_id: '00000000-0000-4000-8000-000000000003',
-  };
-}
+const test = relayTest;
+/** The relays here drain 37 rows at a time, so a test's rows take several batches. */
+const BY_37 = { batchSize: 37 };
+const payload = submittedPayload;
 
 /** How many of the outbox rows `ids` no relay has sent yet. */
 async function unsent(db: Db, ids: number[]) {
@@ -54,7 +25,7 @@ describe('transactional outbox', () => {
         throw new Error('business rule failed');
       }),
     ).rejects.toThrow('business rule failed');
-    const relay = newRelay();
+    const relay = newRelay(BY_37);
     await relay.start();
     expect(await relay.drainOnce()).toBe(0);
     await relay.stop();
@@ -75,7 +46,7 @@ describe('transactional outbox', () => {
       for (let i = 1; i <= n; i++) all.push(...(await publish(trx, 'assignment.submitted', payload(i))));
       return all;
     });
-    const [a, b] = [relay(), relay()];
+    const [a, b] = [relay(BY_37), relay(BY_37)];
     await Promise.all([a.start(), b.start()]);
     await untilAllSent(db, ids);
     await Promise.all([a.stop(), b.stop()]);
@@ -92,7 +63,7 @@ describe('transactional outbox', () => {
   });
 
   test('wakes on NOTIFY at commit, not only on the polling timer', async ({ db, queue, relay: newRelay }) => {
-    const relay = newRelay(60_000);
+    const relay = newRelay({ ...BY_37, pollMs: 60_000 });
     await relay.start();
     const ids = await db.transaction().execute((trx) => publish(trx, 'assignment.submitted', payload()));
     // The timer would not fire for a minute: only the notification can get the row sent this soon.
@@ -123,12 +94,12 @@ describe('transactional outbox', () => {
       const rows = await db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').execute();
       expect(rows.length).toBe(1);
       // The first relay adds the batch and "dies" before its transaction marks the row sent.
-      const dying = relay();
+      const dying = relay(BY_37);
       const [published] = await dying.publishRows(rows);
       await expect.poll(() => effects.get(event.assignment_id), { timeout: 15_000, interval: 25 }).toBe(1);
       expect(await unsent(db, ids)).toBe(ids.length);
       // A second relay finds the rows unsent and publishes them again: the same row makes the same batch, with the same job id.
-      const survivor = relay();
+      const survivor = relay(BY_37);
       expect(await survivor.drainOnce()).toBe(ids.length);
       await survivor.stop();
       await dying.stop();

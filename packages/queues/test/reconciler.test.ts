@@ -17,19 +17,14 @@ import {
   type BatchJobData,
 } from '../src/index.js';
 import { deleteKeysWithPrefix, queuesTest } from '../src/testing/index.js';
+import { submittedPayload } from './fixtures.js';
 
 /** `newReconciler(options)`: a reconciler of the test's stack with the default sources, passes an hour apart unless told. */
 const test = queuesTest.extend('newReconciler', async ({ db, redis, prefix, logger }) => (opts: Partial<ConstructorParameters<typeof Reconciler>[0]> = {}) =>
   new Reconciler({ db, redis, prefix, logger, sources: defaultReconcileSources({ redis, prefix }), intervalMs: 3_600_000, ...opts }),
 );
 
-const payload = (n: number) => ({
-  assignment_id: n,
-  task_id: n,
-  job_id: '00000000-0000-4000-8000-000000000001',
-  worker_id: '00000000-0000-4000-8000-000000000002',
-  vendor_id: '00000000-0000-4000-8000-000000000003',
-});
+const payload = (n: number) => submittedPayload(n);
 
 async function until<T>(what: string, check: () => Promise<T | false | undefined | null>, timeoutMs = 15_000): Promise<T> {
   const start = Date.now();
