@@ -20,7 +20,7 @@ import pg from 'pg';
 import { loadConfig } from '@fairlabel/config';
 import { createDb, createPool, migrateToLatest, sql, withDatabase } from '@fairlabel/db';
 import { createLogger } from '@fairlabel/observability';
-import { createConsumer, createRedis, OutboxRelay } from '@fairlabel/queues';
+import { createConsumer, createRedis, deleteKeysWithPrefix, OutboxRelay } from '@fairlabel/queues';
 import { SETTLEMENT_CONCURRENCY } from '../services/settlement/src/settlement.consumer.js';
 
 const EARNINGS = Number(process.env.BENCH_SETTLEMENT_EARNINGS ?? 1_000_000);
@@ -303,12 +303,7 @@ async function drive(): Promise<void> {
     }
     await db.destroy();
     // This run's keys only: never anyone else's.
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
     if (KEEP) console.log(`kept database ${database}`);
     else await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { loadConfig } from '@fairlabel/config';
 import { dbTest } from '@fairlabel/db/testing';
+import { deleteKeysWithPrefix } from '@fairlabel/queues';
 import { launchChromium } from '../../services/gateway/test/browser/chromium.js';
 import { CHART_IDS } from './report.js';
 import type { DemoResult } from './run.js';
@@ -44,12 +45,7 @@ const test = dbTest.extend('demo', { scope: 'file' }, async ({ database }, { onC
     rmSync(dir, { recursive: true, force: true });
     const redis = new Redis(loadConfig().REDIS_URL);
     try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
     } finally {
       redis.disconnect();
     }

@@ -27,3 +27,16 @@ export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise
     return null;
   }
 }
+
+/**
+ * Deletes every key under `prefix` (SCAN, so Redis is never blocked): a test's or a benchmark's run
+ * leaves nothing behind in a shared Redis, and touches nobody else's keys.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}

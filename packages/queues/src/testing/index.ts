@@ -4,22 +4,15 @@ import { loadConfig } from '@fairlabel/config';
 import { sql, type Db } from '@fairlabel/db';
 import { dbTest } from '@fairlabel/db/testing';
 import { createLogger, type Logger } from '@fairlabel/observability';
-import { createRedis } from '../redis.js';
+import { createRedis, deleteKeysWithPrefix } from '../redis.js';
 
 /** A Redis key prefix no other test or stack uses (every key and channel of a stack starts with it). */
 export function newTestPrefix(): string {
   return `fltest:${randomBytes(5).toString('hex')}`;
 }
 
-/** Deletes every key under `prefix`, so a test run leaves nothing behind in a shared Redis. */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-}
+// Tests import it from here, as before; benchmarks and scripts from @fairlabel/queues (no vitest there).
+export { deleteKeysWithPrefix } from '../redis.js';
 
 /** The newest outbox id now: what a test writes after this has a larger id. */
 export async function outboxMark(db: Db): Promise<number> {
