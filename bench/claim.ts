@@ -30,6 +30,42 @@ const cpuText = (c: CpuSplit) =>
   `cpu (cores busy): server processes ${c.servers.toFixed(2)}, postgres ${c.postgres.toFixed(2)}, load driver ${c.driver.toFixed(2)}, whole machine ${c.machine.toFixed(2)} of ${os.cpus().length}`;
 const phase = (name: string) => console.log(`\n--- ${name} (load average ${loadAverage()})`);
 
+/** The server's own time for a request, from its `Server-Timing: app;dur=…` header (NaN without one). */
+function serverTiming(header: string | string[] | undefined): number {
+  const m = /(?:^|,)\s*app;dur=([0-9.]+)/.exec(Array.isArray(header) ? header.join(',') : (header ?? ''));
+  return m ? Number(m[1]) : NaN;
+}
+
+interface Pauses {
+  /** Garbage collection time and count so far, per kind (prom-client's nodejs_gc_duration_seconds). */
+  gc: Record<string, { seconds: number; count: number }>;
+  /** The longest event-loop delay since the previous scrape (prom-client resets it at each). */
+  lagMaxSeconds: number;
+}
+
+/** The gateway's own pauses from its /metrics: garbage collection and event-loop delay. */
+async function gatewayPauses(g: Served): Promise<Pauses> {
+  const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+  const gc: Pauses['gc'] = {};
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{[^}]*kind="(\w+)"[^}]*\} ([0-9.e+-]+)$/gm)) {
+    const entry = (gc[m[2]!] ??= { seconds: 0, count: 0 });
+    if (m[1] === 'sum') entry.seconds = Number(m[3]);
+    else entry.count = Number(m[3]);
+  }
+  const lag = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(text);
+  return { gc, lagMaxSeconds: lag ? Number(lag[1]) : NaN };
+}
+
+function pausesText(before: Pauses, after: Pauses): string {
+  const kinds = Object.entries(after.gc)
+    .map(([kind, a]) => {
+      const b = before.gc[kind] ?? { seconds: 0, count: 0 };
+      return `${kind} ${a.count - b.count}× ${((a.seconds - b.seconds) * 1000).toFixed(0)} ms`;
+    })
+    .join(', ');
+  return `garbage collection in the phase: ${kinds}; longest event-loop delay ${(after.lagMaxSeconds * 1000).toFixed(1)} ms`;
+}
+
 /** What a simulated worker does: claim, then submit a valid label for it. */
 function claimCycle(workers: SeededWorker[]): Cycle {
   const reported = new Set<string>();
@@ -42,7 +78,7 @@ function claimCycle(workers: SeededWorker[]): Cycle {
     }
     return code;
   };
-  return async ({ pool, loop, recordClaim, recordOther }) => {
+  return async ({ pool, loop, dueAt, recordClaim, recordClaimSplit, recordOther }) => {
     const authorization = `Bearer ${workers[loop % workers.length]!.key}`;
     const t0 = performance.now();
     const res = await pool.request({ method: 'POST', path: '/v1/assignments/next', headers: { authorization } });
@@ -53,6 +89,7 @@ function claimCycle(workers: SeededWorker[]): Cycle {
     if (res.statusCode !== 200) return fail('claim', res.statusCode, res.body);
     const assignment = (await res.body.json()) as { id: number; label_config: { controls: { name: string; choices: string[] }[] } };
     recordClaim(performance.now() - t0);
+    recordClaimSplit?.({ totalMs: performance.now() - dueAt, beforeSendMs: t0 - dueAt, serverMs: serverTiming(res.headers['server-timing']) });
     const control = assignment.label_config.controls[0]!;
     const labels = control.choices;
     const t1 = performance.now();
@@ -173,6 +210,12 @@ function printOpen(r: OpenLoopResult, cpu: CpuSplit) {
       `submit p50/p99 ${fmtMs(r.other?.p50)}/${fmtMs(r.other?.p99)} ms; idle ${r.idle}; unfinished ${r.unfinished}; waited for a free worker ${r.waitedForWorker}; errors ${JSON.stringify(r.errors)}`,
   );
   console.log(`  ${cpuText(cpu)}`);
+  const s = r.slowestClaims;
+  if (s)
+    console.log(
+      `  the slowest 1% of claims (${s.count}), mean ${fmtMs(s.totalMs)} ms: ${fmtMs(s.beforeSendMs)} ms in the driver before sending, ` +
+        `${fmtMs(s.serverMs)} ms held by the gateway (its Server-Timing), ${fmtMs(s.elsewhereMs)} ms elsewhere (network, the gateway's socket queue and event loop before fastify saw it, reading the reply)`,
+    );
 }
 
 async function connectionHeadroom(url: string): Promise<number> {
@@ -249,6 +292,7 @@ async function main() {
     const meter = cpuMeter(() => gateways.map((s) => s.child.pid!), opts.database);
     const commits = commitMeter(url);
     let cpu: CpuSplit | null = null;
+    const pausesBefore = await Promise.all(gateways.map(gatewayPauses));
     const load = await runOpenLoop({
       origins: gateways.map((s) => `http://127.0.0.1:${s.port}`),
       workers: opts.openWorkers,
@@ -267,6 +311,7 @@ async function main() {
     });
     open = { load, cpu: cpu! };
     printOpen(load, cpu!);
+    for (const [i, g] of gateways.entries()) console.log(`  gateway ${i + 1}: ${pausesText(pausesBefore[i]!, await gatewayPauses(g))}`);
     console.log(`  Postgres commits per cycle: ${await commits.perCycle(load.cycles)}`);
   }
   const interleaved = opts.rounds > 0 && process.env.BENCH_BASELINES !== '0' ? await interleavedRounds(gateways, seeded.workers, url) : null;

@@ -9,13 +9,25 @@ export interface CycleContext {
   pool: Pool;
   /** Index of the loop (the simulated worker). */
   loop: number;
+  /** When this cycle was due to start (performance.now()): the arrival in the open loop, the start in the closed one. */
+  dueAt: number;
   /** Records the latency of the request that the bar is about (the claim). */
   recordClaim(ms: number): void;
+  /** Where a claim's time went: waiting in the driver before it was sent, held by the server (its Server-Timing), the rest. */
+  recordClaimSplit?(split: ClaimSplit): void;
   recordOther(ms: number): void;
 }
 
 /** One cycle; 'idle' when there was nothing to do (counted, not a cycle), or an error code to count. */
 export type Cycle = (ctx: CycleContext) => Promise<'ok' | 'idle' | string>;
+
+export interface ClaimSplit {
+  totalMs: number;
+  /** From when the cycle was due to when the driver sent the request. */
+  beforeSendMs: number;
+  /** What the server says it held the request (Server-Timing `app`), NaN when it did not say. */
+  serverMs: number;
+}
 
 export interface LoadResult {
   cycles: number;
@@ -52,12 +64,14 @@ export async function runClosedLoop(opts: {
     const ctx: CycleContext = {
       pool: pools[i % pools.length]!,
       loop: i,
+      dueAt: 0,
       recordClaim: (ms) => cycleClaims.push(ms),
       recordOther: (ms) => cycleOthers.push(ms),
     };
     while (!stopping) {
       cycleClaims = [];
       cycleOthers = [];
+      ctx.dueAt = performance.now();
       const startedMeasured = measuring;
       let outcome: string;
       try {

@@ -10,7 +10,7 @@
 import { Pool } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarize } from './stats.js';
-import type { Cycle, CycleContext, LoadResult } from './http-load.js';
+import type { ClaimSplit, Cycle, CycleContext, LoadResult } from './http-load.js';
 
 export interface OpenLoopResult extends LoadResult {
   /** Arrivals the schedule offered inside the measured window. */
@@ -21,6 +21,28 @@ export interface OpenLoopResult extends LoadResult {
   waitedForWorker: number;
   /** Cycles (any) that finished inside the measured window, per second: the throughput while it ran. */
   completedPerSecondInWindow: number;
+  /** The slowest 1% of the window's claims, on average: where their time went. */
+  slowestClaims: SlowestSplit | null;
+}
+
+export interface SlowestSplit {
+  count: number;
+  totalMs: number;
+  beforeSendMs: number;
+  serverMs: number;
+  /** Neither in the driver before sending nor held by the server: the network, the server's socket queue and event loop before fastify saw it, the driver reading the reply. */
+  elsewhereMs: number;
+}
+
+/** The mean split of the slowest 1% of claims (at least one). */
+export function slowestSplit(splits: ClaimSplit[]): SlowestSplit | null {
+  if (splits.length === 0) return null;
+  const slowest = [...splits].sort((a, b) => b.totalMs - a.totalMs).slice(0, Math.max(1, Math.ceil(splits.length / 100)));
+  const mean = (f: (s: ClaimSplit) => number) => slowest.reduce((sum, s) => sum + f(s), 0) / slowest.length;
+  const server = mean((s) => (Number.isFinite(s.serverMs) ? s.serverMs : 0));
+  const totalMs = mean((s) => s.totalMs);
+  const beforeSendMs = mean((s) => s.beforeSendMs);
+  return { count: slowest.length, totalMs, beforeSendMs, serverMs: server, elsewhereMs: totalMs - beforeSendMs - server };
 }
 
 /** Exponentially distributed gap (ms) of a Poisson process with `perSecond` arrivals per second. */
@@ -60,6 +82,7 @@ export async function runOpenLoop(opts: {
   let completedDuringWindow = 0;
   let windowOpen = false;
   const claimMs: number[] = [];
+  const claimSplits: ClaimSplit[] = [];
   const otherMs: number[] = [];
   const errors: Record<string, number> = {};
   const inFlight = new Set<Promise<void>>();
@@ -71,10 +94,13 @@ export async function runOpenLoop(opts: {
       worker = await worker;
     }
     const claims: number[] = [];
+    const splits: ClaimSplit[] = [];
     const others: number[] = [];
     const ctx: CycleContext = {
       pool: pools[worker % pools.length]!,
       loop: worker,
+      dueAt,
+      recordClaimSplit: (split) => splits.push(split),
       // The claim's latency runs from when the cycle was due (see the header), not from when it was sent.
       recordClaim: () => claims.push(performance.now() - dueAt),
       recordOther: (ms) => others.push(ms),
@@ -92,6 +118,7 @@ export async function runOpenLoop(opts: {
     if (outcome === 'ok') {
       cycles++;
       claimMs.push(...claims);
+      claimSplits.push(...splits);
       otherMs.push(...others);
     } else if (outcome === 'idle') idle++;
     else errors[outcome] = (errors[outcome] ?? 0) + 1;
@@ -144,5 +171,6 @@ export async function runOpenLoop(opts: {
     unfinished: inWindow - finishedInWindow,
     waitedForWorker,
     completedPerSecondInWindow: completedDuringWindow / seconds,
+    slowestClaims: slowestSplit(claimSplits),
   };
 }

@@ -55,6 +55,19 @@ describe('bad input gets a 4xx in the one error shape', () => {
     const fresh = await app.inject({ method: 'GET', url: '/healthz' });
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  test('every response says how long the server held it (Server-Timing), errors included', async ({ app, admin }) => {
+    for (const res of [
+      await app.inject({ method: 'GET', url: '/healthz' }),
+      await app.inject({ method: 'GET', url: '/v1/nothing-here', headers: admin.auth }),
+      await app.inject({ method: 'GET', url: '/v1/jobs' }),
+    ]) {
+      const m = /^app;dur=(\d+\.\d)$/.exec(String(res.headers['server-timing']));
+      expect(m, `${res.statusCode} ${String(res.headers['server-timing'])}`).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThanOrEqual(0);
+      expect(Number(m![1])).toBeLessThan(60_000);
+    }
+  });
 });
 
 describe('rate limits', () => {

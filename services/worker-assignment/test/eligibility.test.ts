@@ -1,6 +1,7 @@
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { labelConfigs } from '@fairlabel/testing';
 import { markStarved, withinFairShare } from '../src/fair-share.js';
+import { payQuote } from '../src/pay.js';
 import { claim, expectClaim, expectNoClaim, lease, submit, test } from './helpers.js';
 
 describe('the claim', () => {
@@ -29,14 +30,19 @@ describe('the claim', () => {
     expect(leaseMs).toBeLessThanOrEqual(121_000);
   });
 
-  test('quotes the hourly rate at the median time per task once work is submitted', async ({ app, env, seed, worker }) => {
+  test('quotes the hourly rate at the median time per task once work is submitted, refreshed in the background', async ({ app, env, seed, worker }) => {
     const { tasks } = await seed.activeJob(3, { pay_per_annotation: 10 });
     const first = await expectClaim(app, worker, tasks[0]!);
+    expect(first.pay).toMatchObject({ median_seconds_per_task: null, hourly_rate: null });
     expect((await submit(app, worker, first.id, { label: { choices: ['cat'] } }, 36_000)).statusCode).toBe(200);
-    env.clock.advance(11_000); // past the median cache
+    env.clock.advance(11_000); // past the median's TTL
+    // The first claim after the TTL is quoted the figure there was and starts one reload, in the background…
     const second = await expectClaim(app, worker, tasks[1]!);
-    // 10 minor units per 36 s is 1000 per hour.
-    expect(second.pay).toEqual({ amount: 10, currency: 'USD', median_seconds_per_task: 36, hourly_rate: 1000 });
+    expect(second.pay).toMatchObject({ median_seconds_per_task: null, hourly_rate: null });
+    // …which every quote gets once it is in: 10 minor units per 36 s is 1000 per hour.
+    const fresh = { amount: 10, currency: 'USD', median_seconds_per_task: 36, hourly_rate: 1000 };
+    await vi.waitFor(async () => expect(await payQuote(app.deps, tasks[0]!.job_id, 10, 'USD')).toEqual(fresh));
+    expect((await expectClaim(app, worker, tasks[2]!)).pay).toEqual(fresh);
   });
 
   test('answers 204 with Retry-After when nothing is eligible, and writes nothing', async ({ app, env, worker }) => {
