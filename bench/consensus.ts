@@ -40,6 +40,8 @@ const RATE = Number(process.env.BENCH_CONSENSUS_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_CONSENSUS_SECONDS ?? 10);
 /** Keep the database (its name is printed) to look at plans afterwards. */
 const KEEP = process.env.BENCH_CONSENSUS_KEEP === '1';
+/** Stop after the GROUP BY and the floors (the bar's arithmetic at 100,000 tasks in a minute). */
+const FLOORS_ONLY = process.env.BENCH_CONSENSUS_FLOORS_ONLY === '1';
 const LABELS = 10;
 
 const CLIENT = '00000000-0000-4000-8000-0000000000c1';
@@ -187,6 +189,54 @@ async function writeFloor(db: Db, n: number): Promise<{ decisions: { ms: number;
   return { decisions: { ms: decisions.ms, rows: d.td + d.ad + d.ob }, bookkeeping: { ms: bookkeeping.ms, rows: bookkeeping.value.s + bookkeeping.value.t } };
 }
 
+/**
+ * The least any design could write to record the decisions: ONE row per task — its label, agreement
+ * and the ids of its accepted and rejected assignments (what settlement needs to pay), keyed by the
+ * task so a redelivery cannot decide twice — in one INSERT … SELECT from the same GROUP BY, no event,
+ * no per-assignment row, no bookkeeping. If this alone is near 3× the GROUP BY, no consumer path that
+ * makes decisions durable can meet the majority bar, whatever its schema.
+ */
+async function minimalRecordFloor(db: Db, n: number): Promise<{ ms: number; rows: number; labelOnlyMs: number }> {
+  await sql`
+    DROP TABLE IF EXISTS floor_minimal;
+    CREATE TABLE floor_minimal (task_id bigint PRIMARY KEY, label text NOT NULL, agreement real NOT NULL, accepted bigint[] NOT NULL, rejected bigint[] NOT NULL)`.execute(db);
+  const r = await timed(() =>
+    db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL jit = off`.execute(trx);
+      const out = await sql<{ n: number }>`
+        WITH answers AS (
+          SELECT id, task_id, answer->'label'->'choices'->>0 AS label FROM assignments WHERE job_id = ${jobId(n)}::uuid
+        ), counted AS (
+          SELECT id, task_id, label, count(*) OVER (PARTITION BY task_id, label) AS n FROM answers
+        ), ranked AS (
+          SELECT id, task_id, label, n, first_value(label) OVER (PARTITION BY task_id ORDER BY n DESC, label) AS winner FROM counted
+        ), ins AS (
+          INSERT INTO floor_minimal (task_id, label, agreement, accepted, rejected)
+          SELECT task_id, min(winner), max(n) FILTER (WHERE label = winner) / 3.0,
+                 array_agg(id) FILTER (WHERE label = winner), coalesce(array_agg(id) FILTER (WHERE label <> winner), '{}')
+          FROM ranked GROUP BY task_id
+          RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM ins`.execute(trx);
+      return out.rows[0]!.n;
+    }),
+  );
+  // Less still: the label alone, keyed by the task (settlement would have to re-derive who agreed).
+  await sql`DROP TABLE floor_minimal; CREATE TABLE floor_minimal (task_id bigint PRIMARY KEY, label text NOT NULL)`.execute(db);
+  const labelOnly = await timed(() =>
+    db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL jit = off`.execute(trx);
+      await sql`
+        INSERT INTO floor_minimal (task_id, label)
+        SELECT DISTINCT ON (task_id) task_id, label FROM (
+          SELECT task_id, answer->'label'->'choices'->>0 AS label, count(*) AS n FROM assignments WHERE job_id = ${jobId(n)}::uuid GROUP BY task_id, label) v
+        ORDER BY task_id, n DESC, label`.execute(trx);
+    }),
+  );
+  await sql`DROP TABLE floor_minimal`.execute(db);
+  return { ms: r.ms, rows: r.value, labelOnlyMs: labelOnly.ms };
+}
+
 async function main(): Promise<void> {
   const base = loadConfig();
   const database = `fairlabel_bench_consensus_${randomBytes(3).toString('hex')}`;
@@ -212,9 +262,11 @@ async function main(): Promise<void> {
           SELECT ${VENDOR}::uuid, 'w' || w, 'IN', 1, 'urban' FROM generate_series(1, ${WORKERS}::int) w`.execute(trx);
       });
       await seedJob(db, 1, 'majority', TASKS);
-      await seedJob(db, 2, 'dawid_skene', TASKS);
-      if (BULLMQ) await seedJob(db, 3, 'majority', TASKS);
-      await seedJob(db, 4, 'majority', Math.ceil((RATE * RATE_SECONDS) / 3));
+      if (!FLOORS_ONLY) {
+        await seedJob(db, 2, 'dawid_skene', TASKS);
+        if (BULLMQ) await seedJob(db, 3, 'majority', TASKS);
+        await seedJob(db, 4, 'majority', Math.ceil((RATE * RATE_SECONDS) / 3));
+      }
       await sql`ANALYZE`.execute(db);
     });
     console.log(`seeded in ${seconds(seed.ms)} s`);
@@ -229,7 +281,14 @@ async function main(): Promise<void> {
       `write floor (INSERT … SELECT of the decision rows: ${floor.decisions.rows.toLocaleString()} task and assignment decisions and outbox rows): ${seconds(floor.decisions.ms)} s — ` +
         `${floorRatio.toFixed(1)}× the GROUP BY${floorRatio > 3 ? ': over 3× before any consensus, so the majority bar (≤ 3×) cannot be met as specified' : ''}`,
     );
+    const minimal = await minimalRecordFloor(db, 1);
+    console.log(
+      `minimal record floor (one keyed row per task with its label, agreement and accepted/rejected assignment ids — the least any design writes): ` +
+        `${seconds(minimal.ms)} s for ${minimal.rows.toLocaleString()} rows — ${(minimal.ms / gb.ms).toFixed(1)}× the GROUP BY; ` +
+        `the label alone keyed by task: ${seconds(minimal.labelOnlyMs)} s — ${(minimal.labelOnlyMs / gb.ms).toFixed(1)}×`,
+    );
     console.log(`  plus QA's exactly-once bookkeeping (${floor.bookkeeping.rows.toLocaleString()} qa_submissions and qa_tasks rows): ${seconds(floor.bookkeeping.ms)} s more — floor total ${seconds(floor.decisions.ms + floor.bookkeeping.ms)} s, ${((floor.decisions.ms + floor.bookkeeping.ms) / gb.ms).toFixed(1)}×`);
+    if (FLOORS_ONLY) return;
 
     // 2. Through the consumer's handlers.
     const viaHandlers = async (n: number) => {
