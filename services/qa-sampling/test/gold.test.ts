@@ -192,6 +192,17 @@ describe('scoring gold', () => {
     expect(flagged.map((f) => f.fast)).toEqual([true, true]);
   });
 
+  test('on a job without a skill, a suspect gold item gives its scores back to the per-job records too', async ({ env, seed }) => {
+    const job = await seed.activeJob(1, { overlap: 1, qa_policy: JSON.stringify(policy) });
+    const good = await goldTasks(env.db, job.id, 10, () => pick('cat'));
+    const [badGold] = await goldTasks(env.db, job.id, 1, () => pick('dog'));
+    const experts = await workersOf(seed, 3);
+    await decideSubmissions(env.db, await submit(env.db, seed, [...good, badGold!], experts, () => pick('cat'), { timeSpentMs: 5000 }), new Date());
+    expect((await env.db.selectFrom('qa_suspect_gold').select('task_id').where('job_id', '=', job.id).execute()).map((r) => r.task_id)).toEqual([badGold!.id]);
+    const records = await env.db.selectFrom('qa_worker_jobs').select(['gold_total', 'gold_correct', 'suspended_at']).where('job_id', '=', job.id).execute();
+    expect(records).toEqual(experts.map(() => ({ gold_total: 10, gold_correct: 10, suspended_at: null })));
+  });
+
   test('a gold item most high-accuracy workers fail is flagged suspect and stops counting', async ({ env, seed }) => {
     const job = await seed.activeJob(1, { overlap: 1, required_skill: 'tagging', qa_policy: JSON.stringify(policy) });
     const good = await goldTasks(env.db, job.id, 10, () => pick('cat'));
@@ -200,9 +211,9 @@ describe('scoring gold', () => {
     await decideSubmissions(env.db, await submit(env.db, seed, good, experts, () => pick('cat'), { timeSpentMs: 5000 }), new Date());
     const onBad = await submit(env.db, seed, [badGold!], experts, () => pick('cat'), { timeSpentMs: 5000 });
     await decideSubmissions(env.db, onBad.slice(0, 2), new Date());
-    expect(await env.db.selectFrom('qa_suspect_gold').selectAll().execute()).toEqual([]);
+    expect(await env.db.selectFrom('qa_suspect_gold').selectAll().where('job_id', '=', job.id).execute()).toEqual([]);
     await decideSubmissions(env.db, onBad.slice(2), new Date());
-    const suspect = await env.db.selectFrom('qa_suspect_gold').select(['task_id', 'evidence']).execute();
+    const suspect = await env.db.selectFrom('qa_suspect_gold').select(['task_id', 'evidence']).where('job_id', '=', job.id).execute();
     expect(suspect.map((s) => [s.task_id, (s.evidence as { experts: number; expertFailures: number }).expertFailures])).toEqual([[badGold!.id, 3]]);
     // The experts' records are back to their ten good answers; the claim no longer offers the item.
     const records = await env.db.selectFrom('qa_worker_skills').select(['gold_total', 'gold_correct']).where('worker_id', 'in', experts.map((e) => e.workerId)).execute();
