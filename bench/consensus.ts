@@ -40,6 +40,7 @@ const WORKERS = Number(process.env.BENCH_CONSENSUS_WORKERS ?? 30);
 const BULLMQ = (process.env.BENCH_CONSENSUS_BULLMQ ?? '1') === '1';
 const RATE = Number(process.env.BENCH_CONSENSUS_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_CONSENSUS_SECONDS ?? 10);
+const RELAYS = Number(process.env.BENCH_CONSENSUS_RELAYS ?? 1);
 /** Keep the database (its name is printed) to look at plans afterwards. */
 const KEEP = process.env.BENCH_CONSENSUS_KEEP === '1';
 const LABELS = 10;
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
   const clock = { now: () => new Date() };
   try {
     await migrateToLatest(db);
-    console.log(`consensus bench: ${TASKS.toLocaleString()} tasks × 3 annotations per method, ${LABELS} labels, ${WORKERS} workers`);
+    console.log(`consensus bench: ${TASKS.toLocaleString()} tasks × 3 annotations per method, ${LABELS} labels, ${WORKERS} workers, ${RELAYS} outbox relay(s)`);
     const seed = await timed(async () => {
       await db.transaction().execute(async (trx) => {
         await sql`SET LOCAL session_replication_role = replica`.execute(trx);
@@ -282,10 +283,12 @@ async function main(): Promise<void> {
     // entries of every row just deleted (millions at --tasks 100000) on each poll. A running stack's
     // relay sends them as they come, and autovacuum removes them.
     await sql`VACUUM ANALYZE outbox`.execute(db);
-    const relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 50 });
+    // BENCH_CONSENSUS_RELAYS: relay instances (any number may run: each claims rows with SKIP LOCKED), to
+    // see what a second drain in flight does to the latency when one relay falls behind.
+    const relays = Array.from({ length: RELAYS }, () => new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 50 }));
     const consumerConnection = redis.duplicate();
     const consumer = createConsumer({ queue: 'qa-sampling', handlers: qaHandlers({ db, clock, logger }, 1000).handlers, connection: consumerConnection, prefix, logger, concurrency: 512 });
-    await relay.start();
+    for (const relay of relays) await relay.start();
     try {
       if (BULLMQ) {
         const full = await timed(async () => {
@@ -380,7 +383,7 @@ async function main(): Promise<void> {
     } finally {
       await consumer.close();
       await consumerConnection.quit();
-      await relay.stop();
+      for (const relay of relays) await relay.stop();
     }
   } finally {
     await pool.end();
