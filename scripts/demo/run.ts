@@ -311,9 +311,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     /**
      * A lease that ended under the worker: expired under load (409), or QA suspended the worker from the
-     * job's skill meanwhile (403 skill_suspended: the lease can no longer be submitted). The worker moves on.
+     * job's skill, or from a job without a skill, meanwhile (403 skill_suspended / job_suspended: the lease
+     * can no longer be submitted). The worker moves on.
      */
-    const leaseGone = (err: unknown) => err instanceof ApiError && (err.status === 409 || (err.status === 403 && err.code === 'skill_suspended'));
+    const leaseGone = (err: unknown) => err instanceof ApiError && (err.status === 409 || (err.status === 403 && (err.code === 'skill_suspended' || err.code === 'job_suspended')));
     const workerLoop = async (w: Live) => {
       const sim = w.worker;
       while (!stop) {

@@ -45,6 +45,34 @@ export const qaPolicySchema = z
   })
   .meta({ id: 'QaPolicy' });
 
+export type PredictionMode = 'auto' | 'verify' | 'assist';
+export const DEFAULT_PREDICTION_THRESHOLD = 0.9;
+
+/**
+ * What a job's model predictions do, from its stored qa_policy (defaults filled in; a policy that no
+ * longer parses reads as the defaults). Shared by task-dispatch, which opens one slot for a task whose
+ * prediction qualifies under `verify`, and qa-sampling, which confirms it: both must read the policy alike.
+ */
+export function predictionPolicyOf(stored: unknown): { mode: PredictionMode; threshold: number } {
+  const parsed = qaPolicySchema.safeParse(stored ?? {});
+  const p = parsed.success ? parsed.data : qaPolicySchema.parse({});
+  return {
+    // auto_accept_confidence predates prediction_mode and meant "accepted with one human verification".
+    mode: p.prediction_mode ?? (p.auto_accept_confidence !== undefined ? 'verify' : 'assist'),
+    threshold: p.prediction_threshold ?? p.auto_accept_confidence ?? DEFAULT_PREDICTION_THRESHOLD,
+  };
+}
+
+/**
+ * A prediction qualifies for its job's prediction_mode when it has a confidence at or above the
+ * threshold. tasks.prediction_confidence is a `real`, so both sides are compared as float32 (as
+ * Postgres compares `real >= threshold`): the importer sees the double it parsed, QA the float it reads
+ * back, and without rounding both alike a confidence a hair above a threshold could qualify at import
+ * (one slot) and not at QA (no confirmation), leaving a task decided by one unconfirmed answer.
+ */
+export const predictionQualifies = (confidence: number | null | undefined, threshold: number): boolean =>
+  confidence !== null && confidence !== undefined && Math.fround(confidence) >= Math.fround(threshold);
+
 const jobFields = {
   name: z.string().trim().min(1).max(200),
   task_type: taskTypeSchema.describe(

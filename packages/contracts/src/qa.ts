@@ -75,13 +75,14 @@ export const workerQualitySchema = z
         z.object({
           action: z.enum(['promote', 'suspend', 'reinstate']),
           skill: z.string(),
+          job_id: z.uuid().nullable().describe('A suspension from this one job (skill `*`: a job without a required skill, whose gold fell under its floor); null for a skill\'s actions.'),
           from_level: z.number().int().nullable(),
           to_level: z.number().int().nullable(),
           evidence: z.record(z.string(), z.unknown()),
           created_at: timestampSchema,
         }),
       )
-      .describe('Promotions and suspensions QA made, newest first, with the figures that caused them.'),
+      .describe('Promotions and suspensions (from a skill, or from one job) QA made, newest first, with the figures that caused them.'),
     recent_gold: z
       .array(
         z.object({

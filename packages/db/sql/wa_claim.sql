@@ -18,7 +18,7 @@
 -- 2. Eligibility of a job (wa_claim_job): it is active; the vendor is on its allow-list (or it
 --    has none); the worker's region is allowed (country `IN` or country-province `IN-KA`; or it has no
 --    list); with a required skill, the worker has it at the job's minimum level or above and is not
---    suspended from it.
+--    suspended from it; the worker is not suspended from the job itself (worker_job_blocks).
 -- 3. Eligibility of a task (wa_open_slots): it has an open slot (open, and fewer leased + submitted +
 --    accepted assignments than its required annotations: overlap never overfills) and this worker
 --    never had an assignment for it, in any state (unique (task_id, worker_id) backs this up).

@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import { sql, type Db } from '@fairlabel/db';
 import { integrationTest, type WorkerActor } from '@fairlabel/testing';
 import { decideSubmissions } from '../src/decisions/decide.service.js';
-import { applyAssignmentDecision, applySkillChange } from '../../worker-assignment/src/qa-verdicts.service.js';
+import { applyAssignmentDecision, applyJobSuspension, applySkillChange } from '../../worker-assignment/src/qa-verdicts.service.js';
 import { decisionsOf, eventsOf, goldTasks, pick, submit, workersOf } from './helpers.js';
 
 // Gold: mixed into the claim, scored at once, moving the worker's record per skill; suspension and
@@ -90,6 +90,53 @@ describe('scoring gold', () => {
     expect(g).toEqual({ passed: true, score: 1 });
   });
 
+  test('a job without a skill: its own gold under the floor suspends from THAT job (worker.job_suspended, with evidence), once, with its undecided work rejected; other skill-less jobs are untouched', async ({ env, seed }) => {
+    const client = await seed.client();
+    const a = await seed.activeJob(1, { owner: client, overlap: 3, qa_policy: JSON.stringify(policy) });
+    const b = await seed.activeJob(1, { owner: client, overlap: 3, qa_policy: JSON.stringify(policy) });
+    const goldA = await goldTasks(env.db, a.id, 6, () => pick('cat'));
+    const goldB = await goldTasks(env.db, b.id, 4, () => pick('cat'));
+    const [bad] = await workersOf(seed, 1);
+    // Pending ordinary answers on both jobs (two more are needed to decide either).
+    const pending = await submit(env.db, seed, [...a.tasks, ...b.tasks], [bad!], () => pick('dog'), { timeSpentMs: 5000 });
+    await decideSubmissions(env.db, pending, new Date());
+    // Four failed gold on B and four on A: eight on the shared `*` record, but neither job has N = 5 of its own.
+    const wrongB = await submit(env.db, seed, goldB, [bad!], () => pick('dog'), { timeSpentMs: 5000 });
+    const wrongA = await submit(env.db, seed, goldA, [bad!], () => pick('dog'), { timeSpentMs: 5000 });
+    await decideSubmissions(env.db, [...wrongB, ...wrongA.slice(0, 4)], new Date());
+    const record = async (jobId: string) => env.db.selectFrom('qa_worker_jobs').select(['gold_total', 'gold_correct', 'suspended_at']).where('worker_id', '=', bad!.workerId).where('job_id', '=', jobId).executeTakeFirstOrThrow();
+    expect(await record(a.id)).toEqual({ gold_total: 4, gold_correct: 0, suspended_at: null });
+    expect(await record(b.id)).toEqual({ gold_total: 4, gold_correct: 0, suspended_at: null });
+    expect((await env.db.selectFrom('qa_worker_skills').select('gold_total').where('worker_id', '=', bad!.workerId).where('skill', '=', '*').executeTakeFirstOrThrow()).gold_total).toBe(8);
+    const suspensions = async () => (await eventsOf(env.db, 'worker.job_suspended')).filter((e) => e.queue === 'worker-assignment' && e.payload.worker_id === bad!.workerId).map((e) => e.payload);
+    expect(await suspensions()).toEqual([]);
+
+    // A's fifth and sixth failed gold, in two batches at once: either crosses the floor; one suspension.
+    await Promise.all([decideSubmissions(env.db, wrongA.slice(4, 5), new Date()), decideSubmissions(env.db, wrongA.slice(5), new Date())]);
+    await decideSubmissions(env.db, wrongA, new Date()); // redelivered: nothing again
+    const sent = await suspensions();
+    expect(sent.map((p) => [p.job_id, p.evidence.scope, p.evidence.gold_correct, p.evidence.accuracy_floor])).toEqual([[a.id, 'job', 0, 0.6]]);
+    expect([5, 6]).toContain(sent[0]!.evidence.gold_total);
+    expect(await eventsOf(env.db, 'worker.skill_changed')).toEqual([]);
+    const actions = await env.db.selectFrom('qa_skill_actions').select(['skill', 'action', 'job_id']).where('worker_id', '=', bad!.workerId).execute();
+    expect(actions).toEqual([{ skill: '*', action: 'suspend', job_id: a.id }]);
+    expect((await record(a.id)).suspended_at).not.toBeNull();
+    expect((await record(b.id)).suspended_at).toBeNull();
+    // The pending answer on A is rejected and A's task needs another; the one on B still counts.
+    const onA = (await decisionsOf(env.db, a)).assignments.filter((d) => d.kind === 'annotation');
+    expect(onA.map((d) => [d.task_id, d.outcome, d.reason])).toEqual([[a.tasks[0]!.id, 'rejected', 'worker suspended from this job: undecided work rejected']]);
+    expect((await decisionsOf(env.db, b)).assignments.filter((d) => d.kind === 'annotation')).toEqual([]);
+    const submissions = async (taskId: number) => (await env.db.selectFrom('qa_tasks').select('submissions').where('task_id', '=', taskId).executeTakeFirstOrThrow()).submissions;
+    expect([await submissions(a.tasks[0]!.id), await submissions(b.tasks[0]!.id)]).toEqual([0, 1]);
+
+    // worker-assignment applies it (the claim and the submit refuse job A only; worker-assignment's tests show both).
+    const payload = (await eventsOf(env.db, 'assignment.decided', a.id)).find((e) => e.queue === 'worker-assignment' && e.payload.task_id === a.tasks[0]!.id)!.payload;
+    expect(await applyAssignmentDecision(env.db, payload)).toBe(true);
+    expect(await applyJobSuspension(env.db, sent[0]!)).toBe(true);
+    expect((await env.db.selectFrom('worker_job_blocks').select('job_id').where('worker_id', '=', bad!.workerId).execute()).map((r) => r.job_id)).toEqual([a.id]);
+    expect((await env.db.selectFrom('task_slots').select('open_slots').where('task_id', '=', a.tasks[0]!.id).executeTakeFirstOrThrow()).open_slots).toBe(3);
+  });
+
   test('promotion after M gold answers at the bar and not before; the count starts again after it', async ({ env, seed }) => {
     const job = await seed.activeJob(0, { overlap: 1, required_skill: 'tagging', qa_policy: JSON.stringify(policy) });
     const gold = await goldTasks(env.db, job.id, 16, () => pick('cat'));
@@ -145,6 +192,17 @@ describe('scoring gold', () => {
     expect(flagged.map((f) => f.fast)).toEqual([true, true]);
   });
 
+  test('on a job without a skill, a suspect gold item gives its scores back to the per-job records too', async ({ env, seed }) => {
+    const job = await seed.activeJob(1, { overlap: 1, qa_policy: JSON.stringify(policy) });
+    const good = await goldTasks(env.db, job.id, 10, () => pick('cat'));
+    const [badGold] = await goldTasks(env.db, job.id, 1, () => pick('dog'));
+    const experts = await workersOf(seed, 3);
+    await decideSubmissions(env.db, await submit(env.db, seed, [...good, badGold!], experts, () => pick('cat'), { timeSpentMs: 5000 }), new Date());
+    expect((await env.db.selectFrom('qa_suspect_gold').select('task_id').where('job_id', '=', job.id).execute()).map((r) => r.task_id)).toEqual([badGold!.id]);
+    const records = await env.db.selectFrom('qa_worker_jobs').select(['gold_total', 'gold_correct', 'suspended_at']).where('job_id', '=', job.id).execute();
+    expect(records).toEqual(experts.map(() => ({ gold_total: 10, gold_correct: 10, suspended_at: null })));
+  });
+
   test('a gold item most high-accuracy workers fail is flagged suspect and stops counting', async ({ env, seed }) => {
     const job = await seed.activeJob(1, { overlap: 1, required_skill: 'tagging', qa_policy: JSON.stringify(policy) });
     const good = await goldTasks(env.db, job.id, 10, () => pick('cat'));
@@ -153,9 +211,9 @@ describe('scoring gold', () => {
     await decideSubmissions(env.db, await submit(env.db, seed, good, experts, () => pick('cat'), { timeSpentMs: 5000 }), new Date());
     const onBad = await submit(env.db, seed, [badGold!], experts, () => pick('cat'), { timeSpentMs: 5000 });
     await decideSubmissions(env.db, onBad.slice(0, 2), new Date());
-    expect(await env.db.selectFrom('qa_suspect_gold').selectAll().execute()).toEqual([]);
+    expect(await env.db.selectFrom('qa_suspect_gold').selectAll().where('job_id', '=', job.id).execute()).toEqual([]);
     await decideSubmissions(env.db, onBad.slice(2), new Date());
-    const suspect = await env.db.selectFrom('qa_suspect_gold').select(['task_id', 'evidence']).execute();
+    const suspect = await env.db.selectFrom('qa_suspect_gold').select(['task_id', 'evidence']).where('job_id', '=', job.id).execute();
     expect(suspect.map((s) => [s.task_id, (s.evidence as { experts: number; expertFailures: number }).expertFailures])).toEqual([[badGold!.id, 3]]);
     // The experts' records are back to their ten good answers; the claim no longer offers the item.
     const records = await env.db.selectFrom('qa_worker_skills').select(['gold_total', 'gold_correct']).where('worker_id', 'in', experts.map((e) => e.workerId)).execute();

@@ -43,7 +43,7 @@ export async function workersOf(seed: Seed, n: number, skills?: Record<string, n
 }
 
 /** The outbox rows of `event` whose payload names this job. */
-export async function eventsOf<E extends 'assignment.decided' | 'task.decided' | 'task.overlap_requested' | 'worker.skill_changed'>(db: Db, event: E, jobId?: string) {
+export async function eventsOf<E extends 'assignment.decided' | 'task.decided' | 'task.overlap_requested' | 'worker.skill_changed' | 'worker.job_suspended'>(db: Db, event: E, jobId?: string) {
   const rows = await sql<{ payload: EventPayload<E>; queue: string }>`
     SELECT payload, queue FROM outbox WHERE event = ${event} AND (${jobId ?? null}::text IS NULL OR payload->>'job_id' = ${jobId ?? null}) ORDER BY id`.execute(db);
   return rows.rows;

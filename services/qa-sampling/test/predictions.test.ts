@@ -5,15 +5,18 @@ import { qaSamplingRoutes } from '../src/index.js';
 import { decideSubmissions } from '../src/decisions/decide.service.js';
 import { qaHandlers } from '../src/qa.consumer.js';
 import { workerAssignmentRoutes } from '../../worker-assignment/src/index.js';
+import { taskDispatchRoutes } from '../../task-dispatch/src/index.js';
+import { raiseRequiredAnnotations } from '../../task-dispatch/src/jobs.service.js';
 import { onTaskDecided } from '../../task-dispatch/src/task-dispatch.consumer.js';
 import { postSettlementEvents } from '../../settlement/src/settlement.consumer.js';
-import { decisionsOf, eventsOf, pick, submit, workersOf } from './helpers.js';
+import { decisionsOf, eventsOf, pick, submit, workersOf, type Submitted } from './helpers.js';
+import type { WorkerActor } from '@fairlabel/testing';
 
 // The three prediction modes on the real stack: `auto` through the qa-sampling queue's handlers for
 // job.activated / tasks.imported, `verify` through the submission path (decideSubmissions), `assist`
 // through worker-assignment's claim route.
 
-const test = integrationTest({ app: [qaSamplingRoutes, workerAssignmentRoutes] });
+const test = integrationTest({ app: [qaSamplingRoutes, workerAssignmentRoutes, taskDispatchRoutes] });
 const ctx = { jobId: 'test', attempt: 1, log: undefined as never };
 
 async function predict(db: Db, taskId: number, label: string, confidence: number) {
@@ -114,6 +117,79 @@ describe('model predictions', () => {
     const { tasks, assignments } = await decisionsOf(env.db, job);
     expect(tasks.map((t) => [t.method, t.result])).toEqual([['majority', pick('dog')]]);
     expect(assignments.map((d) => [d.kind, d.outcome])).toEqual([['annotation', 'accepted'], ['annotation', 'accepted']]);
+  });
+
+  test('verify through the real stack: a qualifying task opens ONE slot, one confirming answer decides it at the verify rate; below the threshold the overlap; a dispute reopens the overlap', async ({ app, env, seed }) => {
+    const client = await seed.client();
+    const draft = await seed.job(client, { overlap: 3, qa_policy: JSON.stringify({ prediction_mode: 'verify', prediction_threshold: 0.8 }), pay_policy: JSON.stringify({ verify_rate: 2 }) });
+    const item = (id: string, confidence: number) => JSON.stringify({ external_id: id, data: { text: id }, prediction: { answer: pick('cat'), confidence } });
+    const imported = await app.inject({ method: 'POST', url: `/v1/jobs/${draft.id}/tasks`, headers: { ...client.auth, 'content-type': 'application/x-ndjson' }, payload: [item('sure', 0.95), item('disputed', 0.9), item('unsure', 0.5)].join('\n') });
+    expect(imported.json()).toMatchObject({ created: 3 });
+    expect((await app.inject({ method: 'POST', url: `/v1/jobs/${draft.id}/activate`, headers: client.auth })).statusCode).toBe(200);
+    const ids = new Map((await env.db.selectFrom('tasks').select(['id', 'external_id']).where('job_id', '=', draft.id).execute()).map((t) => [t.external_id!, Number(t.id)]));
+    const [sure, disputed, unsure] = ['sure', 'disputed', 'unsure'].map((k) => ids.get(k)!) as [number, number, number];
+    const [a, b, c] = await workersOf(seed, 3);
+
+    // Claims until there is no work; each worker gets each task at most once.
+    const claimAll = async (w: WorkerActor) => {
+      const got: { id: number; task_id: number }[] = [];
+      for (;;) {
+        const r = await app.inject({ method: 'POST', url: '/v1/assignments/next', headers: w.auth });
+        if (r.statusCode === 204) return got;
+        expect(r.statusCode, r.body).toBe(200);
+        got.push({ id: r.json().id, task_id: r.json().task_id });
+      }
+    };
+    const answer = async (w: WorkerActor, claims: { id: number; task_id: number }[], label: (taskId: number) => string): Promise<Submitted[]> => {
+      for (const cl of claims) {
+        const r = await app.inject({ method: 'POST', url: `/v1/assignments/${cl.id}/submit`, headers: w.auth, payload: { answer: pick(label(cl.task_id)), time_spent_ms: 4000 } });
+        expect(r.statusCode, r.body).toBe(200);
+      }
+      return claims.map((cl) => ({ assignment_id: cl.id, task_id: cl.task_id, job_id: draft.id, worker_id: w.workerId, vendor_id: w.vendorId }));
+    };
+    const slots = async () => new Map((await env.db.selectFrom('task_slots').select(['task_id', 'open_slots']).where('job_id', '=', draft.id).execute()).map((s) => [Number(s.task_id), s.open_slots]));
+
+    // A takes one of each; the two verify tasks then have no slot left, the unsure one two.
+    const byA = await claimAll(a!);
+    expect(byA.map((x) => x.task_id).sort()).toEqual([sure, disputed, unsure].sort());
+    expect(await slots()).toEqual(new Map([[sure, 0], [disputed, 0], [unsure, 2]]));
+    const byB = await claimAll(b!);
+    expect(byB.map((x) => x.task_id)).toEqual([unsure]);
+
+    await decideSubmissions(env.db, [...(await answer(a!, byA, (t) => (t === disputed ? 'dog' : 'cat'))), ...(await answer(b!, byB, () => 'cat'))], env.clock.now());
+    let { tasks, assignments } = await decisionsOf(env.db, draft);
+    // `sure`: decided by A's one confirming answer, as verify work.
+    expect(tasks.map((t) => [t.task_id, t.method, t.automated, t.result, t.annotations])).toEqual([[sure, 'automation', false, pick('cat'), 1]]);
+    expect(assignments.map((d) => [d.task_id, d.kind, d.outcome])).toEqual([[sure, 'verify', 'accepted']]);
+    // `disputed`: A disagreed, so QA asks task-dispatch for the job's overlap (3) and the slots reopen.
+    const asked = (await eventsOf(env.db, 'task.overlap_requested', draft.id)).filter((e) => e.queue === 'task-dispatch').map((e) => e.payload);
+    expect(asked).toEqual([{ task_id: disputed, job_id: draft.id, required_annotations: 3 }]);
+    expect(await raiseRequiredAnnotations(env.db, asked[0]!)).toBe(true);
+    expect(await slots()).toEqual(new Map([[sure, 0], [disputed, 2], [unsure, 1]]));
+
+    // B and C take what is open; B agrees with the model on `disputed` and confirms it, A is judged against it.
+    const byB2 = await claimAll(b!);
+    expect(byB2.map((x) => x.task_id)).toEqual([disputed]);
+    const byC = await claimAll(c!);
+    expect(byC.map((x) => x.task_id).sort()).toEqual([disputed, unsure].sort());
+    await decideSubmissions(env.db, [...(await answer(b!, byB2, () => 'cat')), ...(await answer(c!, byC, () => 'cat'))], env.clock.now());
+    ({ tasks, assignments } = await decisionsOf(env.db, draft));
+    expect(tasks.map((t) => [t.task_id, t.method, t.annotations])).toEqual([[sure, 'automation', 1], [disputed, 'automation', 3], [unsure, 'majority', 3]].sort((x, y) => Number(x[0]) - Number(y[0])));
+    const of = (claims: { id: number; task_id: number }[], taskId: number) => assignments.filter((d) => Number(d.assignment_id) === claims.find((x) => x.task_id === taskId)!.id).map((d) => [d.kind, d.outcome]);
+    expect(of(byA, disputed)).toEqual([['annotation', 'rejected']]);
+    expect(of(byB2, disputed)).toEqual([['verify', 'accepted']]);
+    expect(of(byC, disputed)).toEqual([['annotation', 'accepted']]);
+    expect([of(byA, unsure), of(byB, unsure), of(byC, unsure)]).toEqual([[['annotation', 'accepted']], [['annotation', 'accepted']], [['annotation', 'accepted']]]);
+
+    // Settlement: the verifiers at the verify rate (2), the annotators at pay per annotation (5).
+    const events = (await eventsOf(env.db, 'assignment.decided', draft.id)).filter((e) => e.queue === 'settlement');
+    await postSettlementEvents(env.db, events.map((e) => ({ event: 'assignment.decided' as const, payload: e.payload })));
+    expect(await payable(env.db, byA.find((x) => x.task_id === sure)!.id)).toBe('-2');
+    expect(await payable(env.db, byB2[0]!.id)).toBe('-2');
+    expect(await payable(env.db, byC.find((x) => x.task_id === unsure)!.id)).toBe('-5');
+    // task-dispatch closes the tasks and completes the job.
+    for (const e of (await eventsOf(env.db, 'task.decided', draft.id)).filter((x) => x.queue === 'task-dispatch')) await onTaskDecided(env.db, e.payload);
+    expect((await env.db.selectFrom('jobs').select('status').where('id', '=', draft.id).executeTakeFirstOrThrow()).status).toBe('completed');
   });
 
   test('assist: the claim shows the prediction as a pre-annotation, and the task is decided by the annotators', async ({ app, env, seed, worker }) => {

@@ -9,6 +9,7 @@ import { BatchWriter } from './import/copy-writer.js';
 import { labelStudioToItem, looksLikeFlatTask, looksLikeLabelStudioTask, type PartCounts } from './import/label-studio-tasks.js';
 import { csvItems, jsonItems, MalformedBody, ndjsonItems, type ItemError } from './import/readers.js';
 import { isObject, ItemValidator, type StagedRow } from './import/validation.js';
+import { taskSlotsOf } from './task-slots.js';
 
 /**
  * A task import: the body read by the reader of its format (import/readers.ts, import/label-studio-tasks.ts),
@@ -59,14 +60,14 @@ export async function importTasks(req: ImportRequest): Promise<ImportResult> {
     return await db.transaction().execute(async (trx) => {
       const job = await trx
         .selectFrom('jobs')
-        .select(['id', 'client_id', 'status', 'task_type', 'label_config', 'overlap'])
+        .select(['id', 'client_id', 'status', 'task_type', 'label_config', 'overlap', 'qa_policy'])
         .where('id', '=', req.jobId)
         .where('client_id', '=', req.clientId)
         .forShare()
         .executeTakeFirst();
       if (!job) throw notFound('job');
       assertJobAcceptsTasks(job.status);
-      const inserter = new BatchWriter(client, job.id, job.overlap);
+      const inserter = new BatchWriter(client, job.id, taskSlotsOf(job));
       const outcome = await stageItems(req, new ItemValidator(parseLabelConfig(job.label_config), job.task_type), inserter).catch(async (err) => {
         await inserter.abandon();
         throw err;

@@ -17,6 +17,7 @@ import {
 import { conflict, decodeCursor, notFound, pageResult, unprocessable } from '@fairlabel/http';
 import { publish } from '@fairlabel/queues';
 import type { Selectable, Transaction, Updateable } from 'kysely';
+import { taskSlotsOf } from './task-slots.js';
 import { labelConfigFromXml, labelConfigToXml, LabelStudioConfigError } from './labelstudio/xml.js';
 
 export type JobRow = Selectable<JobsTable>;
@@ -189,8 +190,29 @@ export async function updateJob(db: Db, clientId: string, jobId: string, body: U
     if (qa_policy !== undefined) json.qa_policy = JSON.stringify(qa_policy);
     if (pay_policy !== undefined) json.pay_policy = JSON.stringify(pay_policy);
     const changes = { ...plain, ...json, updated_at: sql<Date>`now()` };
-    return trx.updateTable('jobs').set(changes).where('id', '=', job.id).returningAll().executeTakeFirstOrThrow();
+    const updated = await trx.updateTable('jobs').set(changes).where('id', '=', job.id).returningAll().executeTakeFirstOrThrow();
+    if (qa_policy !== undefined || plain.overlap !== undefined) await resyncTaskSlots(trx, updated);
+    return updated;
   });
+}
+
+/**
+ * The open tasks' required annotations follow a change of the job's overlap or prediction policy
+ * (see TaskSlots: a task whose prediction qualifies under `verify` needs one annotation, any other the
+ * overlap). A draft has no work yet, so its tasks take the new count either way. A paused job has work
+ * under the old count, so its tasks only rise: those opened with one slot that no longer qualify get
+ * the overlap back; those that now qualify keep theirs (QA still decides them on the first agreeing
+ * answer) — lowering would strand answers already claimed, and would undo overlap QA asked for.
+ */
+async function resyncTaskSlots(trx: Transaction<Database>, job: JobRow): Promise<void> {
+  const slots = taskSlotsOf(job);
+  // Compared as float32, as predictionQualifies does: Math.fround's value prints and parses exactly as a real.
+  const threshold = slots.verifyThreshold === null ? null : Math.fround(slots.verifyThreshold);
+  const target = sql<number>`CASE WHEN ${threshold}::real IS NOT NULL AND prediction IS NOT NULL AND prediction_confidence >= ${threshold}::real THEN 1 ELSE ${slots.overlap}::smallint END`;
+  await sql`
+    UPDATE tasks SET required_annotations = ${target}
+    WHERE job_id = ${job.id} AND status = 'open' AND gold IS NULL
+      AND ${job.status === 'draft' ? sql`required_annotations <> ${target}` : sql`required_annotations < ${target}`}`.execute(trx);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
-import { choicesConfig, expectError, integrationTest, labelConfigs } from '@fairlabel/testing';
-import type { JobStatus } from '@fairlabel/db';
+import { choicesConfig, expectError, integrationTest, labelConfigs, type Actor, type Seed } from '@fairlabel/testing';
+import { sql, type Db, type JobStatus } from '@fairlabel/db';
 import { jobAndImportRoutes, ndjson } from './helpers.js';
 
 /** Helpers bound to the test's client: its classification jobs, imports into them, and their tasks. */
@@ -352,5 +352,76 @@ describe('who and when', () => {
     expect(body.length).toBeGreaterThan(env.config.BODY_LIMIT_BYTES);
     const res = await post(job.id, body, 'application/x-ndjson');
     expect(res.json()).toMatchObject({ created: n });
+  });
+});
+
+describe('slots under prediction_mode verify', () => {
+  const cat = { label: { choices: ['cat'] } };
+  const predicted = (id: string, confidence: number, extra: Record<string, unknown> = {}) => ({ external_id: id, data: { text: id }, prediction: { answer: cat, confidence }, ...extra });
+  const verifyJob = (seed: Seed, client: Actor, qaPolicy: Record<string, unknown>, status: JobStatus = 'draft', overlap = 3) =>
+    seed.job(client, { status, overlap, label_config: JSON.stringify(choicesConfig(['cat', 'dog', 'other'])), qa_policy: JSON.stringify(qaPolicy) });
+  const slotsOf = async (env: { db: Db }, jobId: string) =>
+    (
+      await sql<{ external_id: string; required: number; open: number }>`
+        SELECT t.external_id, t.required_annotations AS required, s.open_slots AS open FROM tasks t JOIN task_slots s ON s.task_id = t.id
+        WHERE t.job_id = ${jobId} ORDER BY t.id`.execute(env.db)
+    ).rows.map((r) => [r.external_id, r.required, r.open]);
+
+  test('a task whose prediction reaches the threshold opens one slot; below it, without a prediction, and gold keep the overlap', async ({ env, seed, client, post }) => {
+    const job = await verifyJob(seed, client, { prediction_mode: 'verify', prediction_threshold: 0.8 });
+    const body = ndjson([
+      predicted('at', 0.8),
+      predicted('above', 0.95),
+      predicted('below', 0.79),
+      { external_id: 'none', data: { text: 'none' } },
+      predicted('gold', 0.99, { gold: cat }),
+      // Stored as a real this is 0.8, which QA reads back and counts as qualifying: so must the import.
+      predicted('hair', 0.79999999),
+    ]);
+    expect((await post(job.id, body, 'application/x-ndjson')).json()).toMatchObject({ created: 6 });
+    // worker-assignment's slot trigger follows the task's count: one slot for a verifier, none for gold.
+    expect(await slotsOf(env, job.id)).toEqual([['at', 1, 1], ['above', 1, 1], ['below', 3, 3], ['none', 3, 3], ['gold', 3, 0], ['hair', 1, 1]]);
+
+    // Label Studio predictions (their score is the confidence), and the duplicate-skipping path.
+    const ls = [
+      { id: 201, data: { text: 'ls' }, predictions: [{ score: 0.9, result: [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['cat'] } }] }] },
+      { id: 202, data: { text: 'ls low' }, predictions: [{ score: 0.5, result: [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: ['cat'] } }] }] },
+    ];
+    expect((await post(job.id, JSON.stringify(ls), 'application/json')).json()).toMatchObject({ format: 'labelstudio', created: 2 });
+    expect((await post(job.id, ndjson([predicted('above', 0.95), predicted('again', 0.9)]), 'application/x-ndjson')).json()).toMatchObject({ created: 1, duplicates: 1 });
+    expect((await slotsOf(env, job.id)).slice(6)).toEqual([['201', 1, 1], ['202', 3, 3], ['again', 1, 1]]);
+  });
+
+  test('the legacy auto_accept_confidence means verify; auto and assist keep the overlap', async ({ env, seed, client, post }) => {
+    const legacy = await verifyJob(seed, client, { auto_accept_confidence: 0.7 });
+    const auto = await verifyJob(seed, client, { prediction_mode: 'auto', prediction_threshold: 0.7 });
+    const assist = await verifyJob(seed, client, { prediction_mode: 'assist', prediction_threshold: 0.7 });
+    for (const j of [legacy, auto, assist]) expect((await post(j.id, ndjson([predicted('p', 0.75)]), 'application/x-ndjson')).statusCode).toBe(200);
+    expect((await slotsOf(env, legacy.id)).map((r) => r[1])).toEqual([1]);
+    expect((await slotsOf(env, auto.id)).map((r) => r[1])).toEqual([3]);
+    expect((await slotsOf(env, assist.id)).map((r) => r[1])).toEqual([3]);
+  });
+
+  test('a draft\'s tasks follow a change of policy or overlap; a paused job\'s only rise', async ({ env, app, seed, client, post }) => {
+    const patch = (jobId: string, payload: Record<string, unknown>) => app.inject({ method: 'PATCH', url: `/v1/jobs/${jobId}`, headers: client.auth, payload });
+    const body = ndjson([predicted('high', 0.9), predicted('mid', 0.75), { external_id: 'none', data: { text: 'none' } }]);
+
+    const draft = await verifyJob(seed, client, { prediction_mode: 'assist' });
+    await post(draft.id, body, 'application/x-ndjson');
+    expect((await slotsOf(env, draft.id)).map((r) => r[1])).toEqual([3, 3, 3]);
+    expect((await patch(draft.id, { qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0, prediction_mode: 'verify', prediction_threshold: 0.7 } })).statusCode).toBe(200);
+    expect(await slotsOf(env, draft.id)).toEqual([['high', 1, 1], ['mid', 1, 1], ['none', 3, 3]]);
+    expect((await patch(draft.id, { overlap: 2, qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0, prediction_mode: 'verify', prediction_threshold: 0.8 } })).statusCode).toBe(200);
+    expect(await slotsOf(env, draft.id)).toEqual([['high', 1, 1], ['mid', 2, 2], ['none', 2, 2]]);
+
+    const paused = await verifyJob(seed, client, { prediction_mode: 'verify', prediction_threshold: 0.8 }, 'paused');
+    await post(paused.id, body, 'application/x-ndjson');
+    expect((await slotsOf(env, paused.id)).map((r) => r[1])).toEqual([1, 3, 3]);
+    // Now `mid` qualifies too, but a paused job has work under the old count: nothing is lowered.
+    expect((await patch(paused.id, { qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0, prediction_mode: 'verify', prediction_threshold: 0.7 } })).statusCode).toBe(200);
+    expect((await slotsOf(env, paused.id)).map((r) => r[1])).toEqual([1, 3, 3]);
+    // Verify turned off: the one-slot task gets the overlap back, its new slots open.
+    expect((await patch(paused.id, { qa_policy: { gold_ratio: 0, review_sample_rate: 0, consensus_method: 'majority', accuracy_floor: 0, prediction_mode: 'assist' } })).statusCode).toBe(200);
+    expect(await slotsOf(env, paused.id)).toEqual([['high', 3, 3], ['mid', 3, 3], ['none', 3, 3]]);
   });
 });

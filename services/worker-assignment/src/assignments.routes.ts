@@ -91,7 +91,7 @@ export const assignmentRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'heartbeatAssignment',
         tags,
         summary: 'Extend your lease (holder only)',
-        description: 'Refused as submit would be: 409 `task_closed` once the task takes no more answers, 403 `worker_suspended` / `skill_suspended`.',
+        description: 'Refused as submit would be: 409 `task_closed` once the task takes no more answers, 403 `worker_suspended` / `skill_suspended` / `job_suspended`.',
         params: assignmentIdParams,
         response: { 200: leaseSchema, ...errors },
       },
@@ -129,7 +129,7 @@ export const assignmentRoutes: FastifyPluginAsyncZod = async (app) => {
           'The answer is checked against the job’s label config (422 names the failing field). Submitting the same answer again returns the first result; ' +
           'a different answer for a submitted assignment is 409 `already_submitted`; after expiry, 409 `lease_expired`. ' +
           'Once the task takes no more answers (decided, or its job cancelled or completed, e.g. before a data purge), 409 `task_closed`; ' +
-          'a worker suspended by their vendor, or from the job’s skill, gets 403 `worker_suspended` / `skill_suspended` (a paused job still takes answers of leases held).',
+          'a worker suspended by their vendor, from the job’s skill, or from the job itself, gets 403 `worker_suspended` / `skill_suspended` / `job_suspended` (a paused job still takes answers of leases held).',
         params: assignmentIdParams,
         body: submitBody,
         response: { 200: submissionSchema, ...errors },

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger, Metrics } from '@fairlabel/observability';
 import { announceSlots } from './wakeups.js';
 import type { Pool } from './prepared.js';
-import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
+import { refusalColumns, refusalError, refusalJoins, type RefusalFacts } from './refusals.js';
 
 export interface LeaseDeps {
   db: Db;
@@ -32,10 +32,7 @@ async function explainNotLive(db: Db, assignmentId: number, workerId: string, no
   const found = await sql<RefusalFacts & { status: string; lease_expires_at: Date }>`
     SELECT a.status, a.lease_expires_at, ${refusalColumns}
     FROM assignments a
-    JOIN tasks t ON t.id = a.task_id
-    JOIN jobs j ON j.id = a.job_id
-    JOIN workers w ON w.id = a.worker_id
-    LEFT JOIN worker_skills ws ON ws.worker_id = a.worker_id AND ws.skill = j.required_skill
+    ${refusalJoins}
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid
   `.execute(db);
   const a = found.rows[0];
@@ -63,9 +60,10 @@ export async function heartbeat(deps: LeaseDeps, assignmentId: number, workerId:
     CROSS JOIN jobs j
     CROSS JOIN workers w
     LEFT JOIN worker_skills ws ON ws.worker_id = w.id AND ws.skill = j.required_skill
+    LEFT JOIN worker_job_blocks jb ON jb.worker_id = w.id AND jb.job_id = j.id
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid AND a.status = 'leased' AND a.lease_expires_at > ${now}::timestamptz
       AND t.id = a.task_id AND j.id = a.job_id AND w.id = ${workerId}::uuid
-      AND wa_answer_refused(t.status, j.status, w.status, ws.suspended_at) IS NULL
+      AND wa_answer_refused(t.status, j.status, w.status, ws.suspended_at, jb.blocked_at) IS NULL
     RETURNING ${sql.join(leaseColumns.map((c) => sql.ref(`a.${c}`)))}
   `.execute(deps.db);
   return row.rows[0] ?? explainNotLive(deps.db, assignmentId, workerId, now);

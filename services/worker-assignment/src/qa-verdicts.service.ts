@@ -60,3 +60,19 @@ export async function applySkillChange(db: Db, e: EventPayload<'worker.skill_cha
     SELECT count(*)::int AS n FROM logged`.execute(db);
   return (res.rows[0]?.n ?? 0) > 0;
 }
+
+/**
+ * `worker.job_suspended`: the worker is blocked from the job (worker_job_blocks: the claim no longer
+ * offers it, the submit and heartbeat of its leases are refused), with QA's evidence. Once: a
+ * redelivery finds the block and changes nothing. The worker's undecided work on the job QA rejects
+ * itself (`assignment.decided`), which gives the slots back.
+ */
+export async function applyJobSuspension(db: Db, e: EventPayload<'worker.job_suspended'>): Promise<boolean> {
+  const reason = typeof e.evidence.reason === 'string' ? e.evidence.reason : 'qa suspension from the job';
+  const res = await sql<{ worker_id: string }>`
+    INSERT INTO worker_job_blocks (worker_id, job_id, vendor_id, reason, evidence)
+    VALUES (${e.worker_id}, ${e.job_id}, ${e.vendor_id}, ${reason}, ${JSON.stringify(e.evidence)}::jsonb)
+    ON CONFLICT (worker_id, job_id) DO NOTHING
+    RETURNING worker_id`.execute(db);
+  return res.rows.length > 0;
+}

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { LeaseDeps } from './leases.service.js';
 import { batcherPer, eachOrAlone, MicroBatcher, type Outcome } from './micro-batcher.js';
 import { runPrepared } from './prepared.js';
-import { refusalColumns, refusalError, type RefusalFacts } from './refusals.js';
+import { refusalColumns, refusalError, refusalJoins, type RefusalFacts } from './refusals.js';
 import { cacheKey, ProcessCache } from './process-cache.js';
 
 /** What the caches need: the database handle that scopes them and the clock their TTL runs on. */
@@ -224,10 +224,7 @@ async function submitChecked(deps: CacheDeps, trx: Transaction<Database>, assign
     SELECT a.id, a.task_id, a.job_id, a.worker_id, a.vendor_id, a.status, a.answer, a.time_spent_ms, a.submitted_at, a.lease_expires_at, t.payload,
            ${refusalColumns}
     FROM assignments a
-    JOIN tasks t ON t.id = a.task_id
-    JOIN jobs j ON j.id = a.job_id
-    JOIN workers w ON w.id = a.worker_id
-    LEFT JOIN worker_skills ws ON ws.worker_id = a.worker_id AND ws.skill = j.required_skill
+    ${refusalJoins}
     WHERE a.id = ${assignmentId} AND a.worker_id = ${workerId}::uuid
     FOR UPDATE OF a
   `.execute(trx);

@@ -5,7 +5,7 @@ import type { Logger } from '@fairlabel/observability';
 import type { Clock } from '@fairlabel/runtime';
 import { purgeJobAnswers } from './answers-purge.service.js';
 import { endLeasesOfCancelledJob } from './leases.service.js';
-import { applyAssignmentDecision, applySkillChange } from './qa-verdicts.service.js';
+import { applyAssignmentDecision, applySkillChange, applyJobSuspension } from './qa-verdicts.service.js';
 import { announceSlots } from './wakeups.js';
 
 export interface WorkerAssignmentConsumerDeps {
@@ -48,6 +48,10 @@ export function workerAssignmentHandlers(deps: WorkerAssignmentConsumerDeps): Ha
     'worker.skill_changed': async (payload, ctx) => {
       const applied = await applySkillChange(deps.db, payload);
       if (applied) ctx.log.info({ workerId: payload.worker_id, skill: payload.skill, action: payload.action }, 'applied a QA skill change');
+    },
+    'worker.job_suspended': async (payload, ctx) => {
+      const applied = await applyJobSuspension(deps.db, payload);
+      if (applied) ctx.log.info({ workerId: payload.worker_id, jobId: payload.job_id }, 'applied a QA suspension from a job');
     },
   };
 }

@@ -404,21 +404,26 @@ describe('wa_submit', () => {
 
 describe('wa_answer_refused', () => {
   test('names the first reason a lease may not take an answer, or none', async ({ env }) => {
-    const cases: [string, string | null, string, string | null, string | null][] = [
-      ['open', 'active', 'active', null, null],
-      ['open', 'paused', 'active', null, null],
-      ['open', 'active', 'suspended', null, 'worker_suspended'],
-      ['open', 'active', 'active', NOW.toISOString(), 'skill_suspended'],
-      ['decided', 'active', 'active', null, 'task_closed'],
-      ['cancelled', 'cancelled', 'active', null, 'task_closed'],
-      ['open', 'completed', 'active', null, 'task_closed'],
-      ['open', 'draft', 'active', null, 'task_closed'],
-      ['open', null, 'active', null, 'task_closed'],
-      ['decided', 'active', 'suspended', null, 'worker_suspended'],
+    const at = NOW.toISOString();
+    const cases: [string, string | null, string, string | null, string | null, string | null][] = [
+      ['open', 'active', 'active', null, null, null],
+      ['open', 'paused', 'active', null, null, null],
+      ['open', 'active', 'suspended', null, null, 'worker_suspended'],
+      ['open', 'active', 'active', at, null, 'skill_suspended'],
+      ['open', 'active', 'active', null, at, 'job_suspended'],
+      ['open', 'active', 'active', at, at, 'skill_suspended'],
+      ['open', 'active', 'suspended', null, at, 'worker_suspended'],
+      ['decided', 'active', 'active', null, at, 'job_suspended'],
+      ['decided', 'active', 'active', null, null, 'task_closed'],
+      ['cancelled', 'cancelled', 'active', null, null, 'task_closed'],
+      ['open', 'completed', 'active', null, null, 'task_closed'],
+      ['open', 'draft', 'active', null, null, 'task_closed'],
+      ['open', null, 'active', null, null, 'task_closed'],
+      ['decided', 'active', 'suspended', null, null, 'worker_suspended'],
     ];
-    for (const [task, jobStatus, workerStatus, skillSuspendedAt, expected] of cases) {
-      const res = await sql<{ r: string | null }>`SELECT wa_answer_refused(${task}, ${jobStatus}, ${workerStatus}, ${skillSuspendedAt}::timestamptz) AS r`.execute(env.db);
-      expect({ task, jobStatus, workerStatus, skillSuspendedAt, r: res.rows[0]!.r }).toEqual({ task, jobStatus, workerStatus, skillSuspendedAt, r: expected });
+    for (const [task, jobStatus, workerStatus, skillSuspendedAt, jobBlockedAt, expected] of cases) {
+      const res = await sql<{ r: string | null }>`SELECT wa_answer_refused(${task}, ${jobStatus}, ${workerStatus}, ${skillSuspendedAt}::timestamptz, ${jobBlockedAt}::timestamptz) AS r`.execute(env.db);
+      expect({ task, jobStatus, workerStatus, skillSuspendedAt, jobBlockedAt, r: res.rows[0]!.r }).toEqual({ task, jobStatus, workerStatus, skillSuspendedAt, jobBlockedAt, r: expected });
     }
   });
 });

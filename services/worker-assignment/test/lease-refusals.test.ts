@@ -150,3 +150,42 @@ describe('other reasons a lease can no longer take an answer', () => {
     expect(await stored(env, a.id)).toMatchObject({ status: 'leased', answer: null });
   });
 });
+
+describe('a worker suspended from one job (QA: a job without a required skill)', () => {
+  const suspended = (env: TestEnv, w: WorkerActor, jobId: string) =>
+    workerAssignmentHandlers(env)['worker.job_suspended']!(
+      { worker_id: w.workerId, vendor_id: w.vendorId, job_id: jobId, evidence: { reason: '0/5 gold correct on this job', scope: 'job', gold_total: 5, gold_correct: 0 } },
+      { jobId: 'test', attempt: 1, log: env.logger },
+    );
+
+  test('cannot claim that job, nor submit or extend a lease on it (403 job_suspended); still claims another job without a skill; others still claim it', async ({ app, env, seed }) => {
+    expect(queuesFor('worker.job_suspended')).toContain('worker-assignment');
+    const a = await seed.activeJob(2, { overlap: 1, priority: 10 });
+    const b = await seed.activeJob(1, { overlap: 1 });
+    const { vendor, worker } = await seed.vendorWithWorker();
+    const held = (await claim(app, worker)).json();
+    expect(held.job_id).toBe(a.id);
+
+    await suspended(env, worker, a.id);
+    await suspended(env, worker, a.id); // redelivered: one block
+    const blocks = await env.db.selectFrom('worker_job_blocks').selectAll().where('worker_id', '=', worker.workerId).execute();
+    expect(blocks.map((x) => [x.job_id, x.reason, x.evidence.gold_total])).toEqual([[a.id, '0/5 gold correct on this job', 5]]);
+
+    const res = await submit(app, worker, held.id);
+    expect(errorOf(res)).toEqual([403, 'job_suspended']);
+    // The ordered checks (an answer the one-statement path cannot take) say the same.
+    expect(errorOf(await submit(app, worker, held.id, { label: { choices: ['c\u0000t'] } }))).toEqual([403, 'job_suspended']);
+    expect(errorOf(await heartbeat(app, worker, held.id))).toEqual([403, 'job_suspended']);
+    expect(await stored(env, held.id)).toMatchObject({ status: 'leased', answer: null });
+
+    // A's second task is open and outranks B's, but the claim passes A over: B, then nothing.
+    const next = await claim(app, worker);
+    expect(next.statusCode, next.body).toBe(200);
+    expect([next.json().job_id, next.json().task_id]).toEqual([b.id, b.tasks[0]!.id]);
+    expect((await claim(app, worker)).statusCode).toBe(204);
+    expect((await submit(app, worker, next.json().id)).statusCode).toBe(200);
+    // The block is the worker's alone: a colleague claims A's open task.
+    const colleague = await seed.worker(vendor);
+    expect((await claim(app, colleague)).json()).toMatchObject({ job_id: a.id, task_id: a.tasks[1]!.id });
+  });
+});

@@ -59,6 +59,17 @@ export const qaSamplingEvents = {
     to_level: z.number().int().min(1).max(5).nullable(),
     evidence: z.record(z.string(), z.unknown()),
   }),
+  /**
+   * QA suspended a worker from one job (a job without a required skill: its gold is recorded on `*`,
+   * shared by every such job, so the suspension is scoped to the job whose gold fell under its floor),
+   * with its evidence. worker-assignment blocks the job for the worker (claim, submit, heartbeat).
+   */
+  'worker.job_suspended': z.object({
+    worker_id: z.uuid(),
+    vendor_id: z.uuid(),
+    job_id: z.uuid(),
+    evidence: z.record(z.string(), z.unknown()),
+  }),
   /** A reviewer finished reviewing an assignment (review work is paid at the job's review rate). */
   'review.completed': z.object({
     review_id: id,

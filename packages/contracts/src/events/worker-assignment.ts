@@ -34,7 +34,9 @@ export const workerAssignmentSubscribes: string[] = [
   'assignment.released',
   'job.data_purge_requested',
   'job.cancelled',
-  // QA's verdicts on what worker-assignment owns: an assignment accepted or rejected, a worker's level or suspension in a skill.
+  // QA's verdicts on what worker-assignment owns: an assignment accepted or rejected, a worker's level or suspension in a skill,
+  // a worker's suspension from one job.
   'assignment.decided',
   'worker.skill_changed',
+  'worker.job_suspended',
 ];

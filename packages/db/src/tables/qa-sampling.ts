@@ -120,7 +120,21 @@ export interface QaSkillActionsTable {
   to_level: number | null;
   at_gold_total: number;
   evidence: JsonColumn<Record<string, unknown>>;
+  /** Set for a suspension from one job (skill `*`: jobs without a required skill); null for a skill's actions. */
+  job_id: string | null;
   created_at: Generated<Date>;
+}
+
+/** A worker's gold record on one job without a required skill: its floor suspends from that job only. */
+export interface QaWorkerJobsTable {
+  worker_id: string;
+  job_id: string;
+  vendor_id: string;
+  gold_total: Generated<number>;
+  gold_correct: Generated<number>;
+  fast_answers: Generated<number>;
+  suspended_at: Timestamp | null;
+  updated_at: Generated<Date>;
 }
 
 export interface QaSamplingTables {
@@ -133,4 +147,5 @@ export interface QaSamplingTables {
   qa_gold_scores: QaGoldScoresTable;
   qa_suspect_gold: QaSuspectGoldTable;
   qa_skill_actions: QaSkillActionsTable;
+  qa_worker_jobs: QaWorkerJobsTable;
 }

@@ -1,3 +1,4 @@
+import type { ColumnType, Generated } from 'kysely';
 import type { Timestamp } from './core.js';
 
 /**
@@ -34,6 +35,20 @@ export interface AssignmentAnswerPurgesTable {
   erased_at: Timestamp;
 }
 
+/**
+ * A worker suspended from one job (QA's suspension from a job without a required skill, applied from
+ * `worker.job_suspended`): the claim does not offer the job, and the submit and heartbeat refuse its
+ * leases ('job_suspended', wa_answer_refused.sql).
+ */
+export interface WorkerJobBlocksTable {
+  worker_id: string;
+  job_id: string;
+  vendor_id: string;
+  reason: string;
+  evidence: ColumnType<Record<string, unknown>, Record<string, unknown> | string, Record<string, unknown> | string>;
+  blocked_at: Generated<Date>;
+}
+
 declare module './work.js' {
   interface AssignmentsTable {
     /** When the assignment stopped using the worker's time (submitted, released, expired). */
@@ -46,4 +61,5 @@ export interface WorkerAssignmentTables {
   job_slot_totals: JobSlotTotalsTable;
   job_vendor_usage: JobVendorUsageTable;
   assignment_answer_purges: AssignmentAnswerPurgesTable;
+  worker_job_blocks: WorkerJobBlocksTable;
 }

@@ -607,7 +607,7 @@ export interface paths {
         put?: never;
         /**
          * Extend your lease (holder only)
-         * @description Refused as submit would be: 409 `task_closed` once the task takes no more answers, 403 `worker_suspended` / `skill_suspended`.
+         * @description Refused as submit would be: 409 `task_closed` once the task takes no more answers, 403 `worker_suspended` / `skill_suspended` / `job_suspended`.
          */
         post: operations["heartbeatAssignment"];
         delete?: never;
@@ -644,7 +644,7 @@ export interface paths {
         put?: never;
         /**
          * Submit your answer before the lease expires
-         * @description The answer is checked against the job’s label config (422 names the failing field). Submitting the same answer again returns the first result; a different answer for a submitted assignment is 409 `already_submitted`; after expiry, 409 `lease_expired`. Once the task takes no more answers (decided, or its job cancelled or completed, e.g. before a data purge), 409 `task_closed`; a worker suspended by their vendor, or from the job’s skill, gets 403 `worker_suspended` / `skill_suspended` (a paused job still takes answers of leases held).
+         * @description The answer is checked against the job’s label config (422 names the failing field). Submitting the same answer again returns the first result; a different answer for a submitted assignment is 409 `already_submitted`; after expiry, 409 `lease_expired`. Once the task takes no more answers (decided, or its job cancelled or completed, e.g. before a data purge), 409 `task_closed`; a worker suspended by their vendor, from the job’s skill, or from the job itself, gets 403 `worker_suspended` / `skill_suspended` / `job_suspended` (a paused job still takes answers of leases held).
          */
         post: operations["submitAssignment"];
         delete?: never;
@@ -2941,11 +2941,13 @@ export interface components {
                 accepted: number;
                 rejected: number;
             };
-            /** @description Promotions and suspensions QA made, newest first, with the figures that caused them. */
+            /** @description Promotions and suspensions (from a skill, or from one job) QA made, newest first, with the figures that caused them. */
             actions: {
                 /** @enum {string} */
                 action: "promote" | "suspend" | "reinstate";
                 skill: string;
+                /** @description A suspension from this one job (skill `*`: a job without a required skill, whose gold fell under its floor); null for a skill's actions. */
+                job_id: string | null;
                 from_level: number | null;
                 to_level: number | null;
                 evidence: {
@@ -4630,11 +4632,13 @@ export interface components {
                 accepted: number;
                 rejected: number;
             };
-            /** @description Promotions and suspensions QA made, newest first, with the figures that caused them. */
+            /** @description Promotions and suspensions (from a skill, or from one job) QA made, newest first, with the figures that caused them. */
             actions: {
                 /** @enum {string} */
                 action: "promote" | "suspend" | "reinstate";
                 skill: string;
+                /** @description A suspension from this one job (skill `*`: a job without a required skill, whose gold fell under its floor); null for a skill's actions. */
+                job_id: string | null;
                 from_level: number | null;
                 to_level: number | null;
                 evidence: {

@@ -6,7 +6,7 @@ import { compareAnswers } from '../compare/answer.js';
 import type { Answer } from '../compare/types.js';
 import { smoothedAccuracy } from '../quality/accuracy.js';
 import { detectSuspectGold, type GoldAttempt } from '../quality/fraud.js';
-import { applySkillRules } from './skills.service.js';
+import { applyJobRules, applySkillRules } from './skills.service.js';
 import { clamp01 } from './consensus.js';
 import type { SubmissionContext } from './decide.service.js';
 import { allocateIds, assignmentDecision, type DecisionJob } from './rows.js';
@@ -95,6 +95,7 @@ export interface FastAnswer {
 
 interface CountedScore {
   task_id: number;
+  job_id: string;
   worker_id: string;
   vendor_id: string;
   skill: string;
@@ -116,8 +117,26 @@ async function recordAndAct(trx: Trx, counted: readonly CountedScore[], fastAnsw
     if (fast) w.fast++;
     perWorker.set(k, w);
   };
-  for (const s of counted) add(s.worker_id, s.vendor_id, s.skill, s.passed, s.fast);
-  for (const f of fastAnswers) add(f.worker_id, f.vendor_id, f.job.skill, false, true);
+  // Jobs without a required skill also keep a record per job (qa_worker_jobs): their floor suspends from the job only.
+  const skillLess = new Set([...subs.filter((s) => s.job.requiredSkill === null).map((s) => s.jobId), ...fastAnswers.filter((f) => f.job.requiredSkill === null).map((f) => f.job.id)]);
+  const perJob = new Map<string, { worker_id: string; vendor_id: string; job_id: string; total: number; correct: number; fast: number }>();
+  const addJob = (worker_id: string, vendor_id: string, job_id: string, passed: boolean, fast: boolean) => {
+    if (!skillLess.has(job_id)) return;
+    const k = `${worker_id}/${job_id}`;
+    const w = perJob.get(k) ?? { worker_id, vendor_id, job_id, total: 0, correct: 0, fast: 0 };
+    w.total++;
+    if (passed) w.correct++;
+    if (fast) w.fast++;
+    perJob.set(k, w);
+  };
+  for (const s of counted) {
+    add(s.worker_id, s.vendor_id, s.skill, s.passed, s.fast);
+    addJob(s.worker_id, s.vendor_id, s.job_id, s.passed, s.fast);
+  }
+  for (const f of fastAnswers) {
+    add(f.worker_id, f.vendor_id, f.job.skill, false, true);
+    addJob(f.worker_id, f.vendor_id, f.job.id, false, true);
+  }
   if (perWorker.size === 0) return [];
   const rows = [...perWorker.values()].sort((a, b) => (a.worker_id + a.skill < b.worker_id + b.skill ? -1 : 1));
   await sql`
@@ -130,13 +149,27 @@ async function recordAndAct(trx: Trx, counted: readonly CountedScore[], fastAnsw
       gold_total_since_level = q.gold_total_since_level + EXCLUDED.gold_total_since_level,
       gold_correct_since_level = q.gold_correct_since_level + EXCLUDED.gold_correct_since_level,
       fast_answers = q.fast_answers + EXCLUDED.fast_answers, updated_at = EXCLUDED.updated_at`.execute(trx);
+  if (perJob.size) {
+    const jobRows = [...perJob.values()].sort((a, b) => (a.worker_id + a.job_id < b.worker_id + b.job_id ? -1 : 1));
+    await sql`
+      INSERT INTO qa_worker_jobs AS q (worker_id, job_id, vendor_id, gold_total, gold_correct, fast_answers, updated_at)
+      SELECT x.worker_id, x.job_id, x.vendor_id, x.total, x.correct, x.fast, ${now}
+      FROM jsonb_to_recordset(${JSON.stringify(jobRows)}::jsonb) AS x(worker_id uuid, job_id uuid, vendor_id uuid, total integer, correct integer, fast integer)
+      ORDER BY x.worker_id, x.job_id
+      ON CONFLICT (worker_id, job_id) DO UPDATE SET
+        gold_total = q.gold_total + EXCLUDED.gold_total, gold_correct = q.gold_correct + EXCLUDED.gold_correct,
+        fast_answers = q.fast_answers + EXCLUDED.fast_answers, updated_at = EXCLUDED.updated_at`.execute(trx);
+  }
   const goldTasks = [...new Set(counted.map((s) => s.task_id))];
   const jobOfTask = new Map(subs.map((s) => [s.taskId, s.job]));
   if (goldTasks.length) await flagSuspectGold(trx, goldTasks, jobOfTask, now);
   const jobs = new Map<string, DecisionJob>();
   for (const s of subs) jobs.set(`${s.workerId}/${s.job.skill}`, s.job);
   for (const f of fastAnswers) jobs.set(`${f.worker_id}/${f.job.skill}`, f.job);
-  return applySkillRules(trx, [...perWorker.values()].map((w) => ({ workerId: w.worker_id, vendorId: w.vendor_id, job: jobs.get(`${w.worker_id}/${w.skill}`)! })), now);
+  const skillEvents = await applySkillRules(trx, [...perWorker.values()].map((w) => ({ workerId: w.worker_id, vendorId: w.vendor_id, job: jobs.get(`${w.worker_id}/${w.skill}`)! })), now);
+  const jobOf = new Map([...subs.map((s) => [s.jobId, s.job] as const), ...fastAnswers.map((f) => [f.job.id, f.job] as const)]);
+  const jobEvents = await applyJobRules(trx, [...perJob.values()].map((w) => ({ workerId: w.worker_id, vendorId: w.vendor_id, job: jobOf.get(w.job_id)! })), now);
+  return [...skillEvents, ...jobEvents];
 }
 
 /**
@@ -163,6 +196,13 @@ async function flagSuspectGold(trx: Trx, taskIds: number[], jobOfTask: Map<numbe
     ), taken AS (
       SELECT g.worker_id, g.skill, count(*)::int AS total, count(*) FILTER (WHERE g.passed)::int AS correct
       FROM qa_gold_scores g WHERE g.task_id IN (SELECT task_id FROM flagged) GROUP BY g.worker_id, g.skill
+    ), per_job AS (
+      -- Skill-less jobs' per-job records (qa_worker_jobs) give the scores back too (a data-modifying CTE runs whether or not it is read).
+      UPDATE qa_worker_jobs q SET gold_total = greatest(q.gold_total - t.total, 0), gold_correct = greatest(q.gold_correct - t.correct, 0), updated_at = ${now}
+      FROM (SELECT g.worker_id, g.job_id, count(*)::int AS total, count(*) FILTER (WHERE g.passed)::int AS correct
+            FROM qa_gold_scores g WHERE g.task_id IN (SELECT task_id FROM flagged) AND g.skill = '*' GROUP BY g.worker_id, g.job_id) t
+      WHERE q.worker_id = t.worker_id AND q.job_id = t.job_id
+      RETURNING 1
     )
     UPDATE qa_worker_skills q SET gold_total = greatest(q.gold_total - t.total, 0), gold_correct = greatest(q.gold_correct - t.correct, 0),
       gold_total_since_level = greatest(q.gold_total_since_level - t.total, 0), gold_correct_since_level = greatest(q.gold_correct_since_level - t.correct, 0),

@@ -1,4 +1,4 @@
-import { qaPolicySchema } from '@fairlabel/contracts';
+import { predictionPolicyOf, qaPolicySchema } from '@fairlabel/contracts';
 import type { ControlSpec } from '../compare/answer.js';
 import type { ControlType } from '../compare/types.js';
 
@@ -29,12 +29,12 @@ export const DEFAULT_MIN_GOLD_FOR_SUSPENSION = 10;
 export const DEFAULT_PROMOTION_BAR = 0.9;
 export const DEFAULT_MIN_GOLD_FOR_PROMOTION = 20;
 export const DEFAULT_REVIEWER_LEVEL = 2;
-export const DEFAULT_PREDICTION_THRESHOLD = 0.9;
 
 export function resolvePolicy(stored: unknown, overlap: number): QaPolicy {
   // Stored policies were validated on the way in; a row that predates a field parses with its default.
   const parsed = qaPolicySchema.safeParse(stored ?? {});
   const p = parsed.success ? parsed.data : qaPolicySchema.parse({});
+  const prediction = predictionPolicyOf(stored);
   return {
     goldRatio: p.gold_ratio,
     reviewSampleRate: p.review_sample_rate,
@@ -48,9 +48,8 @@ export function resolvePolicy(stored: unknown, overlap: number): QaPolicy {
     minGoldForPromotion: p.min_gold_for_promotion ?? DEFAULT_MIN_GOLD_FOR_PROMOTION,
     reviewerLevel: p.reviewer_level ?? DEFAULT_REVIEWER_LEVEL,
     reviewSameVendor: p.review_same_vendor ?? true,
-    // auto_accept_confidence predates prediction_mode and meant "accepted with one human verification".
-    predictionMode: p.prediction_mode ?? (p.auto_accept_confidence !== undefined ? 'verify' : 'assist'),
-    predictionThreshold: p.prediction_threshold ?? p.auto_accept_confidence ?? DEFAULT_PREDICTION_THRESHOLD,
+    predictionMode: prediction.mode,
+    predictionThreshold: prediction.threshold,
   };
 }
 

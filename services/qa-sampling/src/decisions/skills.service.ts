@@ -23,7 +23,8 @@ export interface SkillKey {
  *   smoothed accuracy at or above promotion_bar: one level up; the since-level counts start again.
  * Each action is a qa_skill_actions row keyed by (worker, skill, action, gold count), so a rerun acts
  * once, and goes to worker-assignment as `worker.skill_changed` with its evidence. Jobs without a
- * required skill ('*') have no level to move: their gold is recorded, but no action is taken.
+ * required skill ('*') have no level to move and share the `*` record: their floor suspends from the
+ * job alone (applyJobRules).
  */
 export async function applySkillRules(trx: Trx, keys: readonly SkillKey[], now: Date): Promise<OutboxEvent[]> {
   const real = keys.filter((k) => k.job.requiredSkill !== null);
@@ -74,7 +75,7 @@ export async function applySkillRules(trx: Trx, keys: readonly SkillKey[], now: 
       INSERT INTO qa_skill_actions (worker_id, vendor_id, skill, action, from_level, to_level, at_gold_total, evidence, created_at)
       SELECT x.worker_id, x.vendor_id, x.skill, x.action, x.from_level, x.to_level, x.at_gold_total, x.evidence, ${now}
       FROM jsonb_to_recordset(${JSON.stringify(actions)}::jsonb) AS x(worker_id uuid, vendor_id uuid, skill text, action text, from_level smallint, to_level smallint, at_gold_total integer, evidence jsonb)
-      ON CONFLICT (worker_id, skill, action, at_gold_total) DO NOTHING
+      ON CONFLICT ON CONSTRAINT qa_skill_actions_key DO NOTHING
       RETURNING worker_id, skill, action, from_level, to_level
     ), upd AS (
       UPDATE qa_worker_skills q SET
@@ -95,31 +96,97 @@ export async function applySkillRules(trx: Trx, keys: readonly SkillKey[], now: 
       event: 'worker.skill_changed',
       payload: { worker_id: a.worker_id, vendor_id: a.vendor_id, skill: a.skill, action: a.action, from_level: a.from_level, to_level: a.to_level, evidence: a.evidence } satisfies EventPayload<'worker.skill_changed'>,
     });
-    if (a.action === 'suspend') events.push(...(await rejectUndecidedWork(trx, a.worker_id, a.skill, now)));
+    if (a.action === 'suspend') events.push(...(await rejectUndecidedWork(trx, a.worker_id, { skill: a.skill }, now)));
   }
   return events;
 }
 
 /**
- * A suspended worker's undecided consensus work on the skill: rejected now (kind annotation, reason
- * given), taken out of its tasks' counts so each task waits for another annotation; worker-assignment
- * rejecting the assignments gives their slots back.
+ * The suspension rule for jobs without a required skill, on the worker's gold record on that job
+ * (qa_worker_jobs: the job's gold and fast answers only, not the `*` record every skill-less job
+ * shares): at least N gold answers (min_gold_for_suspension) with smoothed accuracy under the job's
+ * accuracy_floor suspends the worker from THIS job. Recorded as a qa_skill_actions row (skill `*`,
+ * with the job; unique per worker, job and gold count, so a rerun acts once), sent to worker-assignment
+ * as `worker.job_suspended` (it blocks the job in the claim, the submit and the heartbeat), and the
+ * worker's undecided work on the job is rejected at once, so its slots reopen. Runs under the record's
+ * row lock, so of two batches whose gold both cross the floor only the first acts. No promotion: a
+ * job has no level.
  */
-async function rejectUndecidedWork(trx: Trx, workerId: string, skill: string, now: Date): Promise<OutboxEvent[]> {
+export async function applyJobRules(trx: Trx, keys: readonly SkillKey[], now: Date): Promise<OutboxEvent[]> {
+  const scoped = keys.filter((k) => k.job.requiredSkill === null);
+  if (scoped.length === 0) return [];
+  const rows = await sql<{ worker_id: string; job_id: string; gold_total: number; gold_correct: number; fast_answers: number; suspended: boolean }>`
+    SELECT q.worker_id, q.job_id, q.gold_total, q.gold_correct, q.fast_answers, q.suspended_at IS NOT NULL AS suspended
+    FROM qa_worker_jobs q
+    WHERE (q.worker_id, q.job_id) IN (SELECT x.w, x.j FROM jsonb_to_recordset(${JSON.stringify(scoped.map((k) => ({ w: k.workerId, j: k.job.id })))}::jsonb) AS x(w uuid, j uuid))
+    ORDER BY q.worker_id, q.job_id
+    FOR UPDATE OF q`.execute(trx);
+  const keyOf = new Map(scoped.map((k) => [`${k.workerId}/${k.job.id}`, k]));
+  const actions: { worker_id: string; vendor_id: string; job_id: string; at_gold_total: number; evidence: Record<string, unknown> }[] = [];
+  for (const r of rows.rows) {
+    const k = keyOf.get(`${r.worker_id}/${r.job_id}`)!;
+    const p = k.job.policy;
+    const d = decideSkillAction(
+      // A job has no level: 1 stands in, and promotion is off.
+      { goldCorrect: r.gold_correct, goldTotal: r.gold_total, level: 1, suspended: r.suspended },
+      { accuracyFloor: p.accuracyFloor, minGoldForSuspension: p.minGoldForSuspension, promotionBar: Infinity, minGoldForPromotion: Infinity },
+    );
+    if (d.action !== 'suspend') continue;
+    actions.push({
+      worker_id: r.worker_id, vendor_id: k.vendorId, job_id: r.job_id, at_gold_total: r.gold_total,
+      evidence: {
+        reason: `${d.reason} on this job`, scope: 'job', accuracy: Number(d.accuracy.toFixed(4)), gold_total: r.gold_total, gold_correct: r.gold_correct,
+        fast_answers: r.fast_answers, job_id: r.job_id, accuracy_floor: p.accuracyFloor, min_gold: p.minGoldForSuspension,
+      },
+    });
+  }
+  if (actions.length === 0) return [];
+  const taken = await sql<{ worker_id: string; job_id: string }>`
+    WITH ins AS (
+      INSERT INTO qa_skill_actions (worker_id, vendor_id, skill, action, from_level, to_level, at_gold_total, evidence, job_id, created_at)
+      SELECT x.worker_id, x.vendor_id, '*', 'suspend', NULL, NULL, x.at_gold_total, x.evidence, x.job_id, ${now}
+      FROM jsonb_to_recordset(${JSON.stringify(actions)}::jsonb) AS x(worker_id uuid, vendor_id uuid, job_id uuid, at_gold_total integer, evidence jsonb)
+      ON CONFLICT ON CONSTRAINT qa_skill_actions_key DO NOTHING
+      RETURNING worker_id, job_id
+    ), upd AS (
+      UPDATE qa_worker_jobs q SET suspended_at = ${now}, updated_at = ${now}
+      FROM ins i WHERE q.worker_id = i.worker_id AND q.job_id = i.job_id
+      RETURNING 1
+    )
+    SELECT worker_id, job_id FROM ins, (SELECT count(*) FROM upd) u`.execute(trx);
+  const done = new Set(taken.rows.map((t) => `${t.worker_id}/${t.job_id}`));
+  const events: OutboxEvent[] = [];
+  for (const a of actions.filter((x) => done.has(`${x.worker_id}/${x.job_id}`))) {
+    events.push({
+      event: 'worker.job_suspended',
+      payload: { worker_id: a.worker_id, vendor_id: a.vendor_id, job_id: a.job_id, evidence: a.evidence } satisfies EventPayload<'worker.job_suspended'>,
+    });
+    events.push(...(await rejectUndecidedWork(trx, a.worker_id, { jobId: a.job_id }, now)));
+  }
+  return events;
+}
+
+/**
+ * A suspended worker's undecided consensus work on the skill (or on the one job they were suspended
+ * from): rejected now (kind annotation, reason given), taken out of its tasks' counts so each task
+ * waits for another annotation; worker-assignment rejecting the assignments gives their slots back.
+ */
+async function rejectUndecidedWork(trx: Trx, workerId: string, scope: { skill: string } | { jobId: string }, now: Date): Promise<OutboxEvent[]> {
+  const where = 'skill' in scope ? sql`j.required_skill = ${scope.skill}` : sql`s.job_id = ${scope.jobId}::uuid`;
   const rows = await sql<{ assignment_id: number; task_id: number; job_id: string; worker_id: string; vendor_id: string; client_id: string; overlap: number; level: number | null }>`
     SELECT s.assignment_id, s.task_id, s.job_id, s.worker_id, s.vendor_id, j.client_id, j.overlap, ws.level
     FROM qa_submissions s JOIN jobs j ON j.id = s.job_id JOIN qa_tasks t ON t.task_id = s.task_id
     LEFT JOIN worker_skills ws ON ws.worker_id = s.worker_id AND ws.skill = j.required_skill
-    WHERE s.worker_id = ${workerId} AND j.required_skill = ${skill} AND s.route = 'consensus' AND t.decision_id IS NULL
+    WHERE s.worker_id = ${workerId} AND ${where} AND s.route = 'consensus' AND t.decision_id IS NULL
       AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions d WHERE d.assignment_id = s.assignment_id AND d.supersedes_decision_id IS NULL)
     ORDER BY s.task_id
     FOR UPDATE OF t`.execute(trx);
   if (rows.rows.length === 0) return [];
   const ids = await allocateIds(trx, 0, rows.rows.length);
   const decidedAt = now.toISOString();
-  const decisions = rows.rows.map((r) =>
-    assignmentDecision(ids.assignment.shift()!, r, { clientId: r.client_id, requiredSkill: skill }, null, false, 0, `worker suspended from skill ${skill}: undecided work rejected`, decidedAt),
-  );
+  const requiredSkill = 'skill' in scope ? scope.skill : null;
+  const reason = 'skill' in scope ? `worker suspended from skill ${scope.skill}: undecided work rejected` : 'worker suspended from this job: undecided work rejected';
+  const decisions = rows.rows.map((r) => assignmentDecision(ids.assignment.shift()!, r, { clientId: r.client_id, requiredSkill }, null, false, 0, reason, decidedAt));
   await sql`
     WITH ad AS (
       INSERT INTO qa_assignment_decisions (id, assignment_id, task_id, job_id, client_id, worker_id, vendor_id, task_decision_id, outcome, kind, score, reason, worker_level, decided_at)

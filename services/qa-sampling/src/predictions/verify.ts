@@ -1,3 +1,4 @@
+import { predictionQualifies as qualifies } from '@fairlabel/contracts';
 import { sql, type Database } from '@fairlabel/db';
 import type { OutboxEvent } from '@fairlabel/queues';
 import type { Transaction } from 'kysely';
@@ -10,7 +11,10 @@ import { judgeUndecided, levelsOf, writeAssignmentDecisions, writeTaskDecision }
 type Trx = Transaction<Database>;
 
 /** A prediction counts for the job's prediction_mode when it is there and at or above the threshold. */
-export const predictionQualifies = (job: DecisionJob, confidence: number | null): boolean => confidence !== null && confidence >= job.policy.predictionThreshold;
+export const predictionQualifies = (job: DecisionJob, confidence: number | null): boolean => qualifies(confidence, job.policy.predictionThreshold);
+
+/** The annotations a disputed verify task needs: the job's overlap, and at least two (a lone human does not overrule the model unseen). */
+export const disputedOverlap = (job: DecisionJob): number => Math.max(job.overlap, 2);
 
 /**
  * prediction_mode `verify`, called by the consumer (decide.service) before consensus, in its
@@ -18,9 +22,11 @@ export const predictionQualifies = (job: DecisionJob, confidence: number | null)
  * with the prediction (the job's comparison passes) confirms it. The task is decided with the
  * prediction as its result (method `automation`, not automated: a human confirmed it), the confirming
  * assignment is accepted as `verify` work (settlement pays the job's verify rate), and the task's other
- * recorded answers are judged against it. An answer that disagrees counts toward ordinary consensus;
- * on a task that wanted one annotation, one more is asked for (task.overlap_requested: 2), so a lone
- * human does not overrule the model unseen, and a second human's agreement can still confirm it.
+ * recorded answers are judged against it. An answer that disagrees counts toward ordinary consensus:
+ * task-dispatch imports such a task with ONE slot (predictionQualifies, in contracts), so the dispute
+ * asks for the job's overlap, at least two (task.overlap_requested, disputedOverlap): a lone human does
+ * not overrule the model unseen, the task gets the crowd an unpredicted task gets, and a later answer
+ * that agrees with the model can still confirm it.
  * Locks the tasks' qa_tasks rows in task order: the same set, in the same order, as consensus next.
  */
 export async function verifyPredictions(trx: Trx, subs: readonly SubmissionContext[], touchedTaskIds: readonly number[], jobs: ReadonlyMap<string, DecisionJob>, now: Date): Promise<OutboxEvent[]> {
@@ -44,9 +50,11 @@ export async function verifyPredictions(trx: Trx, subs: readonly SubmissionConte
     const confirm = judged.find((j) => j.c.pass);
     if (!confirm) {
       const required = Math.max(t.required_annotations, t.overlap_requested ?? 0);
-      if (required <= 1 && t.submissions === 1) {
-        await sql`UPDATE qa_tasks SET overlap_requested = 2, updated_at = ${now} WHERE task_id = ${taskId}`.execute(trx);
-        events.push({ event: 'task.overlap_requested', payload: { task_id: taskId, job_id: job.id, required_annotations: 2 } });
+      const disputed = disputedOverlap(job);
+      if (required < disputed) {
+        // Set before consensus reads the task (same transaction), so the lone answer does not decide it.
+        await sql`UPDATE qa_tasks SET overlap_requested = ${disputed}, updated_at = ${now} WHERE task_id = ${taskId}`.execute(trx);
+        events.push({ event: 'task.overlap_requested', payload: { task_id: taskId, job_id: job.id, required_annotations: disputed } });
       }
       continue;
     }

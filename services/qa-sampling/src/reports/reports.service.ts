@@ -98,7 +98,7 @@ export async function workerQuality(db: Db, vendorId: string | null, workerId: s
       SELECT d.outcome, count(*)::int AS n FROM qa_assignment_decisions d
       WHERE d.worker_id = ${workerId} AND NOT EXISTS (SELECT 1 FROM qa_assignment_decisions s WHERE s.supersedes_decision_id = d.id)
       GROUP BY 1`.execute(db),
-    db.selectFrom('qa_skill_actions').select(['action', 'skill', 'from_level', 'to_level', 'evidence', 'created_at']).where('worker_id', '=', workerId).orderBy('id', 'desc').limit(100).execute(),
+    db.selectFrom('qa_skill_actions').select(['action', 'skill', 'job_id', 'from_level', 'to_level', 'evidence', 'created_at']).where('worker_id', '=', workerId).orderBy('id', 'desc').limit(100).execute(),
     sql<{ assignment_id: number; job_id: string; skill: string; score: number; passed: boolean; fast: boolean; counted: boolean; scored_at: Date }>`
       SELECT g.assignment_id, g.job_id, g.skill, g.score, g.passed, g.fast, NOT EXISTS (SELECT 1 FROM qa_suspect_gold s WHERE s.task_id = g.task_id) AS counted, g.scored_at
       FROM qa_gold_scores g WHERE g.worker_id = ${workerId} ORDER BY g.scored_at DESC, g.assignment_id DESC LIMIT 50`.execute(db),

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { needsOneVerifier, type TaskSlots } from '../task-slots.js';
 import type { StagedRow } from './validation.js';
 
 /** Rows, and bytes, gathered before one COPY: large enough that per-statement cost vanishes, small enough to hold twice. */
@@ -64,20 +65,24 @@ export class BatchWriter {
   written = 0;
   created = 0;
   private readonly prefix: string;
+  /** Ends a row: its required_annotations, the job's overlap... */
   private readonly suffix: string;
+  /** ...or one, for a task whose prediction a human only has to confirm (task-slots.ts). */
+  private readonly verifySuffix = '\t1\n';
   constructor(
     private readonly client: pg.PoolClient,
     jobId: string,
-    requiredAnnotations: number,
+    private readonly slots: TaskSlots,
   ) {
     this.buffer = Buffer.allocUnsafe(BATCH_BUFFER_BYTES);
     this.spare = Buffer.allocUnsafe(BATCH_BUFFER_BYTES);
     this.prefix = `${jobId}\t`;
-    this.suffix = `\t${requiredAnnotations}\n`;
+    this.suffix = `\t${slots.overlap}\n`;
   }
 
   async push(r: StagedRow): Promise<void> {
-    const line = `${this.prefix}${copyText(r.externalId)}\t${copyJson(r.payload)}\t${r.priority}\t${copyJson(r.prediction)}\t${r.confidence ?? '\\N'}\t${copyText(r.model)}\t${copyJson(r.gold)}\t${copyJson(r.predictions)}\t${copyJson(r.priorAnnotations)}\t${copyJson(r.imageSizes)}${this.suffix}`;
+    const suffix = needsOneVerifier(r, this.slots) ? this.verifySuffix : this.suffix;
+    const line = `${this.prefix}${copyText(r.externalId)}\t${copyJson(r.payload)}\t${r.priority}\t${copyJson(r.prediction)}\t${r.confidence ?? '\\N'}\t${copyText(r.model)}\t${copyJson(r.gold)}\t${copyJson(r.predictions)}\t${copyJson(r.priorAnnotations)}\t${copyJson(r.imageSizes)}${suffix}`;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit, so this bound needs no byte count.
     if (this.used + line.length * 3 > this.buffer.length) {
       await this.flush();
