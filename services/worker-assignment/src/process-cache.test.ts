@@ -77,7 +77,8 @@ describe('RefreshingCache', () => {
     expect(loader.calls).toEqual(['job']);
   });
 
-  it('after the TTL returns the stale value at once while one reload runs, then the new one', async () => {
+  /** A cache holding 'job#1' for 'job', just past its TTL. */
+  async function expiredCache() {
     const clock = new Clock();
     const loader = gatedLoader();
     const cache = new RefreshingCache<object, { value: string }>({ max: 10, ttlMs: 1000, load: loader.load });
@@ -86,6 +87,11 @@ describe('RefreshingCache', () => {
     await loader.release();
     expect((await first).value).toBe('job#1');
     clock.t += 1001;
+    return { clock, loader, cache, scope };
+  }
+
+  it('after the TTL returns the stale value at once while one reload runs, then the new one', async () => {
+    const { clock, loader, cache, scope } = await expiredCache();
     // Nobody waits for the reload: every caller gets the stale value now, and only one reload starts.
     const stale = await Promise.all(Array.from({ length: 20 }, () => cache.get(scope, clock, 'job')));
     expect(stale.map((v) => v.value)).toEqual(Array(20).fill('job#1'));
@@ -96,14 +102,7 @@ describe('RefreshingCache', () => {
   });
 
   it('keeps the stale value when a reload fails, and rejects a first load that fails', async () => {
-    const clock = new Clock();
-    const loader = gatedLoader();
-    const cache = new RefreshingCache<object, { value: string }>({ max: 10, ttlMs: 1000, load: loader.load });
-    const scope = {};
-    const first = cache.get(scope, clock, 'job');
-    await loader.release();
-    await first;
-    clock.t += 1001;
+    const { clock, loader, cache, scope } = await expiredCache();
     loader.failNext();
     expect((await cache.get(scope, clock, 'job')).value).toBe('job#1');
     await loader.release();

@@ -10,6 +10,17 @@ import type { Clock } from '@fairlabel/runtime';
  * in one process (test files, a bench) never share an entry, and inside a scope the key names every
  * id that identifies the entry (`cacheKey(assignmentId, workerId)`).
  */
+/** A bounded LRU whose TTL runs on `clock`. */
+function clockedLru(opts: { max: number; ttlMs: number }, clock: Clock) {
+  return {
+    max: opts.max,
+    ttl: opts.ttlMs,
+    perf: { now: () => clock.now().getTime() },
+    // Read the clock on every check (the default caches it for a millisecond).
+    ttlResolution: 0,
+  };
+}
+
 export class ProcessCache<V extends NonNullable<unknown>> {
   private readonly scopes = new WeakMap<object, LRUCache<string, V>>();
 
@@ -19,13 +30,7 @@ export class ProcessCache<V extends NonNullable<unknown>> {
   in(scope: object, clock: Clock): LRUCache<string, V> {
     let cache = this.scopes.get(scope);
     if (!cache) {
-      cache = new LRUCache<string, V>({
-        max: this.opts.max,
-        ttl: this.opts.ttlMs,
-        perf: { now: () => clock.now().getTime() },
-        // Read the clock on every check (the default caches it for a millisecond).
-        ttlResolution: 0,
-      });
+      cache = new LRUCache<string, V>(clockedLru(this.opts, clock));
       this.scopes.set(scope, cache);
     }
     return cache;
@@ -60,10 +65,7 @@ export class RefreshingCache<S extends object, V extends NonNullable<unknown>> {
     let cache = this.scopes.get(scope);
     if (!cache) {
       cache = new LRUCache<string, V>({
-        max: this.opts.max,
-        ttl: this.opts.ttlMs,
-        perf: { now: () => clock.now().getTime() },
-        ttlResolution: 0,
+        ...clockedLru(this.opts, clock),
         allowStale: true,
         fetchMethod: async (k, stale) => {
           try {

@@ -103,31 +103,35 @@ interface CountedScore {
   fast: boolean;
 }
 
+/** Gold answers counted into a record: how many, how many passed, how many were implausibly fast. */
+interface GoldTally {
+  total: number;
+  correct: number;
+  fast: number;
+}
+
+/** Counts one gold answer into the record under `key`, made by `fresh` on first use. */
+function tally<T extends GoldTally>(records: Map<string, T>, key: string, fresh: () => T, passed: boolean, fast: boolean): void {
+  const record = records.get(key) ?? fresh();
+  record.total++;
+  if (passed) record.correct++;
+  if (fast) record.fast++;
+  records.set(key, record);
+}
+
 /**
  * Adds the scores to the workers' gold records, flags gold items most experts fail (and takes their
  * scores back out of every record), then applies the skill rules to every record that moved.
  */
 async function recordAndAct(trx: Trx, counted: readonly CountedScore[], fastAnswers: readonly FastAnswer[], now: Date, subs: readonly GoldSubmission[] = []): Promise<OutboxEvent[]> {
-  const perWorker = new Map<string, { worker_id: string; vendor_id: string; skill: string; total: number; correct: number; fast: number }>();
-  const add = (worker_id: string, vendor_id: string, skill: string, passed: boolean, fast: boolean) => {
-    const k = `${worker_id}/${skill}`;
-    const w = perWorker.get(k) ?? { worker_id, vendor_id, skill, total: 0, correct: 0, fast: 0 };
-    w.total++;
-    if (passed) w.correct++;
-    if (fast) w.fast++;
-    perWorker.set(k, w);
-  };
+  const perWorker = new Map<string, { worker_id: string; vendor_id: string; skill: string } & GoldTally>();
+  const add = (worker_id: string, vendor_id: string, skill: string, passed: boolean, fast: boolean) =>
+    tally(perWorker, `${worker_id}/${skill}`, () => ({ worker_id, vendor_id, skill, total: 0, correct: 0, fast: 0 }), passed, fast);
   // Jobs without a required skill also keep a record per job (qa_worker_jobs): their floor suspends from the job only.
   const skillLess = new Set([...subs.filter((s) => s.job.requiredSkill === null).map((s) => s.jobId), ...fastAnswers.filter((f) => f.job.requiredSkill === null).map((f) => f.job.id)]);
-  const perJob = new Map<string, { worker_id: string; vendor_id: string; job_id: string; total: number; correct: number; fast: number }>();
+  const perJob = new Map<string, { worker_id: string; vendor_id: string; job_id: string } & GoldTally>();
   const addJob = (worker_id: string, vendor_id: string, job_id: string, passed: boolean, fast: boolean) => {
-    if (!skillLess.has(job_id)) return;
-    const k = `${worker_id}/${job_id}`;
-    const w = perJob.get(k) ?? { worker_id, vendor_id, job_id, total: 0, correct: 0, fast: 0 };
-    w.total++;
-    if (passed) w.correct++;
-    if (fast) w.fast++;
-    perJob.set(k, w);
+    if (skillLess.has(job_id)) tally(perJob, `${worker_id}/${job_id}`, () => ({ worker_id, vendor_id, job_id, total: 0, correct: 0, fast: 0 }), passed, fast);
   };
   for (const s of counted) {
     add(s.worker_id, s.vendor_id, s.skill, s.passed, s.fast);
