@@ -14,8 +14,15 @@ export interface OutboxRelayOptions {
   prefix: string;
   logger: Logger;
   pollMs?: number;
-  /** Rows claimed per drain, and the most events one BullMQ job carries (default 500). */
+  /** The most events one BullMQ job carries (default 500). */
   batchSize?: number;
+  /**
+   * Rows claimed per drain (default 4 × batchSize): one claim, one `addBulk` per queue (all queues at
+   * once) and one marking UPDATE move them, so a drain's round trips are paid per 2,000 rows, and a
+   * queue's share of a drain still fills its jobs when the rows are spread over several queues (a QA
+   * decision writes rows for five queues).
+   */
+  claimRows?: number;
   /** The most serialized payload bytes one job carries (default ~1 MB); a larger event travels alone. */
   batchBytes?: number;
   /** Called on every poll tick (the reconciler checks its flush marker here). */
@@ -143,14 +150,14 @@ export class OutboxRelay {
    * holding the row locks, so no other relay publishes these rows meanwhile. Returns how many rows it moved.
    */
   async drainOnce(): Promise<number> {
-    const batchSize = this.opts.batchSize ?? DEFAULT_BATCH_EVENTS;
+    const claimRows = this.opts.claimRows ?? 4 * (this.opts.batchSize ?? DEFAULT_BATCH_EVENTS);
     return this.opts.db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom('outbox')
         .select(['id', 'event', 'queue', 'payload'])
         .where('sent_at', 'is', null)
         .orderBy('id')
-        .limit(batchSize)
+        .limit(claimRows)
         .forUpdate()
         .skipLocked()
         .execute();
@@ -180,11 +187,14 @@ export class OutboxRelay {
     const batches = packBatches(rows, { maxEvents: this.opts.batchSize ?? DEFAULT_BATCH_EVENTS, maxBytes: this.opts.batchBytes ?? DEFAULT_BATCH_BYTES });
     const byQueue = new Map<string, EventBatch[]>();
     for (const b of batches) byQueue.set(b.queue, [...(byQueue.get(b.queue) ?? []), b]);
-    for (const [queue, items] of byQueue) {
+    const adds = [...byQueue].map(([queue, items]) => {
       const q = this.queues[queue as QueueName];
       if (!q) throw new Error(`outbox row for unknown queue ${queue}`);
-      await q.addBulk(items.map(batchJob));
-    }
+      return [q, items] as const;
+    });
+    // Every queue at once: if one add fails the drain fails and its rows stay unsent; the batches that
+    // did get added are added again, by the same job ids, which BullMQ keeps once.
+    await Promise.all(adds.map(([q, items]) => q.addBulk(items.map(batchJob))));
     return batches;
   }
 

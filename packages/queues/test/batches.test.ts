@@ -104,6 +104,25 @@ describe('the relay packs events into batch jobs', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe((await qaRows(db, ids)).length);
   });
 
+  test('a drain claims up to claimRows rows (4 × batchSize by default), in jobs of at most batchSize events, each row marked with its batch', async ({ db, queue, relay }) => {
+    // publish writes one row per subscribing queue of the event.
+    const ids = await publishSubmissions(db, 400, 30);
+    const all = await db.selectFrom('outbox').select(['id']).where('id', 'in', ids).execute();
+    const r = relay({ batchSize: 5 });
+    expect(await r.drainOnce()).toBe(Math.min(20, all.length));
+    let moved = Math.min(20, all.length);
+    for (let n; (n = await r.drainOnce()) > 0; ) moved += n;
+    expect(moved).toBe(all.length);
+    const jobs = await queue.getJobs(['waiting'], 0, -1);
+    expect(jobs.every((j) => (j.data as BatchJobData).events.length <= 5)).toBe(true);
+    expect(jobs.reduce((n, j) => n + (j.data as BatchJobData).events.length, 0)).toBe((await qaRows(db, ids)).length);
+    const sent = await db.selectFrom('outbox').select(['batch_id']).where('id', 'in', ids).execute();
+    expect(sent.every((x) => x.batch_id !== null)).toBe(true);
+    const one = relay({ batchSize: 5, claimRows: 3 });
+    await publishSubmissions(db, 500, 2);
+    expect(await one.drainOnce()).toBe(3);
+  });
+
   test('a relay that dies after publishing but before marking: the next one publishes a second batch when its claim differs, and the effect stays single', async ({ db, queue, relay, consume }) => {
     const sink = idempotentSink();
     const first = await publishSubmissions(db, 200, 3);

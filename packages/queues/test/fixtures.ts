@@ -35,7 +35,7 @@ export const relayTest = queuesTest
     onCleanup(async () => {
       await Promise.all(relays.map((r) => r.stop()));
     });
-    return (opts: Partial<Pick<OutboxRelayOptions, 'batchSize' | 'batchBytes' | 'pollMs'>> = {}) => {
+    return (opts: Partial<Pick<OutboxRelayOptions, 'batchSize' | 'batchBytes' | 'claimRows' | 'pollMs'>> = {}) => {
       const relay = new OutboxRelay({ db, databaseUrl: database.url, redis, prefix, logger, pollMs: 50, ...opts });
       relays.push(relay);
       return relay;
