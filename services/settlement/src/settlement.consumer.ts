@@ -4,7 +4,7 @@ import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
 import { createConsumer, GroupCommit, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
-import { countPosted, lockLedger, postedSince, type Posted } from './ledger.js';
+import { countPosted, type Posted } from './ledger.js';
 
 export type SettlementEvent =
   | { event: 'assignment.decided'; payload: EventPayload<'assignment.decided'> }
@@ -12,21 +12,21 @@ export type SettlementEvent =
   | { event: 'review.completed'; payload: EventPayload<'review.completed'> };
 
 /**
- * Posts a batch of parsed events in one transaction: decisions, then charges, then reviews, each type
- * by one set-based SQL function (packages/db/sql/st_record_*.sql) under the ledger lock. Every effect
- * is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a redelivered event posts nothing. Returns what it posted, per kind (for the ledger metrics).
+ * Posts a batch of parsed events in one statement, so one database transaction and one round trip
+ * (packages/db/sql/st_post_events.sql): decisions, then charges, then reviews, each type by one
+ * set-based SQL function (st_record_*.sql) under the ledger lock; the deferred balance check runs at
+ * its commit. Every effect is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a
+ * redelivered event posts nothing. Returns what it posted, per kind (for the ledger metrics).
  */
 export async function postSettlementEvents(db: Db, events: SettlementEvent[]): Promise<Posted[]> {
   const decisions = events.filter((e) => e.event === 'assignment.decided').map((e) => e.payload);
   const charges = events.filter((e) => e.event === 'task.decided').map((e) => e.payload);
   const reviews = events.filter((e) => e.event === 'review.completed').map((e) => e.payload);
-  return db.transaction().execute(async (trx) => {
-    const mark = await lockLedger(trx);
-    if (decisions.length) await sql`SELECT st_record_decisions(${JSON.stringify(decisions)}::jsonb)`.execute(trx);
-    if (charges.length) await sql`SELECT st_record_task_charges(${JSON.stringify(charges)}::jsonb)`.execute(trx);
-    if (reviews.length) await sql`SELECT st_record_reviews(${JSON.stringify(reviews)}::jsonb)`.execute(trx);
-    return postedSince(trx, mark);
-  });
+  const r = await sql<Posted>`
+    SELECT kind, transactions, postings
+    FROM st_post_events(${JSON.stringify(decisions)}::jsonb, ${JSON.stringify(charges)}::jsonb, ${JSON.stringify(reviews)}::jsonb)
+  `.execute(db);
+  return r.rows;
 }
 
 export interface SettlementHandlers {
