@@ -22,7 +22,9 @@
 -- their ledger is read; for the others (nearly every assignment: decided once) there is nothing to read.
 --
 -- One statement: the pay of each current decision with its payees' accounts (probed once per decision;
--- the missing ones created), the transactions and their postings.
+-- st_record_decisions creates the missing ones first: created in this statement, they were looked up
+-- per leg in what the INSERT returned, quadratic in a batch of first payees), the transactions and
+-- their postings.
 DROP FUNCTION IF EXISTS st_settle_assignments(bigint[]);
 CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[], p_earlier bigint[]) RETURNS integer LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
@@ -34,8 +36,8 @@ BEGIN
   PERFORM st_ledger_lock();
 
   -- Each current decision's pay, with the payees' accounts (the worker's and the vendor's payable, the
-  -- platform's revenue, in the job's currency) probed per decision (LATERAL). Missing ones are created
-  -- below (under the ledger lock: no other writer creates one meanwhile) and found by the legs.
+  -- platform's revenue, in the job's currency) probed per decision (LATERAL): st_record_decisions has
+  -- created the missing ones in its statement before this one.
   WITH pay AS MATERIALIZED (
     SELECT r.*, wa.id AS worker_account, va.id AS vendor_account, pa.id AS platform_account
     FROM st_expected_pay(p_ids) r
@@ -50,15 +52,6 @@ BEGIN
     LEFT JOIN LATERAL (SELECT a.id FROM ledger_accounts a
                        WHERE a.owner_type = 'platform' AND a.owner_id IS NULL AND a.purpose = 'platform_revenue' AND a.currency = r.currency
                        OFFSET 0) pa ON true
-  ),
-  created AS (
-    INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
-    SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, p.currency
-    FROM pay p
-    CROSS JOIN LATERAL (VALUES ('worker', p.worker_id, 'worker_payable', p.worker_account), ('vendor', p.vendor_id, 'vendor_payable', p.vendor_account),
-                               ('platform', NULL::uuid, 'platform_revenue', p.platform_account)) x(owner_type, owner_id, purpose, id)
-    WHERE x.id IS NULL
-    RETURNING id, owner_id, purpose, currency
   ),
   -- What is posted for the assignments that can have postings (p_earlier), probed per id and per
   -- transaction (LATERAL): a join the planner could hash would scan every transaction or posting of the
@@ -114,15 +107,9 @@ BEGIN
     SELECT tx.id, l.leg, l.account_id, t.currency, l.amount
     FROM tx
     JOIN todo t ON t.tkey = tx.key
-    -- An account created above is read from what the INSERT returned (the statement does not see its own rows).
-    CROSS JOIN LATERAL (VALUES
-      (1, coalesce(t.worker_account, (SELECT c.id FROM created c WHERE c.purpose = 'worker_payable' AND c.owner_id = t.worker_id AND c.currency = t.currency)),
-       -t.worker_delta),
-      (2, coalesce(t.vendor_account, (SELECT c.id FROM created c WHERE c.purpose = 'vendor_payable' AND c.owner_id = t.vendor_id AND c.currency = t.currency)),
-       -t.vendor_delta),
-      (3, coalesce(t.platform_account, (SELECT c.id FROM created c WHERE c.purpose = 'platform_revenue' AND c.currency = t.currency)),
-       t.worker_delta + t.vendor_delta)
-    ) l(leg, account_id, amount)
+    -- A missing account (none: st_record_decisions creates them) would be a null account_id, refused.
+    CROSS JOIN LATERAL (VALUES (1, t.worker_account, -t.worker_delta), (2, t.vendor_account, -t.vendor_delta),
+                               (3, t.platform_account, t.worker_delta + t.vendor_delta)) l(leg, account_id, amount)
     WHERE l.amount <> 0
     RETURNING transaction_id
   )
