@@ -1,10 +1,18 @@
--- requires: st_decision_pay.sql
--- What each given assignment's current decision is worth: the one rule of pay (st_decision_pay.sql),
--- used both to post (st_settle_assignments) and to check what was posted (reconciliation).
+-- requires: st_bp.sql
+-- What each given assignment's current decision is worth: the one rule of pay, used both to post
+-- (st_settle_assignments) and to check what was posted (reconciliation).
 --
 -- The current decision is the one no other decision of the assignment supersedes (the latest
 -- decided, then the highest id, if several), so the result does not depend on the order in which
 -- decisions arrived.
+--
+-- All in the job's currency, rounded by st_bp:
+--   base    = the job's pay_per_annotation (gold too: paid like any task), or pay_policy.verify_rate
+--             for verify work (default: pay_per_annotation)
+--   gross   = base x the level multiplier effective at decided_at for the decision's worker_level
+--             (no level: L1; no multiplier row: 1.00), x pay_policy.rejected_pay_bp (default 0) when rejected
+--   vendor  = gross x the vendor's commission_bp effective at decided_at (no contract: 0)
+--   worker  = gross - vendor
 CREATE OR REPLACE FUNCTION st_expected_pay(p_ids bigint[])
 RETURNS TABLE (assignment_id bigint, decision_id bigint, task_id bigint, job_id uuid, client_id uuid, worker_id uuid, vendor_id uuid,
                outcome text, work text, worker_level smallint, decided_at timestamptz, currency char(3), multiplier_bp integer,
@@ -20,8 +28,8 @@ LANGUAGE sql STABLE AS $f$
     CROSS JOIN LATERAL (SELECT * FROM settlement_decisions x WHERE x.assignment_id = ids.i OFFSET 0) d
   ),
   -- "Superseded" as a join against the (usually empty) set of superseded decisions, not a correlated
-  -- EXISTS: planned for a batch's 500 ids, the EXISTS became a scan of the batch's decisions per
-  -- decision (quadratic: 55 of 74 ms, measured) whenever the planner expected too many rows to hash.
+  -- EXISTS: planned for a batch's 500 ids known (a session's first, custom plans), the EXISTS became a
+  -- scan of the batch's decisions per decision (quadratic: 55 of 74 ms of the pay, EXPLAIN ANALYZE).
   superseded AS (
     SELECT DISTINCT s.assignment_id, s.supersedes_decision_id AS decision_id FROM mine s WHERE s.supersedes_decision_id IS NOT NULL
   ),
@@ -30,9 +38,21 @@ LANGUAGE sql STABLE AS $f$
     FROM mine m
     LEFT JOIN superseded s ON s.assignment_id = m.assignment_id AND s.decision_id = m.decision_id
     ORDER BY m.assignment_id, s.decision_id IS NOT NULL, m.decided_at DESC, m.decision_id DESC
+  ),
+  rated AS (
+    SELECT h.*, j.currency, m.multiplier_bp, coalesce(c.commission_bp, 0) AS commission_bp,
+      st_bp(st_bp(CASE WHEN h.kind = 'verify' THEN coalesce((j.pay_policy->>'verify_rate')::bigint, j.pay_per_annotation) ELSE j.pay_per_annotation END,
+                  coalesce(m.multiplier_bp, 10000)),
+            CASE WHEN h.outcome = 'accepted' THEN 10000 ELSE coalesce((j.pay_policy->>'rejected_pay_bp')::integer, 0) END) AS gross
+    FROM heads h
+    JOIN jobs j ON j.id = h.job_id
+    LEFT JOIN LATERAL (SELECT l.multiplier_bp FROM level_multipliers l WHERE l.level = coalesce(h.worker_level, 1) AND l.effective_from <= h.decided_at
+                       ORDER BY l.effective_from DESC LIMIT 1) m ON true
+    LEFT JOIN LATERAL (SELECT v.commission_bp FROM vendor_contracts v WHERE v.vendor_id = h.vendor_id AND v.effective_from <= h.decided_at
+                       ORDER BY v.effective_from DESC LIMIT 1) c ON true
   )
-  SELECT h.assignment_id, h.decision_id, h.task_id, h.job_id, h.client_id, h.worker_id, h.vendor_id, h.outcome, h.kind, h.worker_level,
-         h.decided_at, r.currency, r.multiplier_bp, r.commission_bp, r.gross, r.worker_amount, r.vendor_amount
-  FROM heads h
-  CROSS JOIN LATERAL st_decision_pay(h.job_id, h.kind, h.outcome, h.worker_level, h.vendor_id, h.decided_at) r
+  SELECT r.assignment_id, r.decision_id, r.task_id, r.job_id, r.client_id, r.worker_id, r.vendor_id, r.outcome, r.kind, r.worker_level,
+         r.decided_at, r.currency, r.multiplier_bp, r.commission_bp, r.gross,
+         r.gross - st_bp(r.gross, r.commission_bp), st_bp(r.gross, r.commission_bp)
+  FROM rated r
 $f$;

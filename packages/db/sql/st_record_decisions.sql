@@ -31,24 +31,7 @@ BEGIN
                                     vendor_id uuid, outcome text, kind text, worker_level smallint, supersedes_decision_id bigint,
                                     decided_at timestamptz)
     ON CONFLICT (decision_id) DO NOTHING
-    RETURNING assignment_id, decided_at, job_id, worker_id, vendor_id
-  ),
-  -- The payees' accounts (the worker's and the vendor's payable, the platform's revenue, in the job's
-  -- currency), created on first use here, so that st_settle_assignments (the next statement) finds
-  -- each by a probe.
-  -- The batch's jobs' currencies, each job probed once (per decision, the job was a scan of the jobs table).
-  currencies AS MATERIALIZED (
-    SELECT j.id, j.currency FROM (SELECT DISTINCT n.job_id FROM ins n) d
-    CROSS JOIN LATERAL (SELECT j.id, j.currency FROM jobs j WHERE j.id = d.job_id OFFSET 0) j
-  ),
-  accounts AS (
-    INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
-    SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, c.currency
-    FROM (SELECT DISTINCT n.job_id, n.worker_id, n.vendor_id FROM ins n) n
-    JOIN currencies c ON c.id = n.job_id
-    CROSS JOIN LATERAL (VALUES ('worker', n.worker_id, 'worker_payable'), ('vendor', n.vendor_id, 'vendor_payable'),
-                               ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
-    ON CONFLICT DO NOTHING
+    RETURNING assignment_id, decided_at
   ),
   firsts AS (
     -- was_first reads the table as it was before this statement (a WITH sees none of its own inserts),

@@ -20,11 +20,6 @@
 -- p_earlier: those of p_ids that had a decision recorded before this batch. Only they can have ledger
 -- transactions already (an assignment is posted for only when its decisions are recorded), so only
 -- their ledger is read; for the others (nearly every assignment: decided once) there is nothing to read.
---
--- One statement: the pay of each current decision with its payees' accounts (probed once per decision;
--- st_record_decisions creates the missing ones first: created in this statement, they were looked up
--- per leg in what the INSERT returned, quadratic in a batch of first payees), the transactions and
--- their postings.
 DROP FUNCTION IF EXISTS st_settle_assignments(bigint[]);
 CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[], p_earlier bigint[]) RETURNS integer LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
@@ -35,28 +30,20 @@ DECLARE
 BEGIN
   PERFORM st_ledger_lock();
 
-  -- Each current decision's pay, with the payees' accounts (the worker's and the vendor's payable, the
-  -- platform's revenue, in the job's currency) probed per decision (LATERAL): st_record_decisions has
-  -- created the missing ones in its statement before this one.
-  WITH pay AS MATERIALIZED (
-    SELECT r.*, wa.id AS worker_account, va.id AS vendor_account, pa.id AS platform_account
-    FROM st_expected_pay(p_ids) r
-    -- OFFSET 0 keeps each a probe per decision: flattened into joins, on the ledger's statistics from
-    -- when it was small, the worker accounts were read once and filtered per decision (4.8 M rows per batch).
-    LEFT JOIN LATERAL (SELECT a.id FROM ledger_accounts a
-                       WHERE a.owner_type = 'worker' AND a.owner_id = r.worker_id AND a.purpose = 'worker_payable' AND a.currency = r.currency
-                       OFFSET 0) wa ON true
-    LEFT JOIN LATERAL (SELECT a.id FROM ledger_accounts a
-                       WHERE a.owner_type = 'vendor' AND a.owner_id = r.vendor_id AND a.purpose = 'vendor_payable' AND a.currency = r.currency
-                       OFFSET 0) va ON true
-    LEFT JOIN LATERAL (SELECT a.id FROM ledger_accounts a
-                       WHERE a.owner_type = 'platform' AND a.owner_id IS NULL AND a.purpose = 'platform_revenue' AND a.currency = r.currency
-                       OFFSET 0) pa ON true
-  ),
-  -- What is posted for the assignments that can have postings (p_earlier), probed per id and per
+  INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
+  SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, j.currency
+  -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
+  FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+  CROSS JOIN LATERAL (SELECT * FROM settlement_decisions s WHERE s.assignment_id = ids.i OFFSET 0) d
+  JOIN jobs j ON j.id = d.job_id
+  CROSS JOIN LATERAL (VALUES ('worker', d.worker_id, 'worker_payable'), ('vendor', d.vendor_id, 'vendor_payable'),
+                             ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
+  ON CONFLICT DO NOTHING;
+
+  -- What is posted so far for those that can have postings (p_earlier), probed per id and per
   -- transaction (LATERAL): a join the planner could hash would scan every transaction or posting of the
   -- ledger for each batch.
-  done AS (
+  WITH done AS (
     SELECT t.assignment_id, count(*) AS txns, bool_or(t.kind = 'earning') AS has_earning,
       sum(l.worker_amount) AS worker_amount, sum(l.vendor_amount) AS vendor_amount
     FROM (SELECT DISTINCT i FROM unnest(p_earlier) i) ids
@@ -74,7 +61,7 @@ BEGIN
     SELECT r.*, coalesce(d.txns, 0) AS txns, d.assignment_id IS NOT NULL AS has_postings,
       coalesce(d.worker_amount, 0) AS done_worker, coalesce(d.vendor_amount, 0) AS done_vendor,
       r.outcome = 'accepted' AND NOT coalesce(d.has_earning, false) AND (r.worker_amount <> 0 OR r.vendor_amount <> 0) AS pays_earning
-    FROM pay r
+    FROM st_expected_pay(p_ids) r
     LEFT JOIN done d ON d.assignment_id = r.assignment_id
   ),
   todo AS (
@@ -107,9 +94,10 @@ BEGIN
     SELECT tx.id, l.leg, l.account_id, t.currency, l.amount
     FROM tx
     JOIN todo t ON t.tkey = tx.key
-    -- A missing account (none: st_record_decisions creates them) would be a null account_id, refused.
-    CROSS JOIN LATERAL (VALUES (1, t.worker_account, -t.worker_delta), (2, t.vendor_account, -t.vendor_delta),
-                               (3, t.platform_account, t.worker_delta + t.vendor_delta)) l(leg, account_id, amount)
+    JOIN ledger_accounts wa ON wa.owner_type = 'worker' AND wa.owner_id = t.worker_id AND wa.purpose = 'worker_payable' AND wa.currency = t.currency
+    JOIN ledger_accounts va ON va.owner_type = 'vendor' AND va.owner_id = t.vendor_id AND va.purpose = 'vendor_payable' AND va.currency = t.currency
+    JOIN ledger_accounts pa ON pa.owner_type = 'platform' AND pa.owner_id IS NULL AND pa.purpose = 'platform_revenue' AND pa.currency = t.currency
+    CROSS JOIN LATERAL (VALUES (1, wa.id, -t.worker_delta), (2, va.id, -t.vendor_delta), (3, pa.id, t.worker_delta + t.vendor_delta)) l(leg, account_id, amount)
     WHERE l.amount <> 0
     RETURNING transaction_id
   )
