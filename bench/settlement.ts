@@ -5,7 +5,7 @@
 // baselines: the equivalent plain-SQL INSERT … SELECT of the same transactions and postings (into
 // empty copies of the ledger tables with their indexes, no triggers), and one GROUP BY of the payable
 // balances. To show where the time goes it also posts another BENCH_SETTLEMENT_EARNINGS earnings by
-// calling the consumer's SQL path directly (the same handler code, batches of 500, no Redis), so the
+// calling the consumer's SQL path directly (the same handler code and batch size, no Redis), so the
 // pay run covers twice that many. Bars (issue 12): posting <= 3x the INSERT … SELECT; pay run <= 3x the GROUP BY; consumer
 // peak RSS < 300 MB.
 //
@@ -21,7 +21,7 @@ import { loadConfig } from '@fairlabel/config';
 import { createDb, createPool, migrateToLatest, sql, withDatabase } from '@fairlabel/db';
 import { createLogger } from '@fairlabel/observability';
 import { createConsumer, createRedis, deleteKeysWithPrefix, OutboxRelay } from '@fairlabel/queues';
-import { SETTLEMENT_CONCURRENCY } from '../services/settlement/src/settlement.consumer.js';
+import { SETTLEMENT_BATCH, SETTLEMENT_CONCURRENCY } from '../services/settlement/src/settlement.consumer.js';
 
 const EARNINGS = Number(process.env.BENCH_SETTLEMENT_EARNINGS ?? 1_000_000);
 const WORKERS = Number(process.env.BENCH_SETTLEMENT_WORKERS ?? 10_000);
@@ -36,6 +36,13 @@ const KEEP = process.env.BENCH_SETTLEMENT_KEEP === '1';
  * the pay run covers as many. For work on the SQL side; a measured run keeps the default.
  */
 const TRANSPORT = process.env.BENCH_SETTLEMENT_TRANSPORT !== '0';
+/**
+ * BENCH_SETTLEMENT_EXPLAIN=<ms>: auto_explain (with ANALYZE, nested statements and triggers; per-node
+ * timing too with BENCH_SETTLEMENT_EXPLAIN_TIMING=1) of every statement of the bench database that
+ * takes at least that long, written to the server's log (set on the bench database only: no other
+ * session is touched). For profiling; timings with it are not figures.
+ */
+const EXPLAIN = process.env.BENCH_SETTLEMENT_EXPLAIN;
 
 /**
  * The consumer side: the settlement process's consumer, against the bench database and prefix. With
@@ -93,6 +100,18 @@ async function drive(): Promise<void> {
   const admin = new pg.Client({ connectionString: withDatabase(base.DATABASE_URL, 'postgres') });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${database}`);
+  if (EXPLAIN !== undefined) {
+    for (const setting of [
+      "session_preload_libraries = 'auto_explain'",
+      `auto_explain.log_min_duration = ${Number(EXPLAIN)}`,
+      'auto_explain.log_analyze = on',
+      'auto_explain.log_nested_statements = on',
+      'auto_explain.log_triggers = on',
+      `auto_explain.log_timing = ${process.env.BENCH_SETTLEMENT_EXPLAIN_TIMING === '1' ? 'on' : 'off'}`,
+    ])
+      await admin.query(`ALTER DATABASE ${database} SET ${setting}`);
+    console.log(`auto_explain of ${database} in the server log (statements of ${Number(EXPLAIN)} ms or more)`);
+  }
   const pool = createPool(url, 4);
   const db = createDb(pool);
   const logger = createLogger({ level: 'warn', name: 'bench' });
@@ -155,10 +174,10 @@ async function drive(): Promise<void> {
     });
     console.log(`seeded in ${seconds(seed.ms)} s`);
 
-    // ---- the consumer's SQL path alone (no Redis): the same handler code, batches of 500 ----
+    // ---- the consumer's SQL path alone (no Redis): the same handler code, the consumer's batches ----
     const { postSettlementEvents } = await import('../services/settlement/src/settlement.consumer.js');
     const postDirect = async (first: number, last: number) => {
-      const BATCH = 500;
+      const BATCH = SETTLEMENT_BATCH;
       for (let from = first; from <= last; from += BATCH) {
         const rows = await sql<{ payload: Record<string, unknown> }>`
           SELECT jsonb_build_object(
@@ -276,7 +295,7 @@ async function drive(): Promise<void> {
 
     const rows: [string, string, string][] = [
       ['posting through the consumer path (relay + BullMQ + consumer)', `${seconds(posting.ms)} s`, `${Math.round(EARNINGS / (posting.ms / 1000)).toLocaleString()} earnings/s`],
-      ['the consumer SQL path alone (same handler code, batches of 500)', `${seconds(direct.ms)} s`, `${Math.round(EARNINGS / (direct.ms / 1000)).toLocaleString()} earnings/s (another ${EARNINGS.toLocaleString()})`],
+      [`the consumer SQL path alone (same handler code, batches of ${SETTLEMENT_BATCH})`, `${seconds(direct.ms)} s`, `${Math.round(EARNINGS / (direct.ms / 1000)).toLocaleString()} earnings/s (another ${EARNINGS.toLocaleString()})`],
       ['plain SQL INSERT … SELECT of the same transactions and postings', `${seconds(plain.ms)} s`, `${Math.round(EARNINGS / (plain.ms / 1000)).toLocaleString()} earnings/s`],
       ['ratio, consumer path (bar <= 3.0x)', `${(posting.ms / plain.ms).toFixed(2)}x`, posting.ms <= 3 * plain.ms ? 'pass' : 'fail'],
       ['ratio, the consumer SQL path alone', `${(direct.ms / plain.ms).toFixed(2)}x`, ''],

@@ -30,12 +30,18 @@ BEGIN
     RAISE EXCEPTION 'posting (%, %) must belong to a ledger transaction created in this database transaction, with its currency and pay run',
       bad.transaction_id, bad.leg USING ERRCODE = 'foreign_key_violation';
   END IF;
-  UPDATE ledger_accounts a SET balance = a.balance + d.delta, statement_balance = a.statement_balance + d.statement_delta
-  FROM (SELECT account_id, currency, sum(amount) AS delta, coalesce(sum(amount) FILTER (WHERE pay_run_id IS NULL), 0) AS statement_delta
-        FROM new_postings GROUP BY account_id, currency) d
-  WHERE a.id = d.account_id AND a.currency = d.currency;
-  GET DIAGNOSTICS updated = ROW_COUNT;
-  SELECT count(*) INTO named FROM (SELECT DISTINCT account_id, currency FROM new_postings) x;
+  -- One pass over the new postings: their sums per (account, currency), the UPDATE, and both counts.
+  WITH d AS MATERIALIZED (
+    SELECT account_id, currency, sum(amount) AS delta, coalesce(sum(amount) FILTER (WHERE pay_run_id IS NULL), 0) AS statement_delta
+    FROM new_postings GROUP BY account_id, currency
+  ),
+  u AS (
+    UPDATE ledger_accounts a SET balance = a.balance + d.delta, statement_balance = a.statement_balance + d.statement_delta
+    FROM d
+    WHERE a.id = d.account_id AND a.currency = d.currency
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u) INTO named, updated;
   IF updated <> named THEN
     SELECT n.transaction_id, n.leg INTO bad FROM new_postings n
     LEFT JOIN ledger_accounts a ON a.id = n.account_id

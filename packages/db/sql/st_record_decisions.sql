@@ -13,6 +13,7 @@ CREATE OR REPLACE FUNCTION st_record_decisions(p jsonb) RETURNS integer LANGUAGE
   SET jit = off AS $f$
 DECLARE
   ids bigint[];
+  earlier bigint[];
   missing uuid;
 BEGIN
   PERFORM st_ledger_lock();
@@ -57,9 +58,11 @@ BEGIN
     SELECT w.currency, w.hour, w.worker_id, w.client_id, sum(w.ms), sum(w.pieces) FROM work w GROUP BY 1, 2, 3, 4
     ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
   )
-  SELECT array_agg(DISTINCT assignment_id) INTO ids FROM ins;
+  -- The assignments to settle, and those of them that had a decision before (only they can have
+  -- postings to take into account: st_settle_assignments reads no ledger for the others).
+  SELECT array_agg(f.assignment_id), array_agg(f.assignment_id) FILTER (WHERE f.was_first IS NOT NULL) INTO ids, earlier FROM firsts f;
   IF ids IS NULL THEN
     RETURN 0;
   END IF;
-  RETURN st_settle_assignments(ids);
+  RETURN st_settle_assignments(ids, coalesce(earlier, '{}'));
 END $f$;

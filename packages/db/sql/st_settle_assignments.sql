@@ -16,7 +16,12 @@
 -- a negative one when it paid more (a higher level). A first posting of a rejected assignment is
 -- `assignment:<id>:rejected_pay`; any later difference `assignment:<id>:correction:<n>`, n the number
 -- of the assignment's earlier transactions (deterministic: writers hold the ledger lock).
-CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[]) RETURNS integer LANGUAGE plpgsql
+--
+-- p_earlier: those of p_ids that had a decision recorded before this batch. Only they can have ledger
+-- transactions already (an assignment is posted for only when its decisions are recorded), so only
+-- their ledger is read; for the others (nearly every assignment: decided once) there is nothing to read.
+DROP FUNCTION IF EXISTS st_settle_assignments(bigint[]);
+CREATE OR REPLACE FUNCTION st_settle_assignments(p_ids bigint[], p_earlier bigint[]) RETURNS integer LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
   -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
   SET jit = off AS $f$
@@ -35,12 +40,13 @@ BEGIN
                              ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
   ON CONFLICT DO NOTHING;
 
-  -- What is posted for them so far, probed per id and per transaction (LATERAL): a join the planner
-  -- could hash would scan every transaction or posting of the ledger for each batch.
+  -- What is posted so far for those that can have postings (p_earlier), probed per id and per
+  -- transaction (LATERAL): a join the planner could hash would scan every transaction or posting of the
+  -- ledger for each batch.
   WITH done AS (
     SELECT t.assignment_id, count(*) AS txns, bool_or(t.kind = 'earning') AS has_earning,
       sum(l.worker_amount) AS worker_amount, sum(l.vendor_amount) AS vendor_amount
-    FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
+    FROM (SELECT DISTINCT i FROM unnest(p_earlier) i) ids
     CROSS JOIN LATERAL (SELECT * FROM ledger_transactions x WHERE x.assignment_id = ids.i OFFSET 0) t
     CROSS JOIN LATERAL (
       SELECT coalesce(-sum(p.amount) FILTER (WHERE a.purpose = 'worker_payable'), 0) AS worker_amount,

@@ -2,7 +2,10 @@
 -- Checked once per statement that inserts ledger transactions:
 -- * the writer holds the ledger lock, so ids and posted_at grow together (see st_ledger_lock.sql);
 -- * created_xact is this transaction (postings may be added only by it: st_postings_inserted);
--- * a reversal names an existing transaction of the same currency.
+-- * a reversal names an existing transaction of the same currency;
+-- then it queues the deferred balance check of this database transaction, once (st_transaction_balanced:
+-- a row in ledger_balance_checks naming the first ledger transaction to check; a later statement of
+-- the same database transaction finds it there).
 CREATE OR REPLACE FUNCTION st_transactions_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE
   bad bigint;
@@ -22,6 +25,9 @@ BEGIN
   IF FOUND THEN
     RAISE EXCEPTION 'ledger transaction % reverses a transaction that does not exist in its currency', bad USING ERRCODE = 'foreign_key_violation';
   END IF;
+  INSERT INTO ledger_balance_checks (xact, from_id)
+  SELECT pg_current_xact_id(), min(n.id) FROM new_transactions n HAVING count(*) > 0
+  ON CONFLICT (xact) DO NOTHING;
   RETURN NULL;
 END $f$;
 

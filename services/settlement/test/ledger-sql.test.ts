@@ -95,6 +95,32 @@ describe('the database enforces the ledger', () => {
     expect(err?.message).toMatch(/\(t-i2\) does not balance: 1 postings/);
   });
 
+  test('checks once per database transaction, whatever happens to the queued check, and leaves nothing queued', async ({ env, workerAccount, platformAccount, attempt }) => {
+    // Two statements of ledger transactions queue one check (one row in ledger_balance_checks) naming the first.
+    const client = await env.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT st_ledger_lock()');
+      await client.query(newTx('t-q1'));
+      await client.query(newTx('t-q2'));
+      const queued = await client.query<{ n: number; first: string }>(
+        `SELECT count(*)::int AS n, min(from_id)::text AS first FROM ledger_balance_checks WHERE xact = pg_current_xact_id()`,
+      );
+      const first = await client.query<{ id: string }>(`SELECT id::text FROM ledger_transactions WHERE key = 't-q1'`);
+      expect(queued.rows[0]).toEqual({ n: 1, first: first.rows[0]!.id });
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    // Deleting the queued row does not skip the check: the deferred trigger reads the row as inserted.
+    const err = await attempt(['SELECT st_ledger_lock()', newTx('t-del'), leg('t-del', 1, workerAccount, -5), leg('t-del', 2, platformAccount, 4), 'DELETE FROM ledger_balance_checks']);
+    expect(err?.code).toBe('23514');
+    expect(err?.message).toMatch(/\(t-del\) does not balance/);
+    // A committed transaction leaves no row behind.
+    expect(await attempt(['SELECT st_ledger_lock()', newTx('t-q3'), leg('t-q3', 1, workerAccount, -5), leg('t-q3', 2, platformAccount, 5)])).toBeNull();
+    expect(await env.db.selectFrom('ledger_balance_checks').selectAll().execute()).toEqual([]);
+  });
+
   test('refuses a posting added to a transaction created by another database transaction', async ({ workerAccount, platformAccount, attempt }) => {
     expect(await attempt(['SELECT st_ledger_lock()', newTx('t-later'), leg('t-later', 1, workerAccount, -5), leg('t-later', 2, platformAccount, 5)])).toBeNull();
     // Two more legs that would still balance: refused anyway, the transaction is closed.
@@ -193,8 +219,8 @@ describe('the database enforces the ledger', () => {
 
   test('leaves every transaction balanced and every balance equal to its postings', async ({ env }) => {
     expect(await ledgerIsConsistent(env.db)).toEqual({ unbalanced: 0, drifted: 0, total: '0' });
-    // What committed: the decision's earning, t-ok, t-later, t-rev and its one reversal; every refused write left nothing.
+    // What committed: the decision's earning, t-ok, t-q3, t-later, t-rev and its one reversal; every refused write left nothing.
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_transactions`.execute(env.db);
-    expect(ids.rows[0]!.n).toBe(5);
+    expect(ids.rows[0]!.n).toBe(6);
   });
 });

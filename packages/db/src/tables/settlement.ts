@@ -123,6 +123,17 @@ export interface SettlementReviewsTable {
 }
 
 /** Workers' hours per currency, UTC hour and client, kept as decisions and reviews are recorded (st_work_hours.sql). */
+/**
+ * The deferred balance check queued by a database transaction that posts (st_transaction_balanced.sql):
+ * written only by the ledger's triggers, empty outside an open transaction.
+ */
+export interface LedgerBalanceChecksTable {
+  /** The database transaction (xid8, as text). */
+  xact: string;
+  /** Its first ledger transaction: the check covers it and every later one. */
+  from_id: number;
+}
+
 export interface SettlementWorkHoursTable {
   currency: string;
   hour: Timestamp;
@@ -253,6 +264,7 @@ export interface SettlementTables {
   ledger_accounts: LedgerAccountsTable;
   ledger_transactions: LedgerTransactionsTable;
   ledger_postings: LedgerPostingsTable;
+  ledger_balance_checks: LedgerBalanceChecksTable;
   level_multipliers: LevelMultipliersTable;
   vendor_contracts: VendorContractsTable;
   settlement_decisions: SettlementDecisionsTable;
