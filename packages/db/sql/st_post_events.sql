@@ -1,4 +1,4 @@
--- requires: st_ledger_lock.sql st_record_decisions.sql st_record_task_charges.sql st_record_reviews.sql
+-- requires: st_ledger_lock.sql st_record_decisions.sql st_record_task_charges.sql st_record_reviews.sql st_posted_since.sql
 -- A batch of the settlement consumer's events in one call, so a batch is one statement and one round
 -- trip (run outside an explicit transaction it is its own, and the deferred balance check runs at its
 -- commit): the decisions, the charges and the reviews (JSON arrays, as the consumer parsed them; empty
@@ -12,7 +12,6 @@ RETURNS TABLE (kind text, transactions integer, postings integer) LANGUAGE plpgs
   SET jit = off AS $f$
 DECLARE
   mark bigint;
-  last bigint;
 BEGIN
   PERFORM st_ledger_lock();
   -- Read under the lock (each statement of a function takes a new snapshot: this one sees what the
@@ -27,15 +26,5 @@ BEGIN
   IF jsonb_array_length(p_reviews) > 0 THEN
     PERFORM st_record_reviews(p_reviews);
   END IF;
-  SELECT coalesce(max(t.id), 0) INTO last FROM ledger_transactions t;
-  IF last = mark THEN
-    RETURN;
-  END IF;
-  -- Bounded on both sides, by values: the range's rows only (an open range was planned as a third of
-  -- the table without fresh statistics).
-  RETURN QUERY
-    SELECT t.kind, count(DISTINCT t.id)::integer, count(p.leg)::integer
-    FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
-    WHERE t.id > mark AND t.id <= last AND p.transaction_id > mark AND p.transaction_id <= last
-    GROUP BY t.kind;
+  RETURN QUERY SELECT * FROM st_posted_since(mark);
 END $f$;

@@ -28,20 +28,9 @@ export interface Posted {
   postings: number;
 }
 
-/**
- * What the writer holding the lock posted since `mark` (read before it commits: cheap, by id range).
- * The range is bounded on both sides: an open one (`id > mark`), without fresh statistics, was planned
- * as a third of the table, a sequential scan of every posting per consumer batch (measured with
- * EXPLAIN ANALYZE: quadratic over a run).
- */
+/** What the writer holding the lock posted since `mark` (packages/db/sql/st_posted_since.sql). */
 export async function postedSince(trx: Trx, mark: LedgerMark): Promise<Posted[]> {
-  const r = await sql<Posted>`
-    SELECT t.kind, count(DISTINCT t.id)::int AS transactions, count(p.leg)::int AS postings
-    FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
-    WHERE t.id > ${mark.after} AND t.id <= (SELECT max(id) FROM ledger_transactions)
-      AND p.transaction_id > ${mark.after} AND p.transaction_id <= (SELECT max(id) FROM ledger_transactions)
-    GROUP BY t.kind
-  `.execute(trx);
+  const r = await sql<Posted>`SELECT kind, transactions, postings FROM st_posted_since(${mark.after})`.execute(trx);
   return r.rows;
 }
 
