@@ -49,13 +49,25 @@ export type PredictionMode = 'auto' | 'verify' | 'assist';
 export const DEFAULT_PREDICTION_THRESHOLD = 0.9;
 
 /**
- * What a job's model predictions do, from its stored qa_policy (defaults filled in; a policy that no
- * longer parses reads as the defaults). Shared by task-dispatch, which opens one slot for a task whose
- * prediction qualifies under `verify`, and qa-sampling, which confirms it: both must read the policy alike.
+ * A job's stored qa_policy, parsed with its defaults. Stored policies were validated on the way in; a
+ * row that predates a field parses with its default, and one that no longer parses reads as the defaults.
+ */
+export function storedQaPolicy(stored: unknown): z.infer<typeof qaPolicySchema> {
+  const parsed = qaPolicySchema.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : qaPolicySchema.parse({});
+}
+
+/**
+ * What a job's model predictions do, from its stored qa_policy (storedQaPolicy: defaults filled in).
+ * Shared by task-dispatch, which opens one slot for a task whose prediction qualifies under `verify`,
+ * and qa-sampling, which confirms it: both must read the policy alike.
  */
 export function predictionPolicyOf(stored: unknown): { mode: PredictionMode; threshold: number } {
-  const parsed = qaPolicySchema.safeParse(stored ?? {});
-  const p = parsed.success ? parsed.data : qaPolicySchema.parse({});
+  return predictionPolicyFrom(storedQaPolicy(stored));
+}
+
+/** predictionPolicyOf for a policy already parsed by storedQaPolicy. */
+export function predictionPolicyFrom(p: z.infer<typeof qaPolicySchema>): { mode: PredictionMode; threshold: number } {
   return {
     // auto_accept_confidence predates prediction_mode and meant "accepted with one human verification".
     mode: p.prediction_mode ?? (p.auto_accept_confidence !== undefined ? 'verify' : 'assist'),

@@ -1,4 +1,4 @@
-import { predictionPolicyOf, qaPolicySchema } from '@fairlabel/contracts';
+import { predictionPolicyFrom, storedQaPolicy } from '@fairlabel/contracts';
 import type { ControlSpec } from '../compare/answer.js';
 import type { ControlType } from '../compare/types.js';
 
@@ -31,10 +31,8 @@ export const DEFAULT_MIN_GOLD_FOR_PROMOTION = 20;
 export const DEFAULT_REVIEWER_LEVEL = 2;
 
 export function resolvePolicy(stored: unknown, overlap: number): QaPolicy {
-  // Stored policies were validated on the way in; a row that predates a field parses with its default.
-  const parsed = qaPolicySchema.safeParse(stored ?? {});
-  const p = parsed.success ? parsed.data : qaPolicySchema.parse({});
-  const prediction = predictionPolicyOf(stored);
+  const p = storedQaPolicy(stored);
+  const prediction = predictionPolicyFrom(p);
   return {
     goldRatio: p.gold_ratio,
     reviewSampleRate: p.review_sample_rate,
