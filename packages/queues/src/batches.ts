@@ -89,12 +89,15 @@ export function batchJob(batch: EventBatch): { name: string; data: BatchJobData;
   return { name: BATCH_JOB_NAME, data: { events: batch.events }, opts: { jobId: batch.jobId } };
 }
 
+/** Whether a batch event's `id` is an outbox row id (a positive safe integer). */
+export const isOutboxId = (id: unknown): id is number => typeof id === 'number' && Number.isSafeInteger(id) && id > 0;
+
 /** The outbox rows a job carries: a batch's events, a single event's row (`outbox-<id>`), or none. */
 export function outboxIdsOfJob(job: { id?: string | undefined; name: string; data: unknown }): number[] {
   if (job.name === BATCH_JOB_NAME) {
     const events = (job.data as { events?: unknown } | null)?.events;
     if (!Array.isArray(events)) return [];
-    return events.map((e) => (e as { id?: unknown } | null)?.id).filter((id): id is number => Number.isSafeInteger(id) && (id as number) > 0);
+    return events.map((e) => (e as { id?: unknown } | null)?.id).filter(isOutboxId);
   }
   const m = /^outbox-([1-9][0-9]{0,17})$/.exec(job.id ?? '');
   return m ? [Number(m[1])] : [];

@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '@fairlabel/db';
 import type { Redis } from 'ioredis';
 import { eventSchemas, subscriptions, type EventName, type EventPayload, type QueueName } from '@fairlabel/contracts';
 import type { Logger } from '@fairlabel/observability';
-import { BATCH_JOB_NAME, DEFAULT_BATCH_EVENTS } from './batches.js';
+import { BATCH_JOB_NAME, DEFAULT_BATCH_EVENTS, isOutboxId } from './batches.js';
 import { outboxJobId } from './queue-set.js';
 
 export interface HandlerContext {
@@ -188,7 +188,7 @@ export function createConsumer(opts: ConsumerOptions): Worker {
     for (const [i, raw] of events.entries()) {
       const e = raw as { id?: unknown; event?: unknown; payload?: unknown } | null;
       const id = e?.id;
-      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
+      if (!isOutboxId(id)) {
         invalid.push(`event #${i}: no outbox id`);
         continue;
       }
