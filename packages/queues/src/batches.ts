@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { QueueName } from '@fairlabel/contracts';
+import type { QueueSet } from './queue-set.js';
 
 // Events travel from the outbox to BullMQ in batches: one job carries up to N events of one queue. A
 // job per event made the transport (relay, Redis round trips, BullMQ's per-job bookkeeping, the
@@ -87,6 +89,22 @@ export function packBatches(
 /** The BullMQ job of a batch. */
 export function batchJob(batch: EventBatch): { name: string; data: BatchJobData; opts: { jobId: string } } {
   return { name: BATCH_JOB_NAME, data: { events: batch.events }, opts: { jobId: batch.jobId } };
+}
+
+/**
+ * Adds batches to their queues, every queue at once. If one add fails the caller's rows stay unsent (or
+ * lost, for the reconciler); the batches that were added are added again next time by the same job ids,
+ * which BullMQ keeps once.
+ */
+export async function addBatches(queues: QueueSet, batches: readonly EventBatch[]): Promise<void> {
+  const byQueue = new Map<string, EventBatch[]>();
+  for (const b of batches) byQueue.set(b.queue, [...(byQueue.get(b.queue) ?? []), b]);
+  const adds = [...byQueue].map(([queue, items]) => {
+    const q = queues[queue as QueueName];
+    if (!q) throw new Error(`outbox rows for unknown queue ${queue} (batch ${items[0]!.jobId})`);
+    return [q, items] as const;
+  });
+  await Promise.all(adds.map(([q, items]) => q.addBulk(items.map(batchJob))));
 }
 
 /** Whether a batch event's `id` is an outbox row id (a positive safe integer). */

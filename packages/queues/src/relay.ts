@@ -2,10 +2,9 @@ import pg from 'pg';
 import type { Redis } from 'ioredis';
 import { isDatabaseUnavailable, sql, type Db } from '@fairlabel/db';
 import type { Logger } from '@fairlabel/observability';
-import type { QueueName } from '@fairlabel/contracts';
 import { OUTBOX_CHANNEL } from './publish.js';
 import { createQueueSet, closeQueueSet, type QueueSet } from './queue-set.js';
-import { batchJob, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS, packBatches, type EventBatch } from './batches.js';
+import { addBatches, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS, packBatches, type EventBatch } from './batches.js';
 
 export interface OutboxRelayOptions {
   db: Db;
@@ -185,16 +184,7 @@ export class OutboxRelay {
    */
   async publishRows(rows: readonly { id: number; event: string; queue: string; payload: unknown }[]): Promise<EventBatch[]> {
     const batches = packBatches(rows, { maxEvents: this.opts.batchSize ?? DEFAULT_BATCH_EVENTS, maxBytes: this.opts.batchBytes ?? DEFAULT_BATCH_BYTES });
-    const byQueue = new Map<string, EventBatch[]>();
-    for (const b of batches) byQueue.set(b.queue, [...(byQueue.get(b.queue) ?? []), b]);
-    const adds = [...byQueue].map(([queue, items]) => {
-      const q = this.queues[queue as QueueName];
-      if (!q) throw new Error(`outbox row for unknown queue ${queue}`);
-      return [q, items] as const;
-    });
-    // Every queue at once: if one add fails the drain fails and its rows stay unsent; the batches that
-    // did get added are added again, by the same job ids, which BullMQ keeps once.
-    await Promise.all(adds.map(([q, items]) => q.addBulk(items.map(batchJob))));
+    await addBatches(this.queues, batches);
     return batches;
   }
 

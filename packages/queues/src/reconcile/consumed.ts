@@ -45,14 +45,7 @@ export class ConsumedSweeper {
             if (row !== null) rows.push(row);
           }
         }
-        if (batches.length) {
-          const r = await this.opts.db.updateTable('outbox').set({ consumed_at: sql<Date>`now()` }).where('batch_id', 'in', batches).where('consumed_at', 'is', null).executeTakeFirst();
-          marked += Number(r.numUpdatedRows);
-        }
-        if (rows.length) {
-          const r = await this.opts.db.updateTable('outbox').set({ consumed_at: sql<Date>`now()` }).where('id', 'in', rows).where('consumed_at', 'is', null).executeTakeFirst();
-          marked += Number(r.numUpdatedRows);
-        }
+        marked += await markConsumed(this.opts.db, batches, rows);
         this.since.set(name, until);
       }
       return marked;
@@ -64,4 +57,21 @@ export class ConsumedSweeper {
   close(): Promise<void> {
     return closeQueueSet(this.queues);
   }
+}
+
+/**
+ * Marks consumed the outbox rows of completed jobs: every row of each batch (`batch_id`), and each row
+ * sent before batching (its own job). Rows already marked are left as they are. Returns how many it marked.
+ */
+export async function markConsumed(db: Db, batchIds: readonly string[], rowIds: readonly number[]): Promise<number> {
+  let marked = 0;
+  if (batchIds.length) {
+    const r = await db.updateTable('outbox').set({ consumed_at: sql<Date>`now()` }).where('batch_id', 'in', batchIds).where('consumed_at', 'is', null).executeTakeFirst();
+    marked += Number(r.numUpdatedRows);
+  }
+  if (rowIds.length) {
+    const r = await db.updateTable('outbox').set({ consumed_at: sql<Date>`now()` }).where('id', 'in', rowIds).where('consumed_at', 'is', null).executeTakeFirst();
+    marked += Number(r.numUpdatedRows);
+  }
+  return marked;
 }

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { sql, type Db } from '@fairlabel/db';
 import type { QueueName } from '@fairlabel/contracts';
 import { createQueueSet, closeQueueSet, defaultJobOptions, outboxJobId, type QueueSet } from '../queue-set.js';
-import { batchJob, type EventBatch } from '../batches.js';
+import { addBatches, type EventBatch } from '../batches.js';
+import { markConsumed } from './consumed.js';
 import type { ReconcileSource } from './reconciler.js';
 
 /**
@@ -74,12 +75,7 @@ export function outboxSource(opts: { redis: Redis; prefix: string; windowMs?: nu
             else consumedRows.push(j.row.id);
           }
         });
-        if (consumedBatches.length) {
-          await db.updateTable('outbox').set({ consumed_at: sql<Date>`now()` }).where('batch_id', 'in', consumedBatches).where('consumed_at', 'is', null).execute();
-        }
-        if (consumedRows.length) {
-          await db.updateTable('outbox').set({ consumed_at: sql<Date>`now()` }).where('id', 'in', consumedRows).where('consumed_at', 'is', null).execute();
-        }
+        await markConsumed(db, consumedBatches, consumedRows);
         if (missingBatches.length) {
           const batchRows = await db
             .selectFrom('outbox')
@@ -94,9 +90,7 @@ export function outboxSource(opts: { redis: Redis; prefix: string; windowMs?: nu
             if (!b) byBatch.set(r.batch_id!, (b = { jobId: r.batch_id!, queue: r.queue, events: [] }));
             b.events.push({ id: r.id, event: r.event, payload: r.payload });
           }
-          const byQueue = new Map<string, EventBatch[]>();
-          for (const b of byBatch.values()) byQueue.set(b.queue, [...(byQueue.get(b.queue) ?? []), b]);
-          for (const [queue, items] of byQueue) await queueOf({ id: items[0]!.events[0]!.id, queue }).addBulk(items.map(batchJob));
+          await addBatches(queues, [...byBatch.values()]);
           repaired += byBatch.size;
         }
         if (missingRows.length) {
