@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
 import { dbTest as test } from '../src/testing/index.js';
+import { migrationBefore } from './migration-before.js';
 import { createMigrator, migrateToLatest, type Db } from '../src/index.js';
 
 // The label config v2 migration on data written by the first API: every config and answer rewritten
@@ -16,8 +17,7 @@ async function one<T>(db: Db, query: ReturnType<typeof sql<T>>): Promise<T> {
 describe(MIGRATION, () => {
   test('rewrites legacy configs and answers, keeps the ones it cannot convert, and down restores them', async ({ db }) => {
     const migrator = createMigrator(db);
-    const names = (await migrator.getMigrations()).map((m) => m.name).sort();
-    const before = names[names.indexOf(MIGRATION) - 1]!;
+    const before = await migrationBefore(migrator, MIGRATION);
     const down = await migrator.migrateTo(before);
     expect(down.error).toBeUndefined();
 
@@ -108,8 +108,7 @@ describe(MIGRATION, () => {
     await sql`INSERT INTO jobs (client_id, name, task_type, label_config, instructions, pay_per_annotation, client_price_per_item, currency)
       VALUES (${org.id}, 'new', 'custom', '{"version":2,"objects":[],"controls":[]}'::jsonb, '', 1, 2, 'USD')`.execute(db);
     const migrator = createMigrator(db);
-    const names = (await migrator.getMigrations()).map((m) => m.name).sort();
-    const result = await migrator.migrateTo(names[names.indexOf(MIGRATION) - 1]!);
+    const result = await migrator.migrateTo(await migrationBefore(migrator, MIGRATION));
     expect(String(result.error)).toMatch(/cannot revert label config v2: 1 jobs were created with v2 configs/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
 import { dbTest as test } from '../src/testing/index.js';
+import { migrationBefore } from './migration-before.js';
 import { createMigrator, isSealed, keyringFrom, migrateToLatest, openSecret, type Db } from '../src/index.js';
 
 // The secrets-at-rest migration on rows written before it: webhook secrets in clear get sealed (and
@@ -15,8 +16,7 @@ async function one<T>(db: Db, query: ReturnType<typeof sql<T>>): Promise<T> {
 describe(MIGRATION, () => {
   test('seals existing webhook secrets, erases stored API keys and secrets from idempotency replays, and down opens the secrets again', async ({ db }) => {
     const migrator = createMigrator(db);
-    const names = (await migrator.getMigrations()).map((m) => m.name).sort();
-    const before = names[names.indexOf(MIGRATION) - 1]!;
+    const before = await migrationBefore(migrator, MIGRATION);
     expect((await migrator.migrateTo(before)).error).toBeUndefined();
 
     const org = await one(db, sql<{ id: string }>`INSERT INTO organizations (name, kind) VALUES ('c', 'client') RETURNING id`);

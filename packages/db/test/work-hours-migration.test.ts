@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { sql } from 'kysely';
 import { dbTest as test } from '../src/testing/index.js';
+import { migrationBefore } from './migration-before.js';
 import { createMigrator } from '../src/index.js';
 
 // The work-hours migration on data recorded before it: settlement_work_hours is filled from the
@@ -11,8 +12,7 @@ const MIGRATION = '20261129T1950_settlement_work_hours';
 describe(MIGRATION, () => {
   test('fills the kept hours from the decisions and reviews recorded before it', async ({ db }) => {
     const migrator = createMigrator(db);
-    const names = (await migrator.getMigrations()).map((m) => m.name).sort();
-    const before = names[names.indexOf(MIGRATION) - 1]!;
+    const before = await migrationBefore(migrator, MIGRATION);
     expect((await migrator.migrateTo(before)).error).toBeUndefined();
 
     const client = '00000000-0000-4000-8000-0000000000c1';
