@@ -49,10 +49,15 @@ export interface EventBatch {
  * committed with it. Had the id named the first row only, that second batch would have been dropped as
  * a duplicate of the first while its rows were marked as carried by it: events lost.
  */
-export function batchJobId(ids: readonly number[]): string {
+export function batchJobId(ids: readonly number[], createdAt?: readonly Date[]): string {
   if (ids.length === 0) throw new Error('a batch has at least one event');
-  const digest = createHash('sha1').update(ids.join(',')).digest('hex').slice(0, 12);
-  return `outbox-batch-${ids[0]}-${digest}`;
+  // With the rows' created_at: ids alone repeat in another database (a fresh one, a test's, a demo's)
+  // whose relay uses the same Redis prefix, and BullMQ would drop its batch as a duplicate of a completed
+  // job of the other database — events lost (seen: a second quick start on a fresh database left two
+  // assignment.decided events undelivered). The same rows still give the same id (created_at is stored).
+  const hash = createHash('sha1').update(ids.join(','));
+  if (createdAt) hash.update(`@${createdAt.map((d) => d.getTime()).join(',')}`);
+  return `outbox-batch-${ids[0]}-${hash.digest('hex').slice(0, 12)}`;
 }
 
 export function isBatchJobId(jobId: string): boolean {
@@ -64,26 +69,28 @@ export function isBatchJobId(jobId: string): boolean {
  * past the first event, at most `maxBytes` of serialized payload per batch.
  */
 export function packBatches(
-  rows: readonly { id: number; event: string; queue: string; payload: unknown }[],
+  rows: readonly { id: number; event: string; queue: string; payload: unknown; created_at?: Date }[],
   opts: { maxEvents?: number; maxBytes?: number } = {},
 ): EventBatch[] {
   const maxEvents = Math.max(1, opts.maxEvents ?? DEFAULT_BATCH_EVENTS);
   const maxBytes = opts.maxBytes ?? DEFAULT_BATCH_BYTES;
-  const open = new Map<string, { events: BatchedEvent[]; bytes: number }>();
-  const done: { queue: string; events: BatchedEvent[] }[] = [];
+  const open = new Map<string, { events: BatchedEvent[]; bytes: number; createdAt: Date[] }>();
+  const done: { queue: string; events: BatchedEvent[]; createdAt: Date[] }[] = [];
   for (const r of rows) {
     const bytes = JSON.stringify(r.payload ?? null).length + r.event.length + 32;
     let current = open.get(r.queue);
     if (current && (current.events.length >= maxEvents || current.bytes + bytes > maxBytes)) {
-      done.push({ queue: r.queue, events: current.events });
+      done.push({ queue: r.queue, events: current.events, createdAt: current.createdAt });
       current = undefined;
     }
-    if (!current) open.set(r.queue, (current = { events: [], bytes: 0 }));
+    if (!current) open.set(r.queue, (current = { events: [], bytes: 0, createdAt: [] }));
     current.events.push({ id: r.id, event: r.event, payload: r.payload });
+    if (r.created_at) current.createdAt.push(r.created_at);
     current.bytes += bytes;
   }
-  for (const [queue, b] of open) done.push({ queue, events: b.events });
-  return done.map((b) => ({ ...b, jobId: batchJobId(b.events.map((e) => e.id)) }));
+  for (const [queue, b] of open) done.push({ queue, events: b.events, createdAt: b.createdAt });
+  // Rows read from the outbox carry created_at (the relay's); a caller that packs bare rows gets ids alone.
+  return done.map((b) => ({ queue: b.queue, events: b.events, jobId: batchJobId(b.events.map((e) => e.id), b.createdAt.length === b.events.length ? b.createdAt : undefined) }));
 }
 
 /** The BullMQ job of a batch. */

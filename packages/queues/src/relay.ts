@@ -153,7 +153,7 @@ export class OutboxRelay {
     return this.opts.db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom('outbox')
-        .select(['id', 'event', 'queue', 'payload'])
+        .select(['id', 'event', 'queue', 'payload', 'created_at'])
         .where('sent_at', 'is', null)
         .orderBy('id')
         .limit(claimRows)
@@ -182,7 +182,7 @@ export class OutboxRelay {
    * Packs rows into batches and adds them to their queues; returns the batches. Public so tests can
    * simulate a relay that dies before marking.
    */
-  async publishRows(rows: readonly { id: number; event: string; queue: string; payload: unknown }[]): Promise<EventBatch[]> {
+  async publishRows(rows: readonly { id: number; event: string; queue: string; payload: unknown; created_at?: Date }[]): Promise<EventBatch[]> {
     const batches = packBatches(rows, { maxEvents: this.opts.batchSize ?? DEFAULT_BATCH_EVENTS, maxBytes: this.opts.batchBytes ?? DEFAULT_BATCH_BYTES });
     await addBatches(this.queues, batches);
     return batches;

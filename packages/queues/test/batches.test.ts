@@ -48,7 +48,7 @@ async function publishSubmissions(db: Db, from: number, n: number): Promise<numb
 }
 
 async function qaRows(db: Db, ids: number[]) {
-  return db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload', 'batch_id', 'sent_at']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').orderBy('id').execute();
+  return db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload', 'batch_id', 'sent_at', 'created_at']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').orderBy('id').execute();
 }
 
 /** An effect that happens once per key however often the handler runs, as the services' effects do (unique constraints). */
@@ -83,7 +83,8 @@ describe('the relay packs events into batch jobs', () => {
     for (const j of jobs) {
       const events = (j.data as BatchJobData).events;
       expect(j.name).toBe('events');
-      expect(j.id).toBe(batchJobId(events.map((e) => e.id)));
+      // Named after its rows: their ids and created_at (a row of another database with the same id makes another job).
+      expect(j.id).toBe(batchJobId(events.map((e) => e.id), events.map((e) => rows.find((x) => x.id === e.id)!.created_at)));
       expect(JSON.stringify(events).length).toBeLessThan(4000 + 400);
       // Every row of the batch records it, and the job carries the row as written.
       for (const e of events) {
@@ -286,6 +287,13 @@ describe('packing', () => {
     expect(batchJobId([1, 2, 4])).toBe(batchJobId([1, 2, 4]));
     expect(batchJobId([1, 2, 4])).not.toBe(batchJobId([1, 2, 3, 4]));
     expect(batchJobId([1, 2, 4])).toMatch(/^outbox-batch-1-[0-9a-f]{12}$/);
+    // The same ids written at other times (another database on the same Redis prefix) make another job;
+    // the same rows, the same one.
+    const at = [new Date('2026-11-29T10:00:00Z'), new Date('2026-11-29T10:00:01Z'), new Date('2026-11-29T10:00:02Z')];
+    const later = at.map((d) => new Date(d.getTime() + 3_600_000));
+    expect(batchJobId([1, 2, 4], at)).toBe(batchJobId([1, 2, 4], [...at]));
+    expect(batchJobId([1, 2, 4], at)).not.toBe(batchJobId([1, 2, 4], later));
+    expect(batchJobId([1, 2, 4], at)).toMatch(/^outbox-batch-1-[0-9a-f]{12}$/);
   });
 
   test('keeps queues apart and an oversized event alone', () => {

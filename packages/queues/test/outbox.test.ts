@@ -91,7 +91,7 @@ describe('transactional outbox', () => {
     try {
       const ids = await db.transaction().execute((trx) => publish(trx, 'assignment.submitted', event));
       // assignment.submitted goes to several queues (one outbox row each); follow the qa-sampling one.
-      const rows = await db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').execute();
+      const rows = await db.selectFrom('outbox').select(['id', 'event', 'queue', 'payload', 'created_at']).where('id', 'in', ids).where('queue', '=', 'qa-sampling').execute();
       expect(rows.length).toBe(1);
       // The first relay adds the batch and "dies" before its transaction marks the row sent.
       const dying = relay(BY_37);
