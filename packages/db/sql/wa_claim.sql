@@ -50,6 +50,15 @@
 --    that QA has not flagged suspect (qa_suspect_gold); when there is none, rule 3 applies. The worker
 --    is shown it like any other item: nothing in the claim says it is gold. Gold is mixed into a job's
 --    ordinary work: a job is a candidate (rule 2) only while it has an open slot for the worker.
+-- 9. Durability: a claim's transaction commits asynchronously (synchronous_commit off for that
+--    transaction only): its commit does not wait for the WAL flush, which on this machine was the tail
+--    of the claim's latency (commits of 30–100 ms under WALSync/WALWrite waits). What it risks is
+--    bounded: a claim is a lease, not money, and WAL is written in order, so any later synchronous
+--    commit — the worker's submit, every money and QA write — flushes the claim with it. Only a claim
+--    made in the last ~0.6 s before Postgres crashes (3 × wal_writer_delay) can be lost; after the
+--    restart its slot is open again and the worker's heartbeat or submit answers that the lease is
+--    gone, so they lose under a second of work and no one is paid twice or not at all. Data is never
+--    corrupted by it (PostgreSQL docs, "Asynchronous Commit").
 -- Fair share across vendors (who gets the next slots while vendors compete) depends on Redis state
 -- and lives in claim.service.ts / fair-share.ts, which call this function with the jobs it allows.
 --
@@ -77,6 +86,9 @@ DECLARE
   v_pick_cap float8;
   v_pick_key record;
 BEGIN
+  -- Rule 9 (asynchronous commit of the claim's transaction): set for the transaction, not by a SET
+  -- clause on the function, which would be undone when the function returns, before the commit.
+  PERFORM set_config('synchronous_commit', 'off', true);
   SELECT w.status, w.timezone, w.accommodations, w.daily_active_limit_seconds AS daily_limit
     INTO wk
     FROM workers w WHERE w.id = p_worker_id AND w.vendor_id = p_vendor_id;

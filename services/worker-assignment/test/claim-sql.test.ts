@@ -357,6 +357,51 @@ describe('wa_claim: what a claim writes and returns', () => {
   });
 });
 
+describe('wa_claim: durability (rule 9)', () => {
+  test('a claim’s transaction commits asynchronously, and only that transaction: the session and a submit’s transaction stay synchronous', async ({ env, leased, makeJob, makeWorker }) => {
+    await makeJob({ tasks: 3 });
+    const w = await makeWorker();
+    // One connection for the whole test, so SHOW reads the settings of the transactions it ran.
+    await env.db.connection().execute(async (conn) => {
+      const setting = async () => (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(conn)).rows[0]!.synchronous_commit;
+      expect(await setting()).toBe('on');
+      await conn.transaction().execute(async (trx) => {
+        const got = await sql<ClaimRow>`SELECT * FROM wa_claim(${w.workerId}::uuid, ${w.vendorId}::uuid, ${NOW}::timestamptz, true, ${[]}::uuid[], true)`.execute(trx);
+        expect(got.rows[0]!.outcome).toBe('claimed');
+        // Still off after the function returned (a SET clause on the function would have undone it here, before the commit).
+        expect((await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit).toBe('off');
+      });
+      // The transaction ended: the connection is back to the server's setting for whatever it runs next.
+      expect(await setting()).toBe('on');
+      // A claim in autocommit (as the batcher runs it), then the submit in its own statement: synchronous.
+      await sql`SELECT * FROM wa_claim(${w.workerId}::uuid, ${w.vendorId}::uuid, ${NOW}::timestamptz, true, ${[]}::uuid[], true)`.execute(conn);
+      expect(await setting()).toBe('on');
+    });
+    // The batched claim too: it runs wa_claim per request inside its one transaction.
+    const other = await makeWorker();
+    await env.db.connection().execute(async (conn) => {
+      await conn.transaction().execute(async (trx) => {
+        const batch = JSON.stringify([{ worker_id: other.workerId, vendor_id: other.vendorId, now: NOW.toISOString(), check_worker: true, jobs: [], full_search: true }]);
+        const rows = await sql<ClaimRow>`SELECT * FROM wa_claim_batch(${batch}::jsonb)`.execute(trx);
+        expect(rows.rows.map((r) => r.outcome)).toEqual(['claimed']);
+        expect((await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit).toBe('off');
+      });
+    });
+    // A submit does not turn it off: it commits synchronously (money and QA follow from it), and its
+    // commit flushes every claim written before it.
+    const { j, w: holder, a } = await leased();
+    await env.db.transaction().execute(async (trx) => {
+      const outbox = JSON.stringify([{ event: 'assignment.submitted', queue: 'qa-sampling', payload: { marker: 'rule-9' } }]);
+      const submitted = await sql<SubmitRow>`
+        SELECT * FROM wa_submit(${a.id!}, ${holder.workerId}::uuid, ${new Date(NOW.getTime() + 1000)}::timestamptz, ${JSON.stringify({ label: 'cat' })}::jsonb, 1234,
+                                ${a.task_id!}, ${j.id}::uuid, ${holder.vendorId}::uuid, ${outbox}::jsonb, 'rule_9_test')
+      `.execute(trx);
+      expect(submitted.rows).toHaveLength(1);
+      expect((await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit).toBe('on');
+    });
+  });
+});
+
 describe('wa_submit', () => {
   test('the holder of a live lease: the assignment is submitted with its answer, and the event is written', async ({ leased, waSubmit }) => {
     const { j, w, a } = await leased();
