@@ -142,7 +142,7 @@ async function measureHttp(
   seconds: number,
   warmupSeconds: number,
   url: string,
-): Promise<{ load: LoadResult; cpu: CpuSplit; window: { start: number; end: number }; commitsPerCycle: string }> {
+): Promise<{ load: LoadResult; cpu: CpuSplit; window: { start: number; end: number }; commitsPerCycle: string; wal: string }> {
   const meter = cpuMeter(() => list.map((s) => s.child.pid!), opts.database);
   const commits = commitMeter(url);
   let cpu: CpuSplit | null = null;
@@ -164,7 +164,7 @@ async function measureHttp(
       commits.stop();
     },
   });
-  return { load, cpu: cpu!, window, commitsPerCycle: await commits.perCycle(load.cycles) };
+  return { load, cpu: cpu!, window, commitsPerCycle: await commits.perCycle(load.cycles), wal: await commits.wal(load.cycles) };
 }
 
 /** Transactions committed in the bench database so far (pg_stat_database; backends report them within about a second). */
@@ -179,16 +179,58 @@ async function commitsSoFar(url: string): Promise<number> {
   }
 }
 
-/** Counts commits between start() and stop(): how many transactions a cycle cost (batching makes it less than 2). */
+/** A CHECKPOINT (needs a superuser or pg_checkpoint; says so if refused, and the run goes on). */
+async function checkpoint(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const started = performance.now();
+    await c.query('CHECKPOINT');
+    return `checkpoint after seeding: ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  } catch (err) {
+    return `checkpoint after seeding refused (${(err as Error).message}): the seed's WAL may fall due in a measured phase`;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The server's checkpoints so far and its WAL position (cluster-wide: other databases' work counts too). */
+async function walSoFar(url: string): Promise<{ checkpoints: number; lsnBytes: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ checkpoints: string; lsn: string }>(
+      `SELECT (checkpoints_timed + checkpoints_req)::text AS checkpoints, (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS lsn FROM pg_stat_bgwriter`,
+    );
+    return { checkpoints: Number(r.rows[0]!.checkpoints), lsnBytes: Number(r.rows[0]!.lsn) };
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Counts commits between start() and stop(): how many transactions a cycle cost (batching makes it less
+ * than 2). Also the checkpoints the server started and the WAL it wrote meanwhile: a checkpoint makes
+ * the next change of every page write the whole page to WAL, and on this machine the open loop's tail
+ * came in the runs where one started (so a run's p99 is read next to it).
+ */
 function commitMeter(url: string) {
-  let at: Promise<number> = Promise.resolve(0);
-  let until: Promise<number> = Promise.resolve(0);
+  let at: Promise<[number, { checkpoints: number; lsnBytes: number }]> = Promise.resolve([0, { checkpoints: 0, lsnBytes: 0 }]);
+  let until = at;
+  const read = () => Promise.all([commitsSoFar(url), walSoFar(url)]);
   return {
-    start: () => void (at = commitsSoFar(url)),
-    stop: () => void (until = commitsSoFar(url)),
+    start: () => void (at = read()),
+    stop: () => void (until = read()),
     async perCycle(cycles: number): Promise<string> {
-      const [a, b] = await Promise.all([at, until]);
+      const [[a], [b]] = await Promise.all([at, until]);
       return cycles > 0 ? ((b - a) / cycles).toFixed(2) : '—';
+    },
+    /** Checkpoints started and WAL written between start() and stop(), as a line to print. */
+    async wal(cycles: number): Promise<string> {
+      const [[, a], [, b]] = await Promise.all([at, until]);
+      const bytes = b.lsnBytes - a.lsnBytes;
+      const perCycle = cycles > 0 ? `, ${(bytes / cycles / 1024).toFixed(1)} kB a cycle` : '';
+      return `checkpoints started in the phase: ${b.checkpoints - a.checkpoints} (server-wide); WAL written: ${(bytes / 1048576).toFixed(0)} MB${perCycle}`;
     },
   };
 }
@@ -267,6 +309,11 @@ async function main() {
     opts.keepDatabase = true;
     return;
   }
+  // The seed wrote up to gigabytes of WAL (10M tasks); without a checkpoint now, the checkpoint it makes
+  // due starts in a measured phase and is counted as the claim's. The claim's own WAL still brings
+  // checkpoints on its own schedule: each phase prints how many started in it.
+  const checkpointed = await checkpoint(url);
+  console.log(`  ${checkpointed}`);
   const gatewayEnv = {
     DATABASE_URL: url,
     REDIS_URL: opts.redisUrl,
@@ -284,7 +331,7 @@ async function main() {
   phase(`claim through ${opts.gateways} gateway process(es): ${opts.workers} workers`);
   const claim = await measureHttp(gateways, claimCycle(seeded.workers), opts.workers, opts.seconds, opts.warmupSeconds, url);
   printLoad(`${opts.workers} workers`, claim.load, claim.cpu);
-  console.log(`  Postgres commits per cycle: ${claim.commitsPerCycle} (one-by-one claims and submits: 2)`);
+  console.log(`  Postgres commits per cycle: ${claim.commitsPerCycle} (one-by-one claims and submits: 2); ${claim.wal}`);
 
   let open: { load: OpenLoopResult; cpu: CpuSplit } | null = null;
   if (opts.openRate > 0) {
@@ -312,7 +359,7 @@ async function main() {
     open = { load, cpu: cpu! };
     printOpen(load, cpu!);
     for (const [i, g] of gateways.entries()) console.log(`  gateway ${i + 1}: ${pausesText(pausesBefore[i]!, await gatewayPauses(g))}`);
-    console.log(`  Postgres commits per cycle: ${await commits.perCycle(load.cycles)}`);
+    console.log(`  Postgres commits per cycle: ${await commits.perCycle(load.cycles)}; ${await commits.wal(load.cycles)}`);
   }
   const interleaved = opts.rounds > 0 && process.env.BENCH_BASELINES !== '0' ? await interleavedRounds(gateways, seeded.workers, url) : null;
   await stopServers(gateways);

@@ -1,4 +1,4 @@
--- requires: wa_claim_job.sql wa_claim_candidates.sql wa_claim_take.sql wa_open_slots.sql
+-- requires: wa_claim_job.sql wa_claim_candidates.sql wa_claim_take.sql wa_open_slots.sql wa_claim_after_crash.sql
 --
 -- The claim: one call reads the worker, checks them, picks the best task they are eligible for, locks
 -- its slot, inserts the assignment and returns what the worker is shown. One round trip, and the
@@ -58,7 +58,8 @@
 --    made in the last ~0.6 s before Postgres crashes (3 × wal_writer_delay) can be lost; after the
 --    restart its slot is open again and the worker's heartbeat or submit answers that the lease is
 --    gone, so they lose under a second of work and no one is paid twice or not at all. Data is never
---    corrupted by it (PostgreSQL docs, "Asynchronous Commit").
+--    corrupted by it (PostgreSQL docs, "Asynchronous Commit"). The lost claims' ids are never handed
+--    out again (wa_claim_after_crash), so an old lease id cannot reach someone else's new lease.
 -- Fair share across vendors (who gets the next slots while vendors compete) depends on Redis state
 -- and lives in claim.service.ts / fair-share.ts, which call this function with the jobs it allows.
 --
@@ -87,8 +88,14 @@ DECLARE
   v_pick_key record;
 BEGIN
   -- Rule 9 (asynchronous commit of the claim's transaction): set for the transaction, not by a SET
-  -- clause on the function, which would be undone when the function returns, before the commit.
-  PERFORM set_config('synchronous_commit', 'off', true);
+  -- clause on the function, which would be undone when the function returns, before the commit —
+  -- unless this transaction moved the ids on after a crash (wa_claim_after_crash), which must be durable.
+  IF NOT EXISTS (SELECT 1 FROM wa_claim_epoch) THEN
+    PERFORM wa_claim_after_crash();
+  END IF;
+  IF current_setting('fairlabel.claim_commit', true) IS DISTINCT FROM 'sync' THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+  END IF;
   SELECT w.status, w.timezone, w.accommodations, w.daily_active_limit_seconds AS daily_limit
     INTO wk
     FROM workers w WHERE w.id = p_worker_id AND w.vendor_id = p_vendor_id;

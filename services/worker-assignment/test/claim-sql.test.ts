@@ -402,6 +402,34 @@ describe('wa_claim: durability (rule 9)', () => {
   });
 });
 
+describe('wa_claim: after a crash (rule 9)', () => {
+  test('the first claim that finds wa_claim_epoch empty moves the assignment ids a million on and commits synchronously; later claims do not', async ({ env, makeJob, makeWorker }) => {
+    // PostgreSQL empties unlogged tables when it recovers from a crash: that is what makes the table the crash's mark.
+    const persistence = await sql<{ relpersistence: string }>`SELECT relpersistence FROM pg_class WHERE relname = 'wa_claim_epoch'`.execute(env.db);
+    expect(persistence.rows[0]!.relpersistence).toBe('u');
+    await makeJob({ tasks: 4 });
+    const workers = [await makeWorker(), await makeWorker(), await makeWorker()];
+    const claim = async (w: WorkerActor) =>
+      env.db.transaction().execute(async (trx) => {
+        const row = (await sql<ClaimRow>`SELECT * FROM wa_claim(${w.workerId}::uuid, ${w.vendorId}::uuid, ${NOW}::timestamptz, true, ${[]}::uuid[], true)`.execute(trx)).rows[0]!;
+        const commit = (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit;
+        return { id: Number(row.id), commit };
+      });
+    const before = await claim(workers[0]!);
+    expect(before.commit).toBe('off');
+    // What crash recovery does to the table.
+    await sql`TRUNCATE wa_claim_epoch`.execute(env.db);
+    const first = await claim(workers[1]!);
+    expect(first.commit).toBe('on');
+    expect(first.id).toBeGreaterThan(before.id + 1_000_000);
+    const after = await claim(workers[2]!);
+    expect(after.commit).toBe('off');
+    expect(after.id).toBeGreaterThan(first.id);
+    expect(after.id).toBeLessThan(first.id + 1_000);
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM wa_claim_epoch`.execute(env.db)).rows[0]!.n).toBe(1);
+  });
+});
+
 describe('wa_submit', () => {
   test('the holder of a live lease: the assignment is submitted with its answer, and the event is written', async ({ leased, waSubmit }) => {
     const { j, w, a } = await leased();
