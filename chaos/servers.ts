@@ -137,6 +137,23 @@ export class PrivatePostgres {
     await exited(proc);
   }
 
+  /**
+   * An immediate shutdown (SIGQUIT): every process exits without a checkpoint or writing what is in its
+   * buffers, so the next start runs crash recovery (which also empties unlogged tables), as after a crash.
+   */
+  async crash(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (!proc) return;
+    proc.kill('SIGQUIT');
+    await exited(proc);
+  }
+
+  /** The server's log so far (the last 4,000 characters). */
+  recentLog(): string {
+    return this.log;
+  }
+
   async destroy(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
