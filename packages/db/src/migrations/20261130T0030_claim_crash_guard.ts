@@ -11,6 +11,8 @@ import { sql, type Kysely } from 'kysely';
  * the first claim that finds it empty moves the sequence a million ids ahead (far more than the claims
  * of the second or so of WAL a crash can lose) and puts the row back, in a transaction that commits
  * synchronously. The row is written here so a new database does not skip ids.
+ *
+ * down: also drops wa_claim_after_crash, which only its file (packages/db/sql) creates.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -23,5 +25,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`DROP TABLE wa_claim_epoch`.execute(db);
+  await sql`DROP FUNCTION IF EXISTS wa_claim_after_crash(); DROP TABLE wa_claim_epoch`.execute(db);
 }
