@@ -129,23 +129,23 @@ export class PrivatePostgres {
   }
 
   /** A fast shutdown (SIGINT): open connections are terminated, as in a real restart. */
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    this.proc = null;
-    if (!proc) return;
-    proc.kill('SIGINT');
-    await exited(proc);
+  stop(): Promise<void> {
+    return this.halt('SIGINT');
   }
 
   /**
    * An immediate shutdown (SIGQUIT): every process exits without a checkpoint or writing what is in its
    * buffers, so the next start runs crash recovery (which also empties unlogged tables), as after a crash.
    */
-  async crash(): Promise<void> {
+  crash(): Promise<void> {
+    return this.halt('SIGQUIT');
+  }
+
+  private async halt(signal: NodeJS.Signals): Promise<void> {
     const proc = this.proc;
     this.proc = null;
     if (!proc) return;
-    proc.kill('SIGQUIT');
+    proc.kill(signal);
     await exited(proc);
   }
 
