@@ -31,7 +31,29 @@ BEGIN
                                     vendor_id uuid, outcome text, kind text, worker_level smallint, supersedes_decision_id bigint,
                                     decided_at timestamptz)
     ON CONFLICT (decision_id) DO NOTHING
-    RETURNING assignment_id, decided_at
+    RETURNING assignment_id, decided_at, job_id, worker_id, vendor_id
+  ),
+  -- The accounts st_settle_assignments posts to, created when a decision naming them is first recorded:
+  -- the worker's and vendor's payables and the platform's revenue, in the job's currency. Only those a
+  -- probe does not find are inserted (an INSERT … ON CONFLICT of an existing account still draws its
+  -- identity value and evaluates its CHECKs before finding the conflict); ON CONFLICT stays for another
+  -- writer creating the same account meanwhile.
+  accounts AS (
+    INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
+    SELECT n.owner_type, n.owner_id, n.purpose, n.currency
+    FROM (
+      SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, j.currency
+      FROM (SELECT DISTINCT i.job_id, i.worker_id, i.vendor_id FROM ins i) i
+      JOIN jobs j ON j.id = i.job_id
+      CROSS JOIN LATERAL (VALUES ('worker', i.worker_id, 'worker_payable'), ('vendor', i.vendor_id, 'vendor_payable'),
+                                 ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
+    ) n
+    -- Two probes, so each can use the unique index: `owner_id =` finds no platform account (null owner).
+    WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a
+                      WHERE a.owner_type = n.owner_type AND a.owner_id = n.owner_id AND a.purpose = n.purpose AND a.currency = n.currency)
+      AND NOT (n.owner_id IS NULL AND EXISTS (SELECT 1 FROM ledger_accounts a
+                                               WHERE a.owner_type = n.owner_type AND a.owner_id IS NULL AND a.purpose = n.purpose AND a.currency = n.currency))
+    ON CONFLICT DO NOTHING
   ),
   firsts AS (
     -- was_first reads the table as it was before this statement (a WITH sees none of its own inserts),

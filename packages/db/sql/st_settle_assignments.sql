@@ -30,15 +30,8 @@ DECLARE
 BEGIN
   PERFORM st_ledger_lock();
 
-  INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
-  SELECT DISTINCT x.owner_type, x.owner_id, x.purpose, j.currency
-  -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
-  FROM (SELECT DISTINCT i FROM unnest(p_ids) i) ids
-  CROSS JOIN LATERAL (SELECT * FROM settlement_decisions s WHERE s.assignment_id = ids.i OFFSET 0) d
-  JOIN jobs j ON j.id = d.job_id
-  CROSS JOIN LATERAL (VALUES ('worker', d.worker_id, 'worker_payable'), ('vendor', d.vendor_id, 'vendor_payable'),
-                             ('platform', NULL::uuid, 'platform_revenue')) x(owner_type, owner_id, purpose)
-  ON CONFLICT DO NOTHING;
+  -- The payees' accounts exist: st_record_decisions creates those of each decision's worker and vendor
+  -- (and the platform's) when it records the decision, and only recorded decisions are settled.
 
   -- What is posted so far for those that can have postings (p_earlier), probed per id and per
   -- transaction (LATERAL): a join the planner could hash would scan every transaction or posting of the
