@@ -39,6 +39,19 @@ LANGUAGE sql STABLE AS $f$
     LEFT JOIN superseded s ON s.assignment_id = m.assignment_id AND s.decision_id = m.decision_id
     ORDER BY m.assignment_id, s.decision_id IS NOT NULL, m.decided_at DESC, m.decision_id DESC
   ),
+  -- The rates effective at a time: each rate row holds from its effective_from until the next one's
+  -- of the same level (vendor), so the row "latest effective_from <= decided_at" is the one whose span
+  -- holds decided_at (effective_from is unique per level and per vendor: at most one). Joined by hash
+  -- on the level (vendor) with the span as a filter, instead of a LIMIT 1 subquery per decision (two
+  -- subplans per earning: ~10 µs of the batch's CPU each, measured).
+  multipliers AS (
+    SELECT l.level, l.multiplier_bp, l.effective_from, lead(l.effective_from) OVER (PARTITION BY l.level ORDER BY l.effective_from) AS until
+    FROM level_multipliers l
+  ),
+  contracts AS (
+    SELECT v.vendor_id, v.commission_bp, v.effective_from, lead(v.effective_from) OVER (PARTITION BY v.vendor_id ORDER BY v.effective_from) AS until
+    FROM vendor_contracts v WHERE v.vendor_id IN (SELECT h.vendor_id FROM heads h)
+  ),
   rated AS (
     SELECT h.*, j.currency, m.multiplier_bp, coalesce(c.commission_bp, 0) AS commission_bp,
       st_bp(st_bp(CASE WHEN h.kind = 'verify' THEN coalesce((j.pay_policy->>'verify_rate')::bigint, j.pay_per_annotation) ELSE j.pay_per_annotation END,
@@ -46,10 +59,8 @@ LANGUAGE sql STABLE AS $f$
             CASE WHEN h.outcome = 'accepted' THEN 10000 ELSE coalesce((j.pay_policy->>'rejected_pay_bp')::integer, 0) END) AS gross
     FROM heads h
     JOIN jobs j ON j.id = h.job_id
-    LEFT JOIN LATERAL (SELECT l.multiplier_bp FROM level_multipliers l WHERE l.level = coalesce(h.worker_level, 1) AND l.effective_from <= h.decided_at
-                       ORDER BY l.effective_from DESC LIMIT 1) m ON true
-    LEFT JOIN LATERAL (SELECT v.commission_bp FROM vendor_contracts v WHERE v.vendor_id = h.vendor_id AND v.effective_from <= h.decided_at
-                       ORDER BY v.effective_from DESC LIMIT 1) c ON true
+    LEFT JOIN multipliers m ON m.level = coalesce(h.worker_level, 1) AND m.effective_from <= h.decided_at AND (m.until IS NULL OR h.decided_at < m.until)
+    LEFT JOIN contracts c ON c.vendor_id = h.vendor_id AND c.effective_from <= h.decided_at AND (c.until IS NULL OR h.decided_at < c.until)
   )
   SELECT r.assignment_id, r.decision_id, r.task_id, r.job_id, r.client_id, r.worker_id, r.vendor_id, r.outcome, r.kind, r.worker_level,
          r.decided_at, r.currency, r.multiplier_bp, r.commission_bp, r.gross,
