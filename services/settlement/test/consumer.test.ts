@@ -126,6 +126,44 @@ describe('the rules of pay', () => {
     expect((await transactionsOf(env.db, b!.id)).map((t) => t.kind)).toEqual(['rejected_pay']);
   });
 
+  test('applies the multiplier and the commission effective when the work was decided: each from its effective_from on, none before, none from the future', async ({ env, seed }) => {
+    const w = await world(seed, { workers: 1, tasks: 4, pay: 100 });
+    // L4 is 1.45 from 1970 (the default), 2.00 in the first half of 2021, 1.45 again since: decisions made
+    // now (the file's other tests) get the default still.
+    await env.db
+      .insertInto('level_multipliers')
+      .values([
+        { level: 4, effective_from: new Date('2021-01-01T00:00:00Z'), multiplier_bp: 20_000 },
+        { level: 4, effective_from: new Date('2021-06-01T00:00:00Z'), multiplier_bp: 14_500 },
+      ])
+      .execute();
+    await env.db
+      .insertInto('vendor_contracts')
+      .values([
+        { vendor_id: w.vendor.organizationId, effective_from: new Date('2020-01-01T00:00:00Z'), commission_bp: 1000 },
+        { vendor_id: w.vendor.organizationId, effective_from: new Date('2021-03-01T00:00:00Z'), commission_bp: 2000 },
+        { vendor_id: w.vendor.organizationId, effective_from: new Date('2999-01-01T00:00:00Z'), commission_bp: 5000 },
+      ])
+      .execute();
+    const [a, b, c, d] = w.assignments;
+    const at = (x: typeof a, decidedAt: string) => asDecision(decided(x!, w.client.organizationId, 'accepted', { worker_level: 4, decided_at: decidedAt }));
+    await post(env.db, at(a, '2020-06-01T00:00:00.000Z'), at(b, '2021-03-01T00:00:00.000Z'), at(c, '2021-02-28T23:59:59.999Z'), at(d, new Date().toISOString()));
+    const pay = await sql<{ assignment_id: number; multiplier_bp: number; commission_bp: number; worker_amount: string; vendor_amount: string }>`
+      SELECT assignment_id, multiplier_bp, commission_bp, worker_amount::text, vendor_amount::text
+      FROM st_expected_pay(${[a!.id, b!.id, c!.id, d!.id]}::bigint[]) ORDER BY assignment_id
+    `.execute(env.db);
+    const of = (x: typeof a) => pay.rows.find((r) => r.assignment_id === x!.id);
+    // Gross 145, vendor 15 (14.5 rounded half away from zero) / gross 200 at 20 % from its first instant /
+    // gross 200 at 10 % a millisecond before / gross 145 at 20 % (the 2999 contract not yet).
+    expect(of(a)).toEqual({ assignment_id: a!.id, multiplier_bp: 14_500, commission_bp: 1000, worker_amount: '130', vendor_amount: '15' });
+    expect(of(b)).toEqual({ assignment_id: b!.id, multiplier_bp: 20_000, commission_bp: 2000, worker_amount: '160', vendor_amount: '40' });
+    expect(of(c)).toEqual({ assignment_id: c!.id, multiplier_bp: 20_000, commission_bp: 1000, worker_amount: '180', vendor_amount: '20' });
+    expect(of(d)).toEqual({ assignment_id: d!.id, multiplier_bp: 14_500, commission_bp: 2000, worker_amount: '116', vendor_amount: '29' });
+    // And the ledger posted exactly that.
+    expect(await owed(env.db, w.workers[0]!.workerId)).toBe(130n + 160n + 180n + 116n);
+    expect(await owed(env.db, w.vendor.organizationId, 'vendor_payable')).toBe(15n + 40n + 20n + 29n);
+  });
+
   test('an upheld appeal posts what the rejection lacked; a superseding rejection takes it back; nothing is deleted', async ({ env, seed }) => {
     const w = await world(seed, { workers: 1, tasks: 1, pay: 100, payPolicy: { rejected_pay_bp: 2000 } });
     const a = w.assignments[0]!;
