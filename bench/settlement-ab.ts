@@ -14,7 +14,7 @@
 //
 // AB_A, AB_B: a git ref whose packages/db/sql files to use, or `worktree` (the files as they are);
 // defaults HEAD and worktree. AB_BATCH_A, AB_BATCH_B (default SETTLEMENT_BATCH), AB_ROUNDS (40),
-// AB_PREWARM (60,000). Triggers are the installed ones, shared by both: a change to a trigger is not
+// AB_PREWARM (60,000), AB_ANALYZE=1 (ANALYZE the ledger tables after the prewarm). Triggers are the installed ones, shared by both: a change to a trigger is not
 // measured by this. The database is dropped at the end (AB_KEEP=1 keeps it).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -134,6 +134,9 @@ try {
   const t0 = performance.now();
   for (let i = 0; next <= PREWARM; i++) await post(i % 2 ? 'B' : 'A');
   console.log(`settlement A/B: A ${SIDES.A} (batches of ${BATCH.A}), B ${SIDES.B} (batches of ${BATCH.B}); ${PREWARM.toLocaleString()} earnings posted first (${((performance.now() - t0) / 1000).toFixed(1)} s), then ${ROUNDS} rounds; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  // AB_ANALYZE=1: fresh statistics of the tables the chain writes (what autovacuum gives a long-running
+  // system; the bench's server runs without it), before the measured rounds.
+  if (process.env.AB_ANALYZE === '1') await sql`ANALYZE ledger_accounts, ledger_transactions, ledger_postings, settlement_decisions, settlement_work_hours`.execute(db);
   const res: Record<Side, { cpu: number; wall: number }[]> = { A: [], B: [] };
   for (let r = 0; r < ROUNDS; r++) for (const side of r % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) res[side].push(await post(side));
   // The first rounds still make plans (a statement's first five runs in a session are planned each time).
