@@ -13,7 +13,8 @@ export interface PgBossResult {
   drained: boolean;
 }
 
-const SCHEMA = 'pgboss_bench';
+export const PGBOSS_SCHEMA = 'pgboss_bench';
+const SCHEMA = PGBOSS_SCHEMA;
 const INSERT_CHUNK = 5_000;
 
 export async function runPgBoss(url: string, opts: { jobs: number; fetchers: number; batchSize: number; warmupSeconds: number; seconds: number; queueSuffix?: string }): Promise<PgBossResult> {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { createDb, createPool, migrateToLatest, withDatabase } from '@fairlabel/db';
 import { generateApiKey } from '@fairlabel/http';
 import type { BenchOptions } from './options.js';
+import { PGBOSS_SCHEMA } from './pg-boss.js';
 
 export const LABELS = ['cat', 'dog', 'other'] as const;
 
@@ -90,6 +91,10 @@ export async function reuseSeeded(opts: BenchOptions): Promise<Seeded | null> {
     const workerRows = await one<{ id: string }>(`SELECT id FROM workers WHERE vendor_id = $1 ORDER BY display_name COLLATE "C"`, [vendor.id]);
     const keys = workerRows.map(() => generateApiKey());
     await one(`DELETE FROM api_keys WHERE organization_id = $1 AND name = 'bench'`, [vendor.id]);
+    // pg-boss starts from an empty schema, as on a fresh database: an earlier run's queues (their jobs
+    // left queued, completed and archived) slowed baseline (b) to ~90 jobs/s on a third reuse (2026-11-30),
+    // which flattered the ratio against it.
+    await one(`DROP SCHEMA IF EXISTS ${PGBOSS_SCHEMA} CASCADE`);
     await one(
       `INSERT INTO api_keys (organization_id, role, worker_id, prefix, key_hash, name)
        SELECT $1, 'worker', w, p, h, 'bench' FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS k(w, p, h)`,
