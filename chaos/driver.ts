@@ -195,10 +195,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         record.backAt = s
           .next((e) => e.kind === 'repaired' && e.at >= startedMs, 60_000, true)
           .then((e) => {
-            record.detail = `re-published ${Object.entries(e.detail as Record<string, number>)
+            const lost = Object.entries(e.detail as Record<string, number>)
               .filter(([, n]) => n > 0)
               .map(([k, n]) => `${k} ${n}`)
-              .join(', ')}`;
+              .join(', ');
+            record.detail = `re-published ${lost || 'nothing (Redis was missing nothing)'}`;
             return e.at;
           })
           .catch(() => null);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { createDb, createPool, sql } from '@fairlabel/db';
 import { proxyFor } from '@fairlabel/db/testing';
 import {
@@ -123,6 +123,31 @@ describe('the reconciler', () => {
       await consumer.close();
       consumerConnection.disconnect();
       await Promise.all([qa.close(), webhooks.close(), expiry.close()]);
+    }
+  });
+
+  test('after a loss of Redis (the marker missing) it reports how the pass ended even when nothing was missing; otherwise it says nothing', async ({ redis, prefix, logger, newReconciler }) => {
+    const warn = vi.spyOn(logger, 'warn');
+    const ended = () => warn.mock.calls.filter((c) => c.some((a) => typeof a === 'string' && a.startsWith('reconciler re-published')));
+    const expiry = new Queue(leaseExpiryScheduler.queue, { connection: redis, prefix });
+    const reconciler = newReconciler();
+    try {
+      // The first pass on a Redis without the marker: it puts the lease-expiry scheduler back, and says so.
+      expect((await reconciler.run('start')).scheduler).toBe(1);
+      expect(ended().map((c) => c[1])).toEqual(['reconciler re-published items Redis had lost']);
+      // A routine pass with the marker in place and nothing missing: silent.
+      await reconciler.run('interval');
+      expect(ended()).toHaveLength(1);
+      // Redis emptied, and worker-assignment (restarting) put its scheduler back before the reconciler's
+      // pass, as in the fault suite: the pass finds nothing missing and still reports how it ended.
+      await deleteKeysWithPrefix(redis, prefix);
+      await ensureJobScheduler(expiry, leaseExpiryScheduler);
+      expect(await reconciler.checkMarker()).toBe(true);
+      await vi.waitFor(() => expect(ended()).toHaveLength(2), { timeout: 10_000 });
+      expect(ended()[1]![1]).toBe('reconciler re-published nothing: Redis was missing nothing Postgres says must be queued');
+    } finally {
+      warn.mockRestore();
+      await expiry.close();
     }
   });
 

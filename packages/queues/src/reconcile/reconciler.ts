@@ -145,7 +145,10 @@ export class Reconciler {
   private async pass(trigger: ReconcileTrigger): Promise<Record<string, number>> {
     this.runs.inc({ trigger });
     // Set first: anything Redis loses after this moment removes the marker again and is caught next time.
-    await this.opts.redis.set(this.markerKey, new Date().toISOString());
+    // Read as it is set: a marker that was not there means this pass follows a loss of Redis's data (or
+    // is the first pass on a new Redis), and its outcome is reported even when nothing had been lost.
+    const markerWas = await this.opts.redis.set(this.markerKey, new Date().toISOString(), 'GET');
+    const afterLoss = trigger === 'flush' || markerWas === null;
     this.markerSet = true;
     const ctx: ReconcileContext = {
       db: this.opts.db,
@@ -168,6 +171,9 @@ export class Reconciler {
     await this.recordPass(trigger, ctx.now, result).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not record the reconciler pass for the ops overview'));
     const total = Object.values(result).reduce((a, b) => a + b, 0);
     if (total > 0) this.opts.logger.warn({ trigger, repaired: result }, 'reconciler re-published items Redis had lost');
+    // After a loss the operator who read "the marker is gone" wants to know how it ended, also when
+    // nothing was missing (the processes had put everything back themselves, or nothing was queued).
+    else if (afterLoss) this.opts.logger.warn({ trigger, repaired: result }, 'reconciler re-published nothing: Redis was missing nothing Postgres says must be queued');
     else this.opts.logger.debug({ trigger }, 'reconciler: Redis holds everything Postgres says must be queued');
     return result;
   }
