@@ -24,6 +24,7 @@ import pg from 'pg';
 import { loadConfig } from '@fairlabel/config';
 import { createDb, createPool, migrateToLatest, sql, sqlConstants, renderSql, withDatabase } from '@fairlabel/db';
 import { SETTLEMENT_BATCH } from '../services/settlement/src/settlement.consumer.js';
+import { seedSettlementBench } from './settlement-seed.js';
 
 const CHAIN = ['st_post_events', 'st_record_decisions', 'st_settle_assignments', 'st_expected_pay'];
 const SIDES = { A: process.env.AB_A ?? 'HEAD', B: process.env.AB_B ?? 'worktree' };
@@ -65,36 +66,7 @@ const sessions: pg.Client[] = [];
 try {
   await migrateToLatest(db);
   // The seed of bench/settlement.ts (its accepted assignments, no outbox rows).
-  await db.transaction().execute(async (trx) => {
-    await sql`SET LOCAL session_replication_role = replica`.execute(trx);
-    await sql`INSERT INTO organizations (id, name, kind) VALUES ('00000000-0000-4000-8000-0000000000c1', 'bench client', 'client')`.execute(trx);
-    await sql`
-      INSERT INTO organizations (id, name, kind)
-      SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(v), 12, '0'))::uuid, 'bench vendor ' || v, 'vendor' FROM generate_series(1, 10) v`.execute(trx);
-    await sql`INSERT INTO vendor_contracts (vendor_id, effective_from, commission_bp) SELECT id, '2020-01-01', 1000 FROM organizations WHERE kind = 'vendor'`.execute(trx);
-    await sql`
-      INSERT INTO workers (id, vendor_id, display_name, region_country, region_province, city_tier, area)
-      SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(w), 12, '0'))::uuid,
-             ('00000000-0000-4000-8000-' || lpad(to_hex(1 + w % 10), 12, '0'))::uuid, 'w' || w, 'IN', 'KA', 1 + w % 5, 'urban'
-      FROM generate_series(1, ${WORKERS}::int) w`.execute(trx);
-    await sql`
-      INSERT INTO jobs (id, client_id, name, task_type, label_config, pay_per_annotation, client_price_per_item, currency, overlap, status)
-      SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(j), 12, '0'))::uuid, '00000000-0000-4000-8000-0000000000c1', 'job ' || j,
-             'classification', '{"labels":["a","b"]}', 50 + j % 50, 400, 'USD', 3, 'active'
-      FROM generate_series(1, ${JOBS}::int) j`.execute(trx);
-    await sql`
-      INSERT INTO tasks (job_id, external_id, payload, required_annotations)
-      SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(1 + t % ${JOBS}::int), 12, '0'))::uuid, 't' || t, '{}', 3
-      FROM generate_series(1, ${Math.ceil(total / 3)}::int) t`.execute(trx);
-    await sql`
-      INSERT INTO assignments (task_id, job_id, worker_id, vendor_id, status, leased_at, lease_expires_at, submitted_at, ended_at, time_spent_ms, decided_at, answer)
-      SELECT t.id, t.job_id, w.id, w.vendor_id, 'accepted', now() - interval '2 hours', now() - interval '1 hour', now() - interval '90 minutes',
-             now() - interval '90 minutes', 60000, now() - interval '1 hour', '{"label":"a"}'
-      FROM tasks t CROSS JOIN generate_series(0, 2) k
-      JOIN workers w ON w.id = ('00000000-0000-4000-9000-' || lpad(to_hex(1 + ((t.id * 3 + k) % ${WORKERS}::int)), 12, '0'))::uuid
-      ORDER BY t.id, k LIMIT ${total}::int`.execute(trx);
-  });
-  await sql`ANALYZE organizations, workers, jobs, tasks, assignments, vendor_contracts`.execute(db);
+  await seedSettlementBench(db, { workers: WORKERS, jobs: JOBS, assignments: total });
   await sql.raw(chainSql(SIDES.A, 'a')).execute(db);
   await sql.raw(chainSql(SIDES.B, 'b')).execute(db);
 

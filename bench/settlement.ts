@@ -22,6 +22,7 @@ import { createDb, createPool, migrateToLatest, sql, withDatabase } from '@fairl
 import { createLogger } from '@fairlabel/observability';
 import { createConsumer, createRedis, deleteKeysWithPrefix, OutboxRelay } from '@fairlabel/queues';
 import { SETTLEMENT_BATCH, SETTLEMENT_CONCURRENCY } from '../services/settlement/src/settlement.consumer.js';
+import { seedSettlementBench } from './settlement-seed.js';
 
 const EARNINGS = Number(process.env.BENCH_SETTLEMENT_EARNINGS ?? 1_000_000);
 const WORKERS = Number(process.env.BENCH_SETTLEMENT_WORKERS ?? 10_000);
@@ -136,39 +137,7 @@ async function drive(): Promise<void> {
 
     // ---- seed (not timed): organizations, workers, jobs, tasks, accepted assignments, outbox rows ----
     const seed = await timed(async () => {
-      await db.transaction().execute(async (trx) => {
-        // Seeding only: skip the per-row slot triggers and foreign-key checks (a superuser setting).
-        await sql`SET LOCAL session_replication_role = replica`.execute(trx);
-        await sql`INSERT INTO organizations (id, name, kind) VALUES ('00000000-0000-4000-8000-0000000000c1', 'bench client', 'client')`.execute(trx);
-        await sql`
-          INSERT INTO organizations (id, name, kind)
-          SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(v), 12, '0'))::uuid, 'bench vendor ' || v, 'vendor' FROM generate_series(1, 10) v`.execute(trx);
-        await sql`INSERT INTO vendor_contracts (vendor_id, effective_from, commission_bp) SELECT id, '2020-01-01', 1000 FROM organizations WHERE kind = 'vendor'`.execute(trx);
-        await sql`
-          INSERT INTO workers (id, vendor_id, display_name, region_country, region_province, city_tier, area)
-          SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(w), 12, '0'))::uuid,
-                 ('00000000-0000-4000-8000-' || lpad(to_hex(1 + w % 10), 12, '0'))::uuid, 'w' || w, 'IN', 'KA', 1 + w % 5, 'urban'
-          FROM generate_series(1, ${WORKERS}::int) w`.execute(trx);
-        await sql`
-          INSERT INTO jobs (id, client_id, name, task_type, label_config, pay_per_annotation, client_price_per_item, currency, overlap, status)
-          SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(j), 12, '0'))::uuid, '00000000-0000-4000-8000-0000000000c1', 'job ' || j,
-                 'classification', '{"labels":["a","b"]}', 50 + j % 50, 400, 'USD', 3, 'active'
-          FROM generate_series(1, ${JOBS}::int) j`.execute(trx);
-        await sql`
-          INSERT INTO tasks (job_id, external_id, payload, required_annotations)
-          SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(1 + t % ${JOBS}::int), 12, '0'))::uuid, 't' || t, '{}', 3
-          FROM generate_series(1, ${Math.ceil((2 * EARNINGS) / 3)}::int) t`.execute(trx);
-        await sql`
-          INSERT INTO assignments (task_id, job_id, worker_id, vendor_id, status, leased_at, lease_expires_at, submitted_at, ended_at, time_spent_ms, decided_at, answer)
-          SELECT t.id, t.job_id, w.id, w.vendor_id, 'accepted', now() - interval '2 hours', now() - interval '1 hour', now() - interval '90 minutes',
-                 now() - interval '90 minutes', 60000, now() - interval '1 hour', '{"label":"a"}'
-          FROM tasks t CROSS JOIN generate_series(0, 2) k
-          JOIN workers w ON w.id = ('00000000-0000-4000-9000-' || lpad(to_hex(1 + ((t.id * 3 + k) % ${WORKERS}::int)), 12, '0'))::uuid
-          ORDER BY t.id, k LIMIT ${2 * EARNINGS}::int`.execute(trx);
-      });
-      // Statistics of the seeded tables only: the ledger tables fill during the run (stale "empty"
-      // statistics of them would mislead the planner in a way a running system's autovacuum does not).
-      await sql`ANALYZE organizations, workers, jobs, tasks, assignments, vendor_contracts`.execute(db);
+      await seedSettlementBench(db, { workers: WORKERS, jobs: JOBS, assignments: 2 * EARNINGS });
       // What QA would publish: one assignment.decided per accepted assignment, as the outbox holds it.
       await publishDecisions();
     });
