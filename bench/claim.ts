@@ -167,42 +167,26 @@ async function measureHttp(
   return { load, cpu: cpu!, window, commitsPerCycle: await commits.perCycle(load.cycles), wal: await commits.wal(load.cycles) };
 }
 
-/** Transactions committed in the bench database so far (pg_stat_database; backends report them within about a second). */
-async function commitsSoFar(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
-    return Number(r.rows[0]!.n);
-  } finally {
-    await c.end();
-  }
+interface ServerCounters {
+  /** Transactions committed in the bench database (pg_stat_database; backends report them within about a second). */
+  commits: number;
+  /** Checkpoints the server started, and its WAL position in bytes (server-wide: other databases' work counts too). */
+  checkpoints: number;
+  lsnBytes: number;
 }
 
-/** A CHECKPOINT (needs a superuser or pg_checkpoint; says so if refused, and the run goes on). */
-async function checkpoint(url: string): Promise<string> {
+/** The counters commitMeter compares, read in one query. */
+async function serverSoFar(url: string): Promise<ServerCounters> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const started = performance.now();
-    await c.query('CHECKPOINT');
-    return `checkpoint after seeding: ${((performance.now() - started) / 1000).toFixed(1)} s`;
-  } catch (err) {
-    return `checkpoint after seeding refused (${(err as Error).message}): the seed's WAL may fall due in a measured phase`;
-  } finally {
-    await c.end();
-  }
-}
-
-/** The server's checkpoints so far and its WAL position (cluster-wide: other databases' work counts too). */
-async function walSoFar(url: string): Promise<{ checkpoints: number; lsnBytes: number }> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query<{ checkpoints: string; lsn: string }>(
-      `SELECT (checkpoints_timed + checkpoints_req)::text AS checkpoints, (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS lsn FROM pg_stat_bgwriter`,
+    const r = await c.query<{ commits: string; checkpoints: string; lsn: string }>(
+      `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::text AS commits,
+              (checkpoints_timed + checkpoints_req)::text AS checkpoints, (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS lsn
+       FROM pg_stat_bgwriter`,
     );
-    return { checkpoints: Number(r.rows[0]!.checkpoints), lsnBytes: Number(r.rows[0]!.lsn) };
+    const row = r.rows[0]!;
+    return { commits: Number(row.commits), checkpoints: Number(row.checkpoints), lsnBytes: Number(row.lsn) };
   } finally {
     await c.end();
   }
@@ -215,19 +199,19 @@ async function walSoFar(url: string): Promise<{ checkpoints: number; lsnBytes: n
  * came in the runs where one started (so a run's p99 is read next to it).
  */
 function commitMeter(url: string) {
-  let at: Promise<[number, { checkpoints: number; lsnBytes: number }]> = Promise.resolve([0, { checkpoints: 0, lsnBytes: 0 }]);
+  const none: ServerCounters = { commits: 0, checkpoints: 0, lsnBytes: 0 };
+  let at: Promise<ServerCounters> = Promise.resolve(none);
   let until = at;
-  const read = () => Promise.all([commitsSoFar(url), walSoFar(url)]);
   return {
-    start: () => void (at = read()),
-    stop: () => void (until = read()),
+    start: () => void (at = serverSoFar(url)),
+    stop: () => void (until = serverSoFar(url)),
     async perCycle(cycles: number): Promise<string> {
-      const [[a], [b]] = await Promise.all([at, until]);
-      return cycles > 0 ? ((b - a) / cycles).toFixed(2) : '—';
+      const [a, b] = await Promise.all([at, until]);
+      return cycles > 0 ? ((b.commits - a.commits) / cycles).toFixed(2) : '—';
     },
     /** Checkpoints started and WAL written between start() and stop(), as a line to print. */
     async wal(cycles: number): Promise<string> {
-      const [[, a], [, b]] = await Promise.all([at, until]);
+      const [a, b] = await Promise.all([at, until]);
       const bytes = b.lsnBytes - a.lsnBytes;
       const perCycle = cycles > 0 ? `, ${(bytes / cycles / 1024).toFixed(1)} kB a cycle` : '';
       return `checkpoints started in the phase: ${b.checkpoints - a.checkpoints} (server-wide); WAL written: ${(bytes / 1048576).toFixed(0)} MB${perCycle}`;
@@ -309,11 +293,6 @@ async function main() {
     opts.keepDatabase = true;
     return;
   }
-  // The seed wrote up to gigabytes of WAL (10M tasks); without a checkpoint now, the checkpoint it makes
-  // due starts in a measured phase and is counted as the claim's. The claim's own WAL still brings
-  // checkpoints on its own schedule: each phase prints how many started in it.
-  const checkpointed = await checkpoint(url);
-  console.log(`  ${checkpointed}`);
   const gatewayEnv = {
     DATABASE_URL: url,
     REDIS_URL: opts.redisUrl,

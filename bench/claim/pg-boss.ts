@@ -14,11 +14,10 @@ export interface PgBossResult {
 }
 
 export const PGBOSS_SCHEMA = 'pgboss_bench';
-const SCHEMA = PGBOSS_SCHEMA;
 const INSERT_CHUNK = 5_000;
 
 export async function runPgBoss(url: string, opts: { jobs: number; fetchers: number; batchSize: number; warmupSeconds: number; seconds: number; queueSuffix?: string }): Promise<PgBossResult> {
-  const boss = new PgBoss({ connectionString: url, schema: SCHEMA, max: opts.fetchers + 2, supervise: false, schedule: false, application_name: 'bench-pg-boss' });
+  const boss = new PgBoss({ connectionString: url, schema: PGBOSS_SCHEMA, max: opts.fetchers + 2, supervise: false, schedule: false, application_name: 'bench-pg-boss' });
   let stopped = false;
   // After stop() pg-boss may still hold idle connections that the scratch database's DROP … WITH
   // (FORCE) terminates; those errors are the cleanup, not the measurement.
@@ -35,7 +34,7 @@ export async function runPgBoss(url: string, opts: { jobs: number; fetchers: num
       await boss.insert(Array.from({ length: n }, (_, k) => ({ name: queue, data: { item: i + k } })));
     }
     // Planner statistics, as autovacuum would have them on a live queue.
-    await boss.getDb().executeSql(`ANALYZE ${SCHEMA}.job`, []);
+    await boss.getDb().executeSql(`ANALYZE ${PGBOSS_SCHEMA}.job`, []);
     let measuring = false;
     let stopping = false;
     let completed = 0;
