@@ -24,7 +24,7 @@ import pg from 'pg';
 import { loadConfig } from '@fairlabel/config';
 import { createDb, createPool, migrateToLatest, sql, sqlConstants, renderSql, withDatabase } from '@fairlabel/db';
 import { SETTLEMENT_BATCH } from '../services/settlement/src/settlement.consumer.js';
-import { seedSettlementBench } from './settlement-seed.js';
+import { decidedPayload, seedSettlementBench } from './settlement-seed.js';
 
 const CHAIN = ['st_post_events', 'st_record_decisions', 'st_settle_assignments', 'st_expected_pay'];
 const SIDES = { A: process.env.AB_A ?? 'HEAD', B: process.env.AB_B ?? 'worktree' };
@@ -74,11 +74,7 @@ try {
   const payload = async (from: number, n: number) =>
     (
       await sql<{ p: string }>`
-        SELECT coalesce(jsonb_agg(jsonb_build_object(
-          'decision_id', a.id, 'assignment_id', a.id, 'task_id', a.task_id, 'job_id', a.job_id,
-          'client_id', '00000000-0000-4000-8000-0000000000c1', 'worker_id', a.worker_id, 'vendor_id', a.vendor_id,
-          'outcome', 'accepted', 'kind', 'annotation', 'worker_level', 1 + a.id % 5, 'supersedes_decision_id', NULL,
-          'decided_at', to_char(a.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ORDER BY a.id), '[]')::text AS p
+        SELECT coalesce(jsonb_agg(${decidedPayload} ORDER BY a.id), '[]')::text AS p
         FROM assignments a WHERE a.id >= ${from}::int AND a.id < ${from + n}::int
       `.execute(db)
     ).rows[0]!.p;

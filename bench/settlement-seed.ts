@@ -3,6 +3,17 @@
 // accepted assignments (three per task, spread over the workers), an hour old, with no outbox rows.
 import { sql, type Db } from '@fairlabel/db';
 
+/**
+ * The `assignment.decided` payload of an accepted assignment `a` (a SQL expression over the
+ * assignments row aliased `a`), as QA would publish it: one shape for the outbox rows, the direct SQL
+ * path and the A/B script, so every path posts the same decisions.
+ */
+export const decidedPayload = sql`jsonb_build_object(
+  'decision_id', a.id, 'assignment_id', a.id, 'task_id', a.task_id, 'job_id', a.job_id,
+  'client_id', '00000000-0000-4000-8000-0000000000c1', 'worker_id', a.worker_id, 'vendor_id', a.vendor_id,
+  'outcome', 'accepted', 'kind', 'annotation', 'worker_level', 1 + a.id % 5, 'supersedes_decision_id', NULL,
+  'decided_at', to_char(a.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+
 export async function seedSettlementBench(db: Db, sizes: { workers: number; jobs: number; assignments: number }): Promise<void> {
   const { workers, jobs, assignments } = sizes;
   await db.transaction().execute(async (trx) => {

@@ -22,7 +22,7 @@ import { createDb, createPool, migrateToLatest, sql, withDatabase } from '@fairl
 import { createLogger } from '@fairlabel/observability';
 import { createConsumer, createRedis, deleteKeysWithPrefix, OutboxRelay } from '@fairlabel/queues';
 import { SETTLEMENT_BATCH, SETTLEMENT_CONCURRENCY } from '../services/settlement/src/settlement.consumer.js';
-import { seedSettlementBench } from './settlement-seed.js';
+import { decidedPayload, seedSettlementBench } from './settlement-seed.js';
 
 const EARNINGS = Number(process.env.BENCH_SETTLEMENT_EARNINGS ?? 1_000_000);
 const WORKERS = Number(process.env.BENCH_SETTLEMENT_WORKERS ?? 10_000);
@@ -126,11 +126,7 @@ async function drive(): Promise<void> {
     const publishDecisions = async () => {
       await sql`
         INSERT INTO outbox (event, queue, payload)
-        SELECT 'assignment.decided', 'settlement', jsonb_build_object(
-          'decision_id', a.id, 'assignment_id', a.id, 'task_id', a.task_id, 'job_id', a.job_id,
-          'client_id', '00000000-0000-4000-8000-0000000000c1', 'worker_id', a.worker_id, 'vendor_id', a.vendor_id,
-          'outcome', 'accepted', 'kind', 'annotation', 'worker_level', 1 + a.id % 5, 'supersedes_decision_id', NULL,
-          'decided_at', to_char(a.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+        SELECT 'assignment.decided', 'settlement', ${decidedPayload}
         FROM assignments a WHERE a.id <= ${EARNINGS}::int ORDER BY a.id
       `.execute(db);
     };
@@ -149,11 +145,7 @@ async function drive(): Promise<void> {
       const BATCH = SETTLEMENT_BATCH;
       for (let from = first; from <= last; from += BATCH) {
         const rows = await sql<{ payload: Record<string, unknown> }>`
-          SELECT jsonb_build_object(
-            'decision_id', a.id, 'assignment_id', a.id, 'task_id', a.task_id, 'job_id', a.job_id,
-            'client_id', '00000000-0000-4000-8000-0000000000c1', 'worker_id', a.worker_id, 'vendor_id', a.vendor_id,
-            'outcome', 'accepted', 'kind', 'annotation', 'worker_level', 1 + a.id % 5, 'supersedes_decision_id', NULL,
-            'decided_at', to_char(a.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS payload
+          SELECT ${decidedPayload} AS payload
           FROM assignments a WHERE a.id >= ${from}::int AND a.id < ${from + BATCH}::int AND a.id <= ${last}::int ORDER BY a.id
         `.execute(db);
         await postSettlementEvents(db, rows.rows.map((r) => ({ event: 'assignment.decided' as const, payload: r.payload as never })));
