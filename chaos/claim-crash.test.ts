@@ -11,12 +11,10 @@ import { PrivatePostgres } from './servers.js';
 // processes exit without a checkpoint: the next start runs crash recovery, as after a crash).
 
 let server: PrivatePostgres;
-let pool: pg.Pool;
 let db: Db;
 
-async function connect() {
-  pool = createPool(server.url(), 4);
-  db = createDb(pool);
+function connect() {
+  db = createDb(createPool(server.url(), 4));
 }
 
 beforeAll(async () => {
@@ -26,7 +24,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query('CREATE DATABASE fairlabel');
   await admin.end();
-  await connect();
+  connect();
   await migrateToLatest(db);
 }, 120_000);
 
@@ -64,7 +62,7 @@ describe('a claim after a Postgres crash', () => {
     await db.destroy();
     await server.crash();
     await server.start();
-    await connect();
+    connect();
     expect(server.recentLog()).toMatch(/not properly shut down|automatic recovery/);
     // Crash recovery emptied the unlogged table: the mark that the ids must move on.
     expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM wa_claim_epoch`.execute(db)).rows[0]!.n).toBe(0);

@@ -1,15 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '@fairlabel/runtime';
 
-/**
- * The one kind of in-process cache worker-assignment keeps: a bounded LRU (the least recently used
- * entry goes when it is full, never the whole cache) whose entries also expire after a TTL measured on
- * the deps' clock, so a test that moves the clock sees them expire as production would.
- *
- * Entries are kept per scope — the database (or Redis) handle they were read from — so two databases
- * in one process (test files, a bench) never share an entry, and inside a scope the key names every
- * id that identifies the entry (`cacheKey(assignmentId, workerId)`).
- */
 /** A bounded LRU whose TTL runs on `clock`. */
 function clockedLru(opts: { max: number; ttlMs: number }, clock: Clock) {
   return {
@@ -21,6 +12,15 @@ function clockedLru(opts: { max: number; ttlMs: number }, clock: Clock) {
   };
 }
 
+/**
+ * The one kind of in-process cache worker-assignment keeps: a bounded LRU (the least recently used
+ * entry goes when it is full, never the whole cache) whose entries also expire after a TTL measured on
+ * the deps' clock, so a test that moves the clock sees them expire as production would.
+ *
+ * Entries are kept per scope — the database (or Redis) handle they were read from — so two databases
+ * in one process (test files, a bench) never share an entry, and inside a scope the key names every
+ * id that identifies the entry (`cacheKey(assignmentId, workerId)`).
+ */
 export class ProcessCache<V extends NonNullable<unknown>> {
   private readonly scopes = new WeakMap<object, LRUCache<string, V>>();
 

@@ -1,7 +1,7 @@
 import { describe, expect } from 'vitest';
 import { sql, sqlConstants, type JobsTable } from '@fairlabel/db';
 import { integrationTest, type WorkerActor } from '@fairlabel/testing';
-import type { Insertable } from 'kysely';
+import type { Insertable, QueryExecutorProvider } from 'kysely';
 
 // wa_claim and wa_submit called directly with SQL, one rule at a time (the rules are listed in
 // packages/db/sql/wa_claim.sql and wa_answer_refused.sql). No HTTP: what is asserted is what the
@@ -357,25 +357,29 @@ describe('wa_claim: what a claim writes and returns', () => {
   });
 });
 
+/** The synchronous_commit in force on a connection (or in its open transaction). */
+async function synchronousCommit(on: QueryExecutorProvider): Promise<string> {
+  return (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(on)).rows[0]!.synchronous_commit;
+}
+
 describe('wa_claim: durability (rule 9)', () => {
   test('a claim’s transaction commits asynchronously, and only that transaction: the session and a submit’s transaction stay synchronous', async ({ env, leased, makeJob, makeWorker }) => {
     await makeJob({ tasks: 3 });
     const w = await makeWorker();
     // One connection for the whole test, so SHOW reads the settings of the transactions it ran.
     await env.db.connection().execute(async (conn) => {
-      const setting = async () => (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(conn)).rows[0]!.synchronous_commit;
-      expect(await setting()).toBe('on');
+      expect(await synchronousCommit(conn)).toBe('on');
       await conn.transaction().execute(async (trx) => {
         const got = await sql<ClaimRow>`SELECT * FROM wa_claim(${w.workerId}::uuid, ${w.vendorId}::uuid, ${NOW}::timestamptz, true, ${[]}::uuid[], true)`.execute(trx);
         expect(got.rows[0]!.outcome).toBe('claimed');
         // Still off after the function returned (a SET clause on the function would have undone it here, before the commit).
-        expect((await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit).toBe('off');
+        expect(await synchronousCommit(trx)).toBe('off');
       });
       // The transaction ended: the connection is back to the server's setting for whatever it runs next.
-      expect(await setting()).toBe('on');
-      // A claim in autocommit (as the batcher runs it), then the submit in its own statement: synchronous.
+      expect(await synchronousCommit(conn)).toBe('on');
+      // A claim in autocommit (as the batcher runs it): once it has committed, the connection is synchronous again.
       await sql`SELECT * FROM wa_claim(${w.workerId}::uuid, ${w.vendorId}::uuid, ${NOW}::timestamptz, true, ${[]}::uuid[], true)`.execute(conn);
-      expect(await setting()).toBe('on');
+      expect(await synchronousCommit(conn)).toBe('on');
     });
     // The batched claim too: it runs wa_claim per request inside its one transaction.
     const other = await makeWorker();
@@ -384,7 +388,7 @@ describe('wa_claim: durability (rule 9)', () => {
         const batch = JSON.stringify([{ worker_id: other.workerId, vendor_id: other.vendorId, now: NOW.toISOString(), check_worker: true, jobs: [], full_search: true }]);
         const rows = await sql<ClaimRow>`SELECT * FROM wa_claim_batch(${batch}::jsonb)`.execute(trx);
         expect(rows.rows.map((r) => r.outcome)).toEqual(['claimed']);
-        expect((await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit).toBe('off');
+        expect(await synchronousCommit(trx)).toBe('off');
       });
     });
     // A submit does not turn it off: it commits synchronously (money and QA follow from it), and its
@@ -397,7 +401,7 @@ describe('wa_claim: durability (rule 9)', () => {
                                 ${a.task_id!}, ${j.id}::uuid, ${holder.vendorId}::uuid, ${outbox}::jsonb, 'rule_9_test')
       `.execute(trx);
       expect(submitted.rows).toHaveLength(1);
-      expect((await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit).toBe('on');
+      expect(await synchronousCommit(trx)).toBe('on');
     });
   });
 });
@@ -412,7 +416,7 @@ describe('wa_claim: after a crash (rule 9)', () => {
     const claim = async (w: WorkerActor) =>
       env.db.transaction().execute(async (trx) => {
         const row = (await sql<ClaimRow>`SELECT * FROM wa_claim(${w.workerId}::uuid, ${w.vendorId}::uuid, ${NOW}::timestamptz, true, ${[]}::uuid[], true)`.execute(trx)).rows[0]!;
-        const commit = (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit;
+        const commit = await synchronousCommit(trx);
         return { id: Number(row.id), commit };
       });
     const before = await claim(workers[0]!);
