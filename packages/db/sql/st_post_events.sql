@@ -2,9 +2,12 @@
 -- A batch of the settlement consumer's events in one call, so a batch is one statement and one round
 -- trip (run outside an explicit transaction it is its own, and the deferred balance check runs at its
 -- commit): the decisions, the charges and the reviews (JSON arrays, as the consumer parsed them; empty
--- when none) are recorded in that order, under the ledger lock. Returns what the batch posted, per
--- kind of transaction (for the ledger metrics): the ledger transactions after the last id seen when
--- the lock was taken (writers take turns on it, so every later id is this batch's) and their postings.
+-- when none) are recorded in that order. The decisions are recorded before the ledger lock is taken
+-- (st_insert_decisions: see st_record_decisions.sql), so while one batch holds the lock the next one,
+-- on another connection, records its decisions instead of waiting; the rest runs under the lock.
+-- Returns what the batch posted, per kind of transaction (for the ledger metrics): the ledger
+-- transactions after the last id seen when the lock was taken (writers take turns on it, so every later
+-- id is this batch's) and their postings.
 CREATE OR REPLACE FUNCTION st_post_events(p_decisions jsonb, p_charges jsonb, p_reviews jsonb)
 RETURNS TABLE (kind text, transactions integer, postings integer) LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
@@ -12,14 +15,18 @@ RETURNS TABLE (kind text, transactions integer, postings integer) LANGUAGE plpgs
   SET jit = off AS $f$
 DECLARE
   mark bigint;
+  d bigint[];
+  a bigint[];
+  t timestamptz[];
 BEGIN
+  IF jsonb_array_length(p_decisions) > 0 THEN
+    SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at) INTO d, a, t FROM st_insert_decisions(p_decisions) n;
+  END IF;
   PERFORM st_ledger_lock();
   -- Read under the lock (each statement of a function takes a new snapshot: this one sees what the
   -- previous holder committed).
-  SELECT coalesce(max(t.id), 0) INTO mark FROM ledger_transactions t;
-  IF jsonb_array_length(p_decisions) > 0 THEN
-    PERFORM st_record_decisions(p_decisions);
-  END IF;
+  SELECT coalesce(max(x.id), 0) INTO mark FROM ledger_transactions x;
+  PERFORM st_settle_decisions(d, a, t);
   IF jsonb_array_length(p_charges) > 0 THEN
     PERFORM st_record_task_charges(p_charges);
   END IF;

@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventPayload } from '@fairlabel/contracts';
 import { sql, type Db } from '@fairlabel/db';
-import { createConsumer, GroupCommit, type HandlerMap } from '@fairlabel/queues';
+import { createConsumer, GroupCommit, isTransientDbError, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { countPosted, type Posted } from './ledger.js';
 
@@ -41,7 +41,13 @@ export interface SettlementHandlers {
  */
 export function settlementHandlers(deps: Pick<Deps, 'db' | 'metrics'>, maxBatch = SETTLEMENT_BATCH): SettlementHandlers {
   // Counted once committed: fairlabel_ledger_transactions_total / _postings_total, by kind.
-  const committer = new GroupCommit<SettlementEvent>(async (items) => countPosted(deps.metrics, await postSettlementEvents(deps.db, items)), maxBatch);
+  // Two flushes in flight: each records its decisions before it takes the ledger lock, so one batch's
+  // decisions go in while the other batch holds the lock (st_post_events.sql).
+  const committer = new GroupCommit<SettlementEvent>(async (items) => countPosted(deps.metrics, await postSettlementEvents(deps.db, items)), {
+    maxBatch,
+    inFlight: 2,
+    transient: isTransientDbError,
+  });
   return {
     committer,
     handlers: {

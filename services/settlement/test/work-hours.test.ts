@@ -4,7 +4,7 @@ import type { EventPayload } from '@fairlabel/contracts';
 import type { Db } from '@fairlabel/db';
 import { integrationTest } from '@fairlabel/testing';
 import { workersInPeriod } from '../src/floors.js';
-import { asDecision, decided, post, workHoursDrift as drift, world } from './helpers.js';
+import { asDecision, decided, ledgerIsConsistent, post, transactionsOf, workHoursDrift as drift, world } from './helpers.js';
 
 // settlement_work_hours (st_work_hours.sql) keeps each worker's hours as decisions and reviews are
 // recorded; the floors read it instead of a pass over the period's work. Its figures must be exactly
@@ -135,4 +135,62 @@ describe('kept hours', () => {
     expect(await drift(env.db)).toBe(0);
     for (const [from, to] of periods) expect(await keptIn(env.db, 'USD', at(from), at(to))).toEqual(await passOverTheWork(env.db, 'USD', at(from), at(to)));
   });
+
+  test('two batches recording decisions of the same assignments at once count each assignment once and settle it on its last decision', async ({ env, seed }) => {
+    // st_post_events records a batch's decisions before it takes the ledger lock, so two consumer
+    // connections can each have recorded theirs, uncommitted, while they wait for the lock: neither sees
+    // the other's until it commits. Here both wait on a third connection holding the lock, with
+    // decisions of the same assignments (a rejection in one, its upheld appeal decided earlier in the
+    // other, a duplicate in both), and whichever goes second must see the first's.
+    const w = await world(seed, { workers: 2, tasks: 3 });
+    const client = w.client.organizationId;
+    const H = Math.floor((Date.now() - 12 * HOUR) / HOUR) * HOUR;
+    const at = (ms: number) => new Date(H + ms);
+    for (const [i, a] of w.assignments.entries()) {
+      await sql`UPDATE assignments SET leased_at = ${at(-40 * MIN)}, submitted_at = ${at(-30 * MIN)}, ended_at = ${at(-30 * MIN)},
+        time_spent_ms = ${(i + 1) * MIN} WHERE id = ${a.id}`.execute(env.db);
+    }
+    // Worker 0's assignments a0–a2, worker 1's a3–a5.
+    const [a0, a1, a2, a3, a4, a5] = w.assignments;
+    // The payees' accounts exist first: a batch creating an account waits for another creating the same
+    // one, and that would order the two batches before either read anything.
+    await post(env.db, asDecision(decided(a2!, client, 'accepted', { decided_at: at(5 * MIN).toISOString() })), asDecision(decided(a5!, client, 'accepted', { decided_at: at(5 * MIN).toISOString() })));
+    const rejection = decided(a0!, client, 'rejected', { decided_at: at(150 * MIN).toISOString() });
+    const appeal = decided(a0!, client, 'accepted', { decided_at: at(70 * MIN).toISOString(), supersedes_decision_id: rejection.decision_id });
+    const both = decided(a1!, client, 'accepted', { decided_at: at(20 * MIN).toISOString() });
+
+    const waiting = () =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(env.db);
+    /** Posts two batches at once while a third connection holds the ledger lock, then lets them go. */
+    const atOnce = async (one: EventPayload<'assignment.decided'>[], other: EventPayload<'assignment.decided'>[]) => {
+      let posts: Promise<void[]> | undefined;
+      await env.db.transaction().execute(async (trx) => {
+        await sql`SELECT st_ledger_lock()`.execute(trx);
+        posts = Promise.all([post(env.db, ...one.map(asDecision)), post(env.db, ...other.map(asDecision))]);
+        // Both batches have recorded what they could and wait: on the ledger lock, or (a duplicate) on
+        // the other batch's uncommitted row.
+        await expect.poll(async () => (await waiting()).rows[0]!.n, { timeout: 10_000 }).toBe(2);
+      });
+      await posts;
+    };
+    // Both record their decision of a0 before either can see the other's.
+    await atOnce([rejection, decided(a3!, client, 'accepted', { decided_at: at(10 * MIN).toISOString() })],
+                 [appeal, decided(a4!, client, 'rejected', { decided_at: at(130 * MIN).toISOString() })]);
+    expect(await drift(env.db)).toBe(0);
+    // The same new decision in both: the second waits on the first's row, then records nothing.
+    await atOnce([both], [both]);
+
+    expect(await drift(env.db)).toBe(0);
+    expect(await ledgerIsConsistent(env.db)).toMatchObject({ unbalanced: 0, drifted: 0, total: '0' });
+    // a0's last word is the appeal: one earning, whatever order the batches took the lock in.
+    expect((await transactionsOf(env.db, a0!.id)).filter((t) => t.kind === 'earning')).toHaveLength(1);
+    expect((await transactionsOf(env.db, a1!.id)).map((t) => t.kind)).toEqual(['earning']);
+    expect((await transactionsOf(env.db, a3!.id)).map((t) => t.kind)).toEqual(['earning']);
+    expect(await transactionsOf(env.db, a4!.id)).toEqual([]);
+    // a0's hours count once, on its first decision (the appeal, decided earlier).
+    const a0Hours = await sql<{ hour: Date; pieces: number }>`
+      SELECT hour, pieces FROM settlement_work_hours WHERE worker_id = ${a0!.worker_id} AND pieces <> 0 ORDER BY hour`.execute(env.db);
+    expect(a0Hours.rows.map((r) => [r.hour.getTime(), r.pieces])).toContainEqual([at(60 * MIN).getTime(), 1]);
+  });
 });
+

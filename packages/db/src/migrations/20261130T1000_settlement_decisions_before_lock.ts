@@ -1,0 +1,11 @@
+import { sql, type Kysely } from 'kysely';
+
+// st_insert_decisions and st_settle_decisions (packages/db/sql/st_record_decisions.sql, applied after
+// the migrations, so not created here): a batch's decisions are recorded before the ledger lock is
+// taken, and only its hours and ledger wait their turn. Down drops them, so a reverted schema keeps no
+// function of them.
+export async function up(_db: Kysely<unknown>): Promise<void> {}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP FUNCTION IF EXISTS st_insert_decisions(jsonb), st_settle_decisions(bigint[], bigint[], timestamptz[])`.execute(db);
+}
