@@ -151,6 +151,13 @@ export class OutboxRelay {
   async drainOnce(): Promise<number> {
     const claimRows = this.opts.claimRows ?? 4 * (this.opts.batchSize ?? DEFAULT_BATCH_EVENTS);
     return this.opts.db.transaction().execute(async (trx) => {
+      // The claim walks outbox_unsent in id order and stops at the limit. Left to itself the planner
+      // chose a bitmap scan of every entry of the index and a sort (it expects fewer unsent rows than the
+      // limit), and a bitmap scan never marks the entries of rows already sent as dead, so until a vacuum
+      // every claim visited every row sent since the last one: ~125 ms a claim with 250,000 such entries,
+      // even when it found nothing, which the relay's polling made ~35 % of a core (measured in the
+      // settlement bench). An index scan marks them as it passes, and the next claim skips them.
+      await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
       const rows = await trx
         .selectFrom('outbox')
         .select(['id', 'event', 'queue', 'payload', 'created_at'])
