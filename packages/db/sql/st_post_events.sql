@@ -18,15 +18,17 @@ DECLARE
   d bigint[];
   a bigint[];
   t timestamptz[];
+  w timestamptz[];
 BEGIN
   IF jsonb_array_length(p_decisions) > 0 THEN
-    SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at) INTO d, a, t FROM st_insert_decisions(p_decisions) n;
+    SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first) INTO d, a, t, w
+    FROM st_insert_decisions(p_decisions) n;
   END IF;
   PERFORM st_ledger_lock();
   -- Read under the lock (each statement of a function takes a new snapshot: this one sees what the
   -- previous holder committed).
   SELECT coalesce(max(x.id), 0) INTO mark FROM ledger_transactions x;
-  PERFORM st_settle_decisions(d, a, t);
+  PERFORM st_settle_decisions(d, a, t, w);
   IF jsonb_array_length(p_charges) > 0 THEN
     PERFORM st_record_task_charges(p_charges);
   END IF;

@@ -1,37 +1,43 @@
 -- requires: st_settle_assignments.sql st_work_hours.sql st_ledger_lock.sql
 -- A batch of assignment.decided payloads (a JSON array, as the consumer parsed them), in two steps so
--- that the first runs outside the ledger lock (st_post_events: while another batch holds the lock, the
--- next one records its decisions, and only the ledger's part of a batch waits its turn):
+-- that the first runs outside the ledger lock (st_post_events: while one batch holds the lock, the next
+-- one records its decisions and counts their hours, and only the ledger's part of a batch waits its turn):
 --
--- 1. st_insert_decisions records each decision once (a redelivered decision_id changes nothing) and
---    creates the payees' accounts; it returns the decisions that were new. No lock: the decisions'
---    primary key orders concurrent writers of the same decision (the second waits for the first to
---    commit, then inserts nothing), and rows are inserted in decision_id order, so two batches sharing
---    decisions take their keys in the same order.
--- 2. st_settle_decisions, under the ledger lock, keeps the workers' hours and settles the assignments
---    of the new decisions. It reads the assignments' other decisions with a snapshot taken under the
---    lock: every batch that recorded a decision of the same assignment and committed is there (and has
---    settled it and counted its hours), and one that has not yet committed will, in its turn, see this
---    one's. So each assignment is settled and counted by whoever records its decisions last, with all
---    of them in view.
+-- 1. st_insert_decisions records each decision once (a redelivered decision_id changes nothing),
+--    creates the payees' accounts and keeps the workers' hours (settlement_work_hours, see
+--    st_work_hours.sql): an assignment's working time counts on its first decision, so a new decision
+--    adds it when the assignment had none, and moves it when it is earlier than the first one recorded
+--    before (decisions may arrive out of order). It returns the new decisions, each with the first
+--    decision it found recorded before (was_first). No lock: the decisions' primary key orders
+--    concurrent writers of the same decision (the second waits for the first to commit, then inserts
+--    nothing); rows are inserted and hours upserted in key order, so two batches take their row locks
+--    in the same order.
+-- 2. st_settle_decisions, under the ledger lock, reads each assignment's other decisions again, with a
+--    snapshot taken under the lock: every batch that recorded one and committed is there. A batch
+--    that committed between this one's two steps (the only way the two reads can differ: a decision of
+--    the same assignment recorded at the same time) was counted as if this one's decision did not exist,
+--    and this one as if that one did not: the difference between what step 1 counted and what it would
+--    have counted had it seen that decision is posted now. Then it settles the assignments.
 --
 -- st_record_decisions runs both, for a caller that has one batch to post.
 -- The new decisions of a batch: recorded, with the accounts st_settle_assignments will post to.
 CREATE OR REPLACE FUNCTION st_insert_decisions(p jsonb)
-RETURNS TABLE (decision_id bigint, assignment_id bigint, decided_at timestamptz) LANGUAGE plpgsql
+RETURNS TABLE (decision_id bigint, assignment_id bigint, decided_at timestamptz, was_first timestamptz) LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
   -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
   SET jit = off AS $f$
 #variable_conflict use_column
 DECLARE
   missing uuid;
+  d bigint[];
+  a bigint[];
+  t timestamptz[];
 BEGIN
   SELECT e.job_id INTO missing FROM jsonb_to_recordset(p) AS e(job_id uuid)
   WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'assignment.decided names job %, which does not exist', missing USING ERRCODE = 'foreign_key_violation';
   END IF;
-  RETURN QUERY
   WITH ins AS (
     INSERT INTO settlement_decisions AS s (decision_id, assignment_id, task_id, job_id, client_id, worker_id, vendor_id, outcome, kind,
                                            worker_level, supersedes_decision_id, decided_at)
@@ -66,18 +72,62 @@ BEGIN
                                                WHERE a.owner_type = n.owner_type AND a.owner_id IS NULL AND a.purpose = n.purpose AND a.currency = n.currency))
     ON CONFLICT DO NOTHING
   )
-  SELECT i.decision_id, i.assignment_id, i.decided_at FROM ins i;
+  SELECT array_agg(i.decision_id), array_agg(i.assignment_id), array_agg(i.decided_at) INTO d, a, t FROM ins i;
+  IF d IS NULL THEN
+    RETURN;
+  END IF;
+  -- A new statement: it sees this batch's decisions, and those of every batch that committed.
+  RETURN QUERY
+  WITH firsts AS MATERIALIZED (
+    SELECT f.assignment_id, f.first_at, f.was_first FROM st_decision_firsts(d, a, t) f
+  ),
+  hours AS (
+    INSERT INTO settlement_work_hours AS k (currency, hour, worker_id, client_id, ms, pieces)
+    SELECT w.currency, w.hour, w.worker_id, w.client_id, sum(w.ms), sum(w.pieces)
+    FROM firsts f CROSS JOIN LATERAL st_decision_hours(f.assignment_id, f.first_at, f.was_first, 1) w
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
+  )
+  SELECT n.decision_id, n.assignment_id, n.decided_at, f.was_first
+  FROM unnest(d, a, t) AS n(decision_id, assignment_id, decided_at) JOIN firsts f ON f.assignment_id = n.assignment_id;
 END $f$;
 
--- Under the ledger lock: the hours and the ledger of the assignments of a batch's new decisions
--- (st_insert_decisions' rows, as arrays). An assignment's working time counts on its first decision, so
--- a new decision adds it when the assignment had none, and moves it when it is earlier than the first
--- one recorded before (decisions may arrive out of order). "Before" is every other decision of the
--- assignment this snapshot sees: counted by the batch that recorded it, which held the lock and
--- committed (or, in the same database transaction, an earlier call). Returns the number of ledger
--- transactions posted.
-CREATE OR REPLACE FUNCTION st_settle_decisions(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[]) RETURNS integer
-LANGUAGE plpgsql
+-- Per assignment of a batch's new decisions (arrays of st_insert_decisions' rows): its first new
+-- decision (first_at), and the first of its other decisions this statement's snapshot sees (was_first:
+-- those recorded before, or by a batch that committed since), probed per assignment: as a plain min()
+-- the planner walked the decided_at index instead, filtering on the assignment (a pass over the table
+-- per row, measured).
+CREATE OR REPLACE FUNCTION st_decision_firsts(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[])
+RETURNS TABLE (assignment_id bigint, first_at timestamptz, was_first timestamptz) LANGUAGE sql STABLE AS $f$
+  SELECT i.assignment_id, i.first_at, w.was_first
+  FROM (SELECT n.assignment_id, min(n.decided_at) AS first_at, array_agg(n.decision_id) AS mine
+        FROM unnest(p_assignments, p_decided_at, p_decisions) AS n(assignment_id, decided_at, decision_id) GROUP BY n.assignment_id) i
+  CROSS JOIN LATERAL (SELECT min(d.decided_at) AS was_first
+                      FROM (SELECT x.decided_at FROM settlement_decisions x
+                            WHERE x.assignment_id = i.assignment_id AND x.decision_id <> ALL (i.mine) OFFSET 0) d) w
+$f$;
+
+-- What an assignment's new first decision (first_at) adds to the kept hours, given the first decision
+-- recorded before it (was_first), times p_sign: its working time on first_at's hour when it had none;
+-- moved there from was_first's hour when first_at is earlier; nothing otherwise.
+CREATE OR REPLACE FUNCTION st_decision_hours(p_assignment bigint, p_first_at timestamptz, p_was_first timestamptz, p_sign integer)
+RETURNS TABLE (currency char(3), hour timestamptz, worker_id uuid, client_id uuid, ms numeric, pieces integer) LANGUAGE sql STABLE AS $f$
+  SELECT j.currency, date_trunc('hour', x.at, 'UTC'), a.worker_id, j.client_id,
+    p_sign * x.sign * st_decided_work_ms(a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, x.at), p_sign * x.sign
+  -- Probed by id, the assignment and then its job (inlined into a caller's LATERAL, a plain join was
+  -- planned as a hash of all jobs per assignment: see st_expected_pay.sql).
+  FROM (SELECT a.worker_id, a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, a.job_id FROM assignments a WHERE a.id = p_assignment OFFSET 0) a
+  CROSS JOIN LATERAL (SELECT j.currency, j.client_id FROM jobs j WHERE j.id = a.job_id OFFSET 0) j
+  CROSS JOIN LATERAL (VALUES (1, p_first_at), (-1, p_was_first)) x(sign, at)
+  WHERE (p_was_first IS NULL OR p_first_at < p_was_first) AND x.at IS NOT NULL
+$f$;
+
+-- Under the ledger lock: corrects the hours step 1 counted from a stale view (see above) and settles
+-- the assignments of a batch's new decisions. Returns the number of ledger transactions posted.
+DROP FUNCTION IF EXISTS st_settle_decisions(bigint[], bigint[], timestamptz[]);
+CREATE OR REPLACE FUNCTION st_settle_decisions(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[], p_was_first timestamptz[])
+RETURNS integer LANGUAGE plpgsql
   SET jit = off AS $f$
 DECLARE
   ids bigint[];
@@ -87,31 +137,21 @@ BEGIN
     RETURN 0;
   END IF;
   PERFORM st_ledger_lock();
-  WITH firsts AS (
-    -- was_first: the assignment's first decision among those recorded before this batch's, probed per
-    -- assignment: as a plain min() the planner walked the decided_at index instead, filtering on the
-    -- assignment (a pass over the table per row, measured).
-    SELECT i.assignment_id, i.first_at, w.was_first
-    FROM (SELECT n.assignment_id, min(n.decided_at) AS first_at, array_agg(n.decision_id) AS mine
-          FROM unnest(p_assignments, p_decided_at, p_decisions) AS n(assignment_id, decided_at, decision_id) GROUP BY n.assignment_id) i
-    CROSS JOIN LATERAL (SELECT min(d.decided_at) AS was_first
-                        FROM (SELECT x.decided_at FROM settlement_decisions x
-                              WHERE x.assignment_id = i.assignment_id AND x.decision_id <> ALL (i.mine) OFFSET 0) d) w
+  WITH firsts AS MATERIALIZED (
+    SELECT f.assignment_id, f.first_at, f.was_first, c.counted
+    FROM st_decision_firsts(p_decisions, p_assignments, p_decided_at) f
+    JOIN (SELECT DISTINCT n.assignment_id, n.was_first AS counted FROM unnest(p_assignments, p_was_first) AS n(assignment_id, was_first)) c
+      ON c.assignment_id = f.assignment_id
   ),
-  work AS (
-    SELECT j.currency, date_trunc('hour', x.at, 'UTC') AS hour, a.worker_id, j.client_id,
-      x.sign * st_decided_work_ms(a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, x.at) AS ms, x.sign AS pieces
-    FROM firsts f
-    -- Probed per id (see st_expected_pay.sql: no plan that scans the whole table).
-    CROSS JOIN LATERAL (SELECT a.worker_id, a.time_spent_ms, a.leased_at, a.submitted_at, a.ended_at, a.job_id FROM assignments a WHERE a.id = f.assignment_id OFFSET 0) a
-    -- The job too (a join here hashed all jobs once per assignment).
-    CROSS JOIN LATERAL (SELECT j.currency, j.client_id FROM jobs j WHERE j.id = a.job_id OFFSET 0) j
-    CROSS JOIN LATERAL (VALUES (1, f.first_at), (-1, f.was_first)) x(sign, at)
-    WHERE (f.was_first IS NULL OR f.first_at < f.was_first) AND x.at IS NOT NULL
-  ),
-  hours AS (
+  corrections AS (
     INSERT INTO settlement_work_hours AS k (currency, hour, worker_id, client_id, ms, pieces)
-    SELECT w.currency, w.hour, w.worker_id, w.client_id, sum(w.ms), sum(w.pieces) FROM work w GROUP BY 1, 2, 3, 4
+    SELECT w.currency, w.hour, w.worker_id, w.client_id, sum(w.ms), sum(w.pieces)
+    FROM firsts f
+    CROSS JOIN LATERAL (SELECT * FROM st_decision_hours(f.assignment_id, f.first_at, f.was_first, 1)
+                        UNION ALL SELECT * FROM st_decision_hours(f.assignment_id, f.first_at, f.counted, -1)) w
+    WHERE f.was_first IS DISTINCT FROM f.counted
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
     ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
   )
   -- The assignments to settle, and those of them that had a decision before (only they can have
@@ -126,7 +166,9 @@ DECLARE
   d bigint[];
   a bigint[];
   t timestamptz[];
+  w timestamptz[];
 BEGIN
-  SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at) INTO d, a, t FROM st_insert_decisions(p) n;
-  RETURN st_settle_decisions(d, a, t);
+  SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first) INTO d, a, t, w
+  FROM st_insert_decisions(p) n;
+  RETURN st_settle_decisions(d, a, t, w);
 END $f$;

@@ -7,5 +7,5 @@ import { sql, type Kysely } from 'kysely';
 export async function up(_db: Kysely<unknown>): Promise<void> {}
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`DROP FUNCTION IF EXISTS st_insert_decisions(jsonb), st_settle_decisions(bigint[], bigint[], timestamptz[])`.execute(db);
+  await sql`DROP FUNCTION IF EXISTS st_insert_decisions(jsonb), st_settle_decisions(bigint[], bigint[], timestamptz[]), st_settle_decisions(bigint[], bigint[], timestamptz[], timestamptz[]), st_decision_firsts(bigint[], bigint[], timestamptz[]), st_decision_hours(bigint, timestamptz, timestamptz, integer)`.execute(db);
 }
