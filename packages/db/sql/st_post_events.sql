@@ -2,9 +2,10 @@
 -- A batch of the settlement consumer's events in one call, so a batch is one statement and one round
 -- trip (run outside an explicit transaction it is its own, and the deferred balance check runs at its
 -- commit): the decisions, the charges and the reviews (JSON arrays, as the consumer parsed them; empty
--- when none) are recorded in that order. The decisions are recorded before the ledger lock is taken
--- (st_insert_decisions: see st_record_decisions.sql), so while one batch holds the lock the next one,
--- on another connection, records its decisions instead of waiting; the rest runs under the lock.
+-- when none) are recorded. The decisions and the reviews are recorded, with their hours, before the
+-- ledger lock is taken (st_insert_decisions, st_insert_reviews: see st_record_decisions.sql), so while
+-- one batch holds the lock the next one, on another connection, records its own instead of waiting;
+-- the ledger's part (and the charges, which are only postings) runs under the lock.
 -- Returns what the batch posted, per kind of transaction (for the ledger metrics): the ledger
 -- transactions after the last id seen when the lock was taken (writers take turns on it, so every later
 -- id is this batch's) and their postings.
@@ -19,10 +20,14 @@ DECLARE
   a bigint[];
   t timestamptz[];
   w timestamptz[];
+  reviews bigint[];
 BEGIN
   IF jsonb_array_length(p_decisions) > 0 THEN
     SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first) INTO d, a, t, w
     FROM st_insert_decisions(p_decisions) n;
+  END IF;
+  IF jsonb_array_length(p_reviews) > 0 THEN
+    reviews := ARRAY(SELECT st_insert_reviews(p_reviews));
   END IF;
   PERFORM st_ledger_lock();
   -- Read under the lock (each statement of a function takes a new snapshot: this one sees what the
@@ -32,8 +37,6 @@ BEGIN
   IF jsonb_array_length(p_charges) > 0 THEN
     PERFORM st_record_task_charges(p_charges);
   END IF;
-  IF jsonb_array_length(p_reviews) > 0 THEN
-    PERFORM st_record_reviews(p_reviews);
-  END IF;
+  PERFORM st_settle_reviews(reviews);
   RETURN QUERY SELECT * FROM st_posted_since(mark);
 END $f$;

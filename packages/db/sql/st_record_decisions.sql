@@ -70,6 +70,7 @@ BEGIN
                       WHERE a.owner_type = n.owner_type AND a.owner_id = n.owner_id AND a.purpose = n.purpose AND a.currency = n.currency)
       AND NOT (n.owner_id IS NULL AND EXISTS (SELECT 1 FROM ledger_accounts a
                                                WHERE a.owner_type = n.owner_type AND a.owner_id IS NULL AND a.purpose = n.purpose AND a.currency = n.currency))
+    ORDER BY 1, 2, 3, 4
     ON CONFLICT DO NOTHING
   )
   SELECT array_agg(i.decision_id), array_agg(i.assignment_id), array_agg(i.decided_at) INTO d, a, t FROM ins i;
