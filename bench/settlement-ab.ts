@@ -27,6 +27,11 @@ import { SETTLEMENT_BATCH } from '../services/settlement/src/settlement.consumer
 import { decidedPayload, seedSettlementBench } from './settlement-seed.js';
 
 const CHAIN = ['st_post_events', 'st_record_decisions', 'st_settle_assignments', 'st_expected_pay'];
+/**
+ * Every function those files define or call between them, renamed with the side's suffix so that the
+ * two sides share none (a name a side's files do not define is left as it is: the installed one).
+ */
+const CHAIN_FUNCTIONS = [...CHAIN, 'st_insert_decisions', 'st_settle_decisions', 'st_decision_firsts', 'st_decision_hours', 'st_id_set'];
 const SIDES = { A: process.env.AB_A ?? 'HEAD', B: process.env.AB_B ?? 'worktree' };
 const BATCH = { A: Number(process.env.AB_BATCH_A ?? SETTLEMENT_BATCH), B: Number(process.env.AB_BATCH_B ?? SETTLEMENT_BATCH) };
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 40);
@@ -39,7 +44,7 @@ type Side = keyof typeof SIDES;
 const repo = fileURLToPath(new URL('..', import.meta.url));
 /** The chain's functions at a ref (or as in the worktree), renamed with the side's suffix. */
 function chainSql(ref: string, suffix: string): string {
-  const rename = new RegExp(`\\b(${CHAIN.join('|')})\\b`, 'g');
+  const rename = new RegExp(`\\b(${CHAIN_FUNCTIONS.join('|')})\\b`, 'g');
   return CHAIN.map((name) => {
     const file = `packages/db/sql/${name}.sql`;
     const source = ref === 'worktree' ? readFileSync(`${repo}/${file}`, 'utf8') : execFileSync('git', ['show', `${ref}:${file}`], { cwd: repo, encoding: 'utf8' });

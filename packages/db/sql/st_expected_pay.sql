@@ -9,6 +9,13 @@ CREATE OR REPLACE FUNCTION st_id_set(p_ids bigint[]) RETURNS SETOF bigint LANGUA
   SELECT DISTINCT i FROM unnest(p_ids) i
 $f$;
 
+-- A batch's st_pay rows (st_expected_pay's, carried from before the ledger lock to under it: see
+-- st_record_decisions.sql) as a set planned at a batch's size, for the same reason as st_id_set.
+CREATE OR REPLACE FUNCTION st_pay_set(p st_pay[]) RETURNS SETOF st_pay LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 500
+  SET jit = off AS $f$
+  SELECT * FROM unnest(p)
+$f$;
+
 -- What each given assignment's current decision is worth: the one rule of pay, used both to post
 -- (st_settle_assignments) and to check what was posted (reconciliation).
 --

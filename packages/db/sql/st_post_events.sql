@@ -1,4 +1,4 @@
--- requires: st_ledger_lock.sql st_record_decisions.sql st_record_task_charges.sql st_record_reviews.sql st_posted_since.sql
+-- requires: st_ledger_lock.sql st_expected_pay.sql st_record_decisions.sql st_record_task_charges.sql st_record_reviews.sql st_posted_since.sql
 -- A batch of the settlement consumer's events in one call, so a batch is one statement and one round
 -- trip (run outside an explicit transaction it is its own, and the deferred balance check runs at its
 -- commit): the decisions, the charges and the reviews (JSON arrays, as the consumer parsed them; empty
@@ -20,11 +20,18 @@ DECLARE
   a bigint[];
   t timestamptz[];
   w timestamptz[];
+  o integer[];
+  pay st_pay[];
   reviews bigint[];
 BEGIN
   IF jsonb_array_length(p_decisions) > 0 THEN
-    SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first) INTO d, a, t, w
-    FROM st_insert_decisions(p_decisions) n;
+    SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first), array_agg(n.others)
+    INTO d, a, t, w, o FROM st_insert_decisions(p_decisions) n;
+    -- What the new decisions' assignments are worth, worked out before the lock too (st_settle_decisions
+    -- works it out again for any assignment another batch recorded a decision of meanwhile).
+    IF d IS NOT NULL THEN
+      pay := ARRAY(SELECT r::st_pay FROM st_expected_pay(ARRAY(SELECT DISTINCT x FROM unnest(a) x)) r);
+    END IF;
   END IF;
   IF jsonb_array_length(p_reviews) > 0 THEN
     reviews := ARRAY(SELECT st_insert_reviews(p_reviews));
@@ -33,7 +40,7 @@ BEGIN
   -- Read under the lock (each statement of a function takes a new snapshot: this one sees what the
   -- previous holder committed).
   SELECT coalesce(max(x.id), 0) INTO mark FROM ledger_transactions x;
-  PERFORM st_settle_decisions(d, a, t, w);
+  PERFORM st_settle_decisions(d, a, t, w, o, pay);
   IF jsonb_array_length(p_charges) > 0 THEN
     PERFORM st_record_task_charges(p_charges);
   END IF;

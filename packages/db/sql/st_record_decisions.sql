@@ -1,4 +1,4 @@
--- requires: st_settle_assignments.sql st_work_hours.sql st_ledger_lock.sql
+-- requires: st_settle_assignments.sql st_expected_pay.sql st_work_hours.sql st_ledger_lock.sql
 -- A batch of assignment.decided payloads (a JSON array, as the consumer parsed them), in two steps so
 -- that the first runs outside the ledger lock (st_post_events: while one batch holds the lock, the next
 -- one records its decisions and counts their hours, and only the ledger's part of a batch waits its turn):
@@ -22,7 +22,7 @@
 -- st_record_decisions runs both, for a caller that has one batch to post.
 -- The new decisions of a batch: recorded, with the accounts st_settle_assignments will post to.
 CREATE OR REPLACE FUNCTION st_insert_decisions(p jsonb)
-RETURNS TABLE (decision_id bigint, assignment_id bigint, decided_at timestamptz, was_first timestamptz) LANGUAGE plpgsql
+RETURNS TABLE (decision_id bigint, assignment_id bigint, decided_at timestamptz, was_first timestamptz, others integer) LANGUAGE plpgsql
   -- No JIT: a batch's statements are small, but without fresh statistics their cost estimates pass
   -- jit_optimize_above_cost and LLVM spent ~7 s compiling each batch (measured) to run it in milliseconds.
   SET jit = off AS $f$
@@ -80,7 +80,7 @@ BEGIN
   -- A new statement: it sees this batch's decisions, and those of every batch that committed.
   RETURN QUERY
   WITH firsts AS MATERIALIZED (
-    SELECT f.assignment_id, f.first_at, f.was_first FROM st_decision_firsts(d, a, t) f
+    SELECT f.assignment_id, f.first_at, f.was_first, f.others FROM st_decision_firsts(d, a, t) f
   ),
   hours AS (
     INSERT INTO settlement_work_hours AS k (currency, hour, worker_id, client_id, ms, pieces)
@@ -90,21 +90,23 @@ BEGIN
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
   )
-  SELECT n.decision_id, n.assignment_id, n.decided_at, f.was_first
+  SELECT n.decision_id, n.assignment_id, n.decided_at, f.was_first, f.others
   FROM unnest(d, a, t) AS n(decision_id, assignment_id, decided_at) JOIN firsts f ON f.assignment_id = n.assignment_id;
 END $f$;
 
 -- Per assignment of a batch's new decisions (arrays of st_insert_decisions' rows): its first new
 -- decision (first_at), and the first of its other decisions this statement's snapshot sees (was_first:
--- those recorded before, or by a batch that committed since), probed per assignment: as a plain min()
+-- those recorded before, or by a batch that committed since) and how many they are (others: decisions
+-- are never deleted, so the same count is the same decisions), probed per assignment: as a plain min()
 -- the planner walked the decided_at index instead, filtering on the assignment (a pass over the table
 -- per row, measured).
+DROP FUNCTION IF EXISTS st_decision_firsts(bigint[], bigint[], timestamptz[]);
 CREATE OR REPLACE FUNCTION st_decision_firsts(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[])
-RETURNS TABLE (assignment_id bigint, first_at timestamptz, was_first timestamptz) LANGUAGE sql STABLE AS $f$
-  SELECT i.assignment_id, i.first_at, w.was_first
+RETURNS TABLE (assignment_id bigint, first_at timestamptz, was_first timestamptz, others integer) LANGUAGE sql STABLE AS $f$
+  SELECT i.assignment_id, i.first_at, w.was_first, w.others
   FROM (SELECT n.assignment_id, min(n.decided_at) AS first_at, array_agg(n.decision_id) AS mine
         FROM unnest(p_assignments, p_decided_at, p_decisions) AS n(assignment_id, decided_at, decision_id) GROUP BY n.assignment_id) i
-  CROSS JOIN LATERAL (SELECT min(d.decided_at) AS was_first
+  CROSS JOIN LATERAL (SELECT min(d.decided_at) AS was_first, count(*)::integer AS others
                       FROM (SELECT x.decided_at FROM settlement_decisions x
                             WHERE x.assignment_id = i.assignment_id AND x.decision_id <> ALL (i.mine) OFFSET 0) d) w
 $f$;
@@ -125,23 +127,30 @@ RETURNS TABLE (currency char(3), hour timestamptz, worker_id uuid, client_id uui
 $f$;
 
 -- Under the ledger lock: corrects the hours step 1 counted from a stale view (see above) and settles
--- the assignments of a batch's new decisions. Returns the number of ledger transactions posted.
-DROP FUNCTION IF EXISTS st_settle_decisions(bigint[], bigint[], timestamptz[]);
-CREATE OR REPLACE FUNCTION st_settle_decisions(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[], p_was_first timestamptz[])
+-- the assignments of a batch's new decisions. p_was_first and p_others are what step 1 saw of each
+-- assignment's other decisions (st_decision_firsts); p_pay, when given, what step 1 worked out each
+-- assignment's current decision is worth (st_expected_pay), which holds for the assignments whose other
+-- decisions are still the ones it saw, and is worked out again here for the others. Returns the number
+-- of ledger transactions posted.
+CREATE OR REPLACE FUNCTION st_settle_decisions(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[], p_was_first timestamptz[],
+                                               p_others integer[], p_pay st_pay[] DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql
   SET jit = off AS $f$
 DECLARE
   ids bigint[];
   earlier bigint[];
+  stale bigint[];
+  pay st_pay[];
 BEGIN
   IF p_decisions IS NULL OR cardinality(p_decisions) = 0 THEN
     RETURN 0;
   END IF;
   PERFORM st_ledger_lock();
   WITH firsts AS MATERIALIZED (
-    SELECT f.assignment_id, f.first_at, f.was_first, c.counted
+    SELECT f.assignment_id, f.first_at, f.was_first, f.others, c.counted, c.seen
     FROM st_decision_firsts(p_decisions, p_assignments, p_decided_at) f
-    JOIN (SELECT DISTINCT n.assignment_id, n.was_first AS counted FROM unnest(p_assignments, p_was_first) AS n(assignment_id, was_first)) c
+    JOIN (SELECT DISTINCT n.assignment_id, n.was_first AS counted, n.others AS seen
+          FROM unnest(p_assignments, p_was_first, p_others) AS n(assignment_id, was_first, others)) c
       ON c.assignment_id = f.assignment_id
   ),
   corrections AS (
@@ -155,10 +164,19 @@ BEGIN
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (currency, hour, worker_id, client_id) DO UPDATE SET ms = k.ms + excluded.ms, pieces = k.pieces + excluded.pieces
   )
-  -- The assignments to settle, and those of them that had a decision before (only they can have
-  -- postings to take into account: st_settle_assignments reads no ledger for the others).
-  SELECT array_agg(f.assignment_id), array_agg(f.assignment_id) FILTER (WHERE f.was_first IS NOT NULL) INTO ids, earlier FROM firsts f;
-  RETURN st_settle_assignments(ids, coalesce(earlier, '{}'));
+  -- The assignments to settle, those of them that had a decision before (only they can have postings
+  -- to take into account: st_settle_assignments reads no ledger for the others), and those whose other
+  -- decisions changed since step 1.
+  SELECT array_agg(f.assignment_id), array_agg(f.assignment_id) FILTER (WHERE f.was_first IS NOT NULL),
+         array_agg(f.assignment_id) FILTER (WHERE f.others IS DISTINCT FROM f.seen)
+  INTO ids, earlier, stale FROM firsts f;
+  IF p_pay IS NOT NULL AND stale IS NOT NULL THEN
+    pay := ARRAY(SELECT r FROM st_pay_set(p_pay) r WHERE r.assignment_id <> ALL (stale)
+                 UNION ALL SELECT r::st_pay FROM st_expected_pay(stale) r);
+  ELSE
+    pay := p_pay;
+  END IF;
+  RETURN st_settle_assignments(ids, coalesce(earlier, '{}'), pay);
 END $f$;
 
 -- Both steps, for a caller with one batch (tests, tools): returns the number of ledger transactions posted.
@@ -168,8 +186,9 @@ DECLARE
   a bigint[];
   t timestamptz[];
   w timestamptz[];
+  o integer[];
 BEGIN
-  SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first) INTO d, a, t, w
-  FROM st_insert_decisions(p) n;
-  RETURN st_settle_decisions(d, a, t, w);
+  SELECT array_agg(n.decision_id), array_agg(n.assignment_id), array_agg(n.decided_at), array_agg(n.was_first), array_agg(n.others)
+  INTO d, a, t, w, o FROM st_insert_decisions(p) n;
+  RETURN st_settle_decisions(d, a, t, w, o);
 END $f$;

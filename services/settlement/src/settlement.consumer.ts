@@ -13,9 +13,9 @@ export type SettlementEvent =
 
 /**
  * Posts a batch of parsed events in one statement, so one database transaction and one round trip
- * (packages/db/sql/st_post_events.sql): decisions, then charges, then reviews, each type by one
- * set-based SQL function (st_record_*.sql) under the ledger lock; the deferred balance check runs at
- * its commit. Every effect is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a
+ * (packages/db/sql/st_post_events.sql): the decisions and reviews are recorded (with their hours)
+ * before the ledger lock is taken, then their pay and the charges are posted under it, each type by
+ * set-based SQL functions (st_record_*.sql); the deferred balance check runs at its commit. Every effect is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a
  * redelivered event posts nothing. Returns what it posted, per kind (for the ledger metrics).
  */
 export async function postSettlementEvents(db: Db, events: SettlementEvent[]): Promise<Posted[]> {
@@ -70,8 +70,10 @@ export const SETTLEMENT_BATCH = 500;
 /**
  * Many events in flight per process (BullMQ concurrency), so that group commits fill up: the work per
  * event is a few rows inside a shared statement; the round trips are per batch. Twice the largest
- * batch: the events of a flush stay in flight until it commits, so with no more than one batch in
- * flight BullMQ fetched nothing while Postgres worked; with two, the next batch fills meanwhile.
+ * batch: the two flushes the committer runs at once (one recording its events while the other holds
+ * the ledger lock). The consumer also holds one batch job more than these slots take
+ * (jobConcurrencyFor), already fetched and parsed, so a flush that commits frees slots that refill at
+ * once; more slots only held more memory (peak RSS is close to its 300 MB bar).
  */
 export const SETTLEMENT_CONCURRENCY = 2 * SETTLEMENT_BATCH;
 

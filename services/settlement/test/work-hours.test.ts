@@ -161,29 +161,36 @@ describe('kept hours', () => {
 
     const waiting = () =>
       sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(env.db);
-    /** Posts two batches at once while a third connection holds the ledger lock, then lets them go. */
+    /**
+     * Posts two batches while a third connection holds the ledger lock, the second once the first
+     * waits, then lets them go: they take the lock in that order (its waiters queue).
+     */
     const atOnce = async (one: EventPayload<'assignment.decided'>[], other: EventPayload<'assignment.decided'>[]) => {
-      let posts: Promise<void[]> | undefined;
+      const posts: Promise<void>[] = [];
       await env.db.transaction().execute(async (trx) => {
         await sql`SELECT st_ledger_lock()`.execute(trx);
-        posts = Promise.all([post(env.db, ...one.map(asDecision)), post(env.db, ...other.map(asDecision))]);
+        posts.push(post(env.db, ...one.map(asDecision)));
+        await expect.poll(async () => (await waiting()).rows[0]!.n, { timeout: 10_000 }).toBe(1);
+        posts.push(post(env.db, ...other.map(asDecision)));
         // Both batches have recorded what they could and wait: on the ledger lock, or (a duplicate) on
         // the other batch's uncommitted row.
         await expect.poll(async () => (await waiting()).rows[0]!.n, { timeout: 10_000 }).toBe(2);
       });
-      await posts;
+      await Promise.all(posts);
     };
-    // Both record their decision of a0 before either can see the other's.
-    await atOnce([rejection, decided(a3!, client, 'accepted', { decided_at: at(10 * MIN).toISOString() })],
-                 [appeal, decided(a4!, client, 'rejected', { decided_at: at(130 * MIN).toISOString() })]);
+    // Both record their decision of a0 before either can see the other's. The second, the rejection,
+    // worked out a0's hours and pay from the rejection alone; under the lock it finds the appeal that
+    // supersedes it and is dated earlier: the hours move back to the appeal, and the pay stays.
+    await atOnce([appeal, decided(a3!, client, 'accepted', { decided_at: at(10 * MIN).toISOString() })],
+                 [rejection, decided(a4!, client, 'rejected', { decided_at: at(130 * MIN).toISOString() })]);
     expect(await drift(env.db)).toBe(0);
     // The same new decision in both: the second waits on the first's row, then records nothing.
     await atOnce([both], [both]);
 
     expect(await drift(env.db)).toBe(0);
     expect(await ledgerIsConsistent(env.db)).toMatchObject({ unbalanced: 0, drifted: 0, total: '0' });
-    // a0's last word is the appeal: one earning, whatever order the batches took the lock in.
-    expect((await transactionsOf(env.db, a0!.id)).filter((t) => t.kind === 'earning')).toHaveLength(1);
+    // a0's last word is the appeal: its earning, and nothing taken back.
+    expect((await transactionsOf(env.db, a0!.id)).map((t) => t.kind)).toEqual(['earning']);
     expect((await transactionsOf(env.db, a1!.id)).map((t) => t.kind)).toEqual(['earning']);
     expect((await transactionsOf(env.db, a3!.id)).map((t) => t.kind)).toEqual(['earning']);
     expect(await transactionsOf(env.db, a4!.id)).toEqual([]);
