@@ -10,7 +10,8 @@
 // peak RSS < 300 MB.
 //
 // Sizes: BENCH_SETTLEMENT_EARNINGS, BENCH_SETTLEMENT_WORKERS (default 10,000), BENCH_SETTLEMENT_JOBS
-// (default 100), BENCH_SETTLEMENT_CONCURRENCY (BullMQ concurrency of the consumer, default the consumer's own).
+// (default 100), BENCH_SETTLEMENT_CONCURRENCY (BullMQ concurrency of the consumer, default the consumer's own),
+// BENCH_SETTLEMENT_RELAY_BATCH (events per BullMQ job, default the relay's own, 500).
 // It uses its own database (dropped at the end) and Redis prefix, so it can share a machine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +21,7 @@ import pg from 'pg';
 import { loadConfig } from '@fairlabel/config';
 import { createDb, createPool, migrateToLatest, sql, withDatabase } from '@fairlabel/db';
 import { createLogger } from '@fairlabel/observability';
-import { createConsumer, createRedis, deleteKeysWithPrefix, OutboxRelay } from '@fairlabel/queues';
+import { createConsumer, createRedis, DEFAULT_BATCH_EVENTS, deleteKeysWithPrefix, OutboxRelay } from '@fairlabel/queues';
 import { SETTLEMENT_BATCH, SETTLEMENT_CONCURRENCY } from '../services/settlement/src/settlement.consumer.js';
 import { decidedPayload, seedSettlementBench } from './settlement-seed.js';
 
@@ -29,6 +30,14 @@ const WORKERS = Number(process.env.BENCH_SETTLEMENT_WORKERS ?? 10_000);
 const JOBS = Number(process.env.BENCH_SETTLEMENT_JOBS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_SETTLEMENT_CONCURRENCY ?? SETTLEMENT_CONCURRENCY);
 const ROLE = process.env.BENCH_SETTLEMENT_ROLE ?? 'driver';
+/**
+ * Events per BullMQ job from the relay: by default the relay's own (DEFAULT_BATCH_EVENTS, 500), as it
+ * runs in the stack. This bench used 2,000 until 2026-11-30; the consumer holds one job more than its
+ * event budget needs (jobConcurrencyFor, sized for the relay's default), so with 2,000-event jobs it
+ * held 6,000 events parsed instead of 1,500, and its peak RSS was that of a configuration the stack
+ * does not run (297–303 MB at 1M, against 300 MB).
+ */
+const RELAY_BATCH = Number(process.env.BENCH_SETTLEMENT_RELAY_BATCH ?? DEFAULT_BATCH_EVENTS);
 /** Keep the database afterwards (to look at plans); its name is printed. */
 const KEEP = process.env.BENCH_SETTLEMENT_KEEP === '1';
 /**
@@ -165,7 +174,7 @@ async function drive(): Promise<void> {
         child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
       });
       posting = await timed(async () => {
-        relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
+        relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: RELAY_BATCH });
         await relay.start();
         // Done when the ledger holds 2 × EARNINGS transactions (the SQL path's and these). Watched by the
         // highest id, one index probe: a count(*) every 250 ms scanned up to 2M rows each time and kept a
@@ -201,7 +210,7 @@ async function drive(): Promise<void> {
         child!.on('exit', (code) => reject(new Error(`consumer exited with ${code}`)));
       });
       transport = await timed(async () => {
-        relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: 2000 });
+        relay = new OutboxRelay({ db, databaseUrl: url, redis, prefix, logger, pollMs: 200, batchSize: RELAY_BATCH });
         await relay.start();
         await finished;
       });
