@@ -12,14 +12,18 @@
 --    concurrent writers of the same decision (the second waits for the first to commit, then inserts
 --    nothing); rows are inserted and hours upserted in key order, so two batches take their row locks
 --    in the same order.
+--    st_post_events also works out, still before the lock, what each assignment's current decision is
+--    worth (st_expected_pay).
 -- 2. st_settle_decisions, under the ledger lock, reads each assignment's other decisions again, with a
 --    snapshot taken under the lock: every batch that recorded one and committed is there. A batch
 --    that committed between this one's two steps (the only way the two reads can differ: a decision of
 --    the same assignment recorded at the same time) was counted as if this one's decision did not exist,
 --    and this one as if that one did not: the difference between what step 1 counted and what it would
---    have counted had it seen that decision is posted now. Then it settles the assignments.
+--    have counted had it seen that decision is posted now, and that assignment's pay is worked out
+--    again. Then it settles the assignments.
 --
 -- st_record_decisions runs both, for a caller that has one batch to post.
+
 -- The new decisions of a batch: recorded, with the accounts st_settle_assignments will post to.
 CREATE OR REPLACE FUNCTION st_insert_decisions(p jsonb)
 RETURNS TABLE (decision_id bigint, assignment_id bigint, decided_at timestamptz, was_first timestamptz, others integer) LANGUAGE plpgsql
@@ -100,7 +104,6 @@ END $f$;
 -- are never deleted, so the same count is the same decisions), probed per assignment: as a plain min()
 -- the planner walked the decided_at index instead, filtering on the assignment (a pass over the table
 -- per row, measured).
-DROP FUNCTION IF EXISTS st_decision_firsts(bigint[], bigint[], timestamptz[]);
 CREATE OR REPLACE FUNCTION st_decision_firsts(p_decisions bigint[], p_assignments bigint[], p_decided_at timestamptz[])
 RETURNS TABLE (assignment_id bigint, first_at timestamptz, was_first timestamptz, others integer) LANGUAGE sql STABLE AS $f$
   SELECT i.assignment_id, i.first_at, w.was_first, w.others

@@ -9,8 +9,9 @@
 --    payees' accounts and adds each new review's time to the reviewer's kept hours
 --    (settlement_work_hours, see st_work_hours.sql). No lock: the reviews' primary key orders writers of
 --    the same review, and rows go in key order. The hours are written here rather than under the lock
---    because decisions write theirs here too: a batch holding the lock that waited for a row another
---    batch wrote before taking its turn would wait forever on a batch that waits for the lock.
+--    because decisions write theirs here too: a batch holding the lock that waited for an hours row
+--    another batch wrote before taking its turn would wait for a batch that waits for the lock (a
+--    deadlock, which the database breaks after deadlock_timeout by failing one of them).
 -- 2. st_settle_reviews posts the pay of the reviews step 1 recorded, under the ledger lock.
 --
 -- st_record_reviews runs both; returns the number of transactions posted.

@@ -18,9 +18,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
-    DROP FUNCTION IF EXISTS st_insert_decisions(jsonb), st_settle_decisions(bigint[], bigint[], timestamptz[]),
-      st_settle_decisions(bigint[], bigint[], timestamptz[], timestamptz[]),
-      st_settle_decisions(bigint[], bigint[], timestamptz[], timestamptz[], integer[], st_pay[]),
+    DROP FUNCTION IF EXISTS st_insert_decisions(jsonb), st_settle_decisions(bigint[], bigint[], timestamptz[], timestamptz[], integer[], st_pay[]),
       st_decision_firsts(bigint[], bigint[], timestamptz[]), st_decision_hours(bigint, timestamptz, timestamptz, integer),
       st_insert_reviews(jsonb), st_settle_reviews(bigint[]), st_settle_assignments(bigint[], bigint[], st_pay[]), st_pay_set(st_pay[])
   `.execute(db);
