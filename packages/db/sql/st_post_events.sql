@@ -30,7 +30,8 @@ BEGIN
     -- What the new decisions' assignments are worth, worked out before the lock too (st_settle_decisions
     -- works it out again for any assignment another batch recorded a decision of meanwhile).
     IF d IS NOT NULL THEN
-      pay := ARRAY(SELECT r::st_pay FROM st_expected_pay(ARRAY(SELECT DISTINCT x FROM unnest(a) x)) r);
+      -- (st_expected_pay reads each assignment once however many of its decisions a holds: st_id_set.)
+      pay := ARRAY(SELECT r::st_pay FROM st_expected_pay(a) r);
     END IF;
   END IF;
   IF jsonb_array_length(p_reviews) > 0 THEN

@@ -10,6 +10,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return check(err, 0);
 }
 
+/**
+ * Whether an error is Postgres failing a transaction that would succeed if run again: deadlock_detected
+ * (the server broke a lock cycle by failing this one) or serialization_failure. Unlike
+ * isDatabaseUnavailable, the server is up; only this attempt lost.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 // SQLSTATEs of a server that is going away or not accepting work: admin_shutdown, crash_shutdown,
 // cannot_connect_now (starting up / shutting down / in recovery), too_many_connections, and class 08
 // (connection exceptions).

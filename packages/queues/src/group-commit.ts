@@ -13,15 +13,10 @@ export interface GroupCommitOptions {
    * Whether a failed flush's error is transient (a deadlock, a serialization failure): the whole batch
    * is then flushed again once before it is split into single items. Two flushes in flight can
    * deadlock each other, rarely (both creating the same new account, one of them under the lock); the
-   * database resolves it by failing one, which succeeds when run again.
+   * database resolves it by failing one, which succeeds when run again (settlement passes
+   * isTransientDbError of @fairlabel/db).
    */
   transient?: (err: unknown) => boolean;
-}
-
-/** Postgres's deadlock_detected and serialization_failure: run again, they succeed. */
-export function isTransientDbError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { GroupCommit, isTransientDbError } from '../src/group-commit.js';
+import { isTransientDbError } from '@fairlabel/db';
+import { GroupCommit } from '../src/group-commit.js';
 
 // Pure logic (no database, no Redis): how GroupCommit cuts items into flushes, how many it runs at once,
 // and what it does when a flush fails.

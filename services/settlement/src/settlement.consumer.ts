@@ -1,8 +1,8 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventPayload } from '@fairlabel/contracts';
-import { sql, type Db } from '@fairlabel/db';
-import { createConsumer, GroupCommit, isTransientDbError, type HandlerMap } from '@fairlabel/queues';
+import { isTransientDbError, sql, type Db } from '@fairlabel/db';
+import { createConsumer, GroupCommit, type HandlerMap } from '@fairlabel/queues';
 import type { Deps } from '@fairlabel/runtime';
 import { countPosted, type Posted } from './ledger.js';
 
@@ -15,7 +15,8 @@ export type SettlementEvent =
  * Posts a batch of parsed events in one statement, so one database transaction and one round trip
  * (packages/db/sql/st_post_events.sql): the decisions and reviews are recorded (with their hours)
  * before the ledger lock is taken, then their pay and the charges are posted under it, each type by
- * set-based SQL functions (st_record_*.sql); the deferred balance check runs at its commit. Every effect is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a
+ * set-based SQL functions (st_record_*.sql); the deferred balance check runs at its commit. Every
+ * effect is keyed (decision ids, `task:<id>:charge`, `review:<id>:earning`), so a
  * redelivered event posts nothing. Returns what it posted, per kind (for the ledger metrics).
  */
 export async function postSettlementEvents(db: Db, events: SettlementEvent[]): Promise<Posted[]> {
